@@ -1,0 +1,149 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { z } from 'zod';
+
+/** Everything the service reads from its environment, validated once at start. */
+export interface Config {
+  production: boolean;
+  databaseUrl: string;
+  host: string;
+  port: number;
+  /** Every configured `whsec_` secret; a delivery signed with any of them is accepted (rotation). */
+  webhookSecrets: string[];
+  /** Where the webhook secrets came from: the environment, or generated for local mode. */
+  webhookSecretSource: 'env' | 'generated' | 'stored';
+  stripeSecretKey: string | undefined;
+  stripeApiUrl: string | undefined;
+  pastDueGraceHours: number;
+  adminToken: string | undefined;
+  /** Optional price id → feature lookup keys, used when Stripe sends no entitlement summary. */
+  priceFeatures: Record<string, string[]>;
+  /** Delays (ms) before each retry of a failed event; after the last one the event is dead. */
+  retrySchedule: number[];
+  dataDir: string;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Parses "30s,2m,1h" into milliseconds; undefined when any part is malformed. */
+export function parseDurationList(text: string): number[] | undefined {
+  const parts = text.split(',').map((p) => p.trim()).filter(Boolean);
+  const out: number[] = [];
+  for (const part of parts) {
+    const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(part);
+    if (!match) return undefined;
+    out.push(Math.round(Number(match[1]) * DURATION_UNITS[match[2]!]!));
+  }
+  return out.length > 0 ? out : undefined;
+}
+
+const optionalText = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+// Messages never echo the value: several of these variables hold secrets.
+const envSchema = z.object({
+  NODE_ENV: optionalText,
+  DATABASE_URL: optionalText.refine(
+    (v) => v === undefined || /^sqlite:.+/.test(v) || /^postgres(ql)?:\/\/.+/.test(v),
+    'must be "sqlite:<path>" or "postgres://user@host:port/database"',
+  ),
+  HOST: optionalText,
+  PORT: optionalText.refine(
+    (v) => v === undefined || (/^\d+$/.test(v) && Number(v) <= 65535),
+    'must be a port number between 0 and 65535',
+  ),
+  STRIPE_WEBHOOK_SECRET: optionalText.refine(
+    (v) => v === undefined || v.split(',').every((s) => /^whsec_[A-Za-z0-9+/=_-]{8,}$/.test(s.trim())),
+    'every comma-separated value must be a Stripe webhook signing secret starting with "whsec_" (copy it from the endpoint in the Dashboard, or from `stripe listen`)',
+  ),
+  STRIPE_SECRET_KEY: optionalText.refine(
+    (v) => v === undefined || /^(sk|rk)_(test|live)_\w+$/.test(v),
+    'must be a Stripe secret or restricted key ("sk_test_…", "sk_live_…", "rk_…")',
+  ),
+  STRIPE_API_URL: optionalText.refine((v) => v === undefined || /^https?:\/\/[^/]+/.test(v), 'must be an http(s) URL'),
+  PAST_DUE_GRACE_HOURS: optionalText.refine(
+    (v) => v === undefined || (/^\d+(\.\d+)?$/.test(v) && Number.isFinite(Number(v))),
+    'must be a non-negative number of hours',
+  ),
+  ADMIN_TOKEN: optionalText.refine((v) => v === undefined || v.length >= 16, 'must be at least 16 characters'),
+  PRICE_FEATURES: optionalText.refine((v) => v === undefined || parsePriceFeatures(v) !== undefined, 'must be JSON like {"price_123":["feature_a"]}'),
+  RETRY_SCHEDULE: optionalText.refine((v) => v === undefined || parseDurationList(v) !== undefined, 'must be a list like "30s,2m,10m,1h,6h,24h"'),
+  DATA_DIR: optionalText,
+  LOG_LEVEL: optionalText.refine(
+    (v) => v === undefined || ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(v),
+    'must be one of fatal, error, warn, info, debug, trace, silent',
+  ),
+});
+
+function parsePriceFeatures(text: string): Record<string, string[]> | undefined {
+  try {
+    const parsed = z.record(z.string(), z.array(z.string())).safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Validates the environment. Throws ConfigError naming every bad variable.
+ * In local (non-production) mode a missing webhook secret is generated once and kept under the data dir.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+  }
+  const e = parsed.data;
+  const production = e.NODE_ENV === 'production';
+  if (production && !e.STRIPE_WEBHOOK_SECRET) {
+    throw new ConfigError([
+      'STRIPE_WEBHOOK_SECRET: required when NODE_ENV=production (the endpoint\'s signing secret, "whsec_…"; comma-separate several during a rotation)',
+    ]);
+  }
+  const dataDir = resolve(e.DATA_DIR ?? './data');
+  const secrets = e.STRIPE_WEBHOOK_SECRET
+    ? { secrets: e.STRIPE_WEBHOOK_SECRET.split(',').map((s) => s.trim()), source: 'env' as const }
+    : localWebhookSecret(dataDir);
+
+  return {
+    production,
+    databaseUrl: e.DATABASE_URL ?? `sqlite:${join(dataDir, 'billing.sqlite')}`,
+    host: e.HOST ?? '127.0.0.1',
+    port: e.PORT === undefined ? 3000 : Number(e.PORT),
+    webhookSecrets: secrets.secrets,
+    webhookSecretSource: secrets.source,
+    stripeSecretKey: e.STRIPE_SECRET_KEY,
+    stripeApiUrl: e.STRIPE_API_URL,
+    pastDueGraceHours: e.PAST_DUE_GRACE_HOURS === undefined ? 72 : Number(e.PAST_DUE_GRACE_HOURS),
+    adminToken: e.ADMIN_TOKEN,
+    priceFeatures: e.PRICE_FEATURES ? parsePriceFeatures(e.PRICE_FEATURES)! : {},
+    retrySchedule: parseDurationList(e.RETRY_SCHEDULE ?? '30s,2m,10m,1h,6h,24h')!,
+    dataDir,
+    logLevel: e.LOG_LEVEL ?? 'info',
+  };
+}
+
+/** Local mode: one generated secret, written once (mode 0600) so restarts keep accepting a local signer. */
+function localWebhookSecret(dataDir: string): { secrets: string[]; source: 'generated' | 'stored' } {
+  const file = join(dataDir, 'webhook-secret');
+  if (existsSync(file)) {
+    const stored = readFileSync(file, 'utf8').trim();
+    if (stored.startsWith('whsec_')) return { secrets: [stored], source: 'stored' };
+  }
+  const secret = `whsec_${randomBytes(32).toString('base64url')}`;
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return { secrets: [secret], source: 'generated' };
+}

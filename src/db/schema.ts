@@ -1,0 +1,95 @@
+import type { Generated, Insertable, Selectable } from 'kysely';
+
+/**
+ * One schema for SQLite and PostgreSQL. Portable types only: times are integers
+ * (Stripe times in unix seconds, our own in milliseconds), booleans are 0/1, JSON is text.
+ */
+export interface Database {
+  users: UsersTable;
+  webhook_events: WebhookEventsTable;
+  customers: CustomersTable;
+  subscriptions: SubscriptionsTable;
+  subscription_history: SubscriptionHistoryTable;
+}
+
+export interface UsersTable {
+  id: string;
+  /** SHA-256 of the bearer token; the token itself is never stored. */
+  token_hash: string | null;
+  created_at: number;
+}
+
+export type WebhookEventStatus = 'pending' | 'applied' | 'ignored' | 'failed' | 'dead';
+
+export interface WebhookEventsTable {
+  id: string;
+  type: string;
+  api_version: string | null;
+  livemode: number;
+  /** Stripe's `created`, unix seconds. */
+  created: number;
+  received_at: number;
+  /** The raw body exactly as Stripe signed it. */
+  payload: string;
+  status: WebhookEventStatus;
+  attempts: number;
+  last_error: string | null;
+  next_attempt_at: number | null;
+  processed_at: number | null;
+  /** What processing did, in words (for example why a stale event changed nothing). */
+  outcome: string | null;
+}
+
+export interface CustomersTable {
+  id: string;
+  user_id: string | null;
+  /** The event that linked the customer to its user. */
+  linked_by: string | null;
+  deleted: number;
+  /** JSON array of entitlement lookup keys from Stripe's active entitlement summary; null when none was received. */
+  features: string | null;
+  features_event_created: number | null;
+  updated_at: number;
+}
+
+export interface SubscriptionsTable {
+  id: string;
+  customer_id: string;
+  status: string;
+  price_id: string | null;
+  product_id: string | null;
+  current_period_start: number | null;
+  current_period_end: number | null;
+  cancel_at_period_end: number;
+  cancel_at: number | null;
+  canceled_at: number | null;
+  ended_at: number | null;
+  trial_end: number | null;
+  past_due_since: number | null;
+  last_event_id: string;
+  last_event_type: string;
+  last_event_created: number;
+  last_payment_succeeded_at: number | null;
+  last_payment_failed_at: number | null;
+  last_invoice_id: string | null;
+  updated_at: number;
+}
+
+export interface SubscriptionHistoryTable {
+  id: Generated<number>;
+  subscription_id: string;
+  event_id: string;
+  event_type: string;
+  event_created: number;
+  applied_at: number;
+  status_before: string | null;
+  status_after: string;
+  /** JSON object of the fields this event changed: {field: [before, after]}. */
+  changes: string;
+}
+
+export type UserRow = Selectable<UsersTable>;
+export type WebhookEventRow = Selectable<WebhookEventsTable>;
+export type NewWebhookEvent = Insertable<WebhookEventsTable>;
+export type CustomerRow = Selectable<CustomersTable>;
+export type SubscriptionRow = Selectable<SubscriptionsTable>;

@@ -1,0 +1,109 @@
+import type { SubscriptionRecord } from '../subscriptions/decide.js';
+import type { SubscriptionStatus } from '../subscriptions/stripe-objects.js';
+
+export type AccessReason =
+  | 'active'
+  | 'trialing'
+  | 'past_due_in_grace'
+  | 'past_due_grace_expired'
+  | Exclude<SubscriptionStatus, 'active' | 'trialing' | 'past_due'>
+  | 'no_subscription';
+
+export interface Access {
+  grants: boolean;
+  reason: AccessReason;
+  /** Unix seconds until which a past_due subscription still grants access. */
+  graceUntil: number | null;
+}
+
+/** Whether one subscription record grants access at `now` (unix seconds). Pure: the record and the clock decide. */
+export function accessOf(record: SubscriptionRecord, now: number, pastDueGraceHours: number): Access {
+  switch (record.status) {
+    case 'active':
+    case 'trialing':
+      return { grants: true, reason: record.status, graceUntil: null };
+    case 'past_due': {
+      const since = record.pastDueSince ?? record.lastEventCreated;
+      const graceUntil = since + Math.round(pastDueGraceHours * 3600);
+      return now < graceUntil
+        ? { grants: true, reason: 'past_due_in_grace', graceUntil }
+        : { grants: false, reason: 'past_due_grace_expired', graceUntil };
+    }
+    default:
+      return { grants: false, reason: record.status, graceUntil: null };
+  }
+}
+
+/** The answer of `GET /v1/entitlements`, less the user id. */
+export interface Entitlement {
+  premium: boolean;
+  reason: AccessReason;
+  status: SubscriptionStatus | null;
+  priceId: string | null;
+  productId: string | null;
+  features: string[];
+  currentPeriodEnd: string | null;
+  cancelAtPeriodEnd: boolean;
+  graceUntil: string | null;
+}
+
+export interface EntitlementInputs {
+  subscriptions: SubscriptionRecord[];
+  /** Entitlement lookup keys Stripe reported per customer (null: no summary received for that customer). */
+  customerFeatures: Record<string, string[] | null>;
+  /** Configured price → features, used when a customer has no entitlement summary. */
+  priceFeatures: Record<string, string[]>;
+  now: number;
+  pastDueGraceHours: number;
+}
+
+const GRANT_RANK: Partial<Record<AccessReason, number>> = { active: 3, trialing: 2, past_due_in_grace: 1 };
+
+/**
+ * The user's entitlement from all their subscriptions: premium if any grants access, described by
+ * the best one (active, then trialing, then past_due in grace; then the latest period end).
+ * When none grants, the most recently changed subscription describes the answer.
+ */
+export function decideEntitlement(inputs: EntitlementInputs): Entitlement {
+  const judged = inputs.subscriptions.map((record) => ({ record, access: accessOf(record, inputs.now, inputs.pastDueGraceHours) }));
+  if (judged.length === 0) {
+    return {
+      premium: false,
+      reason: 'no_subscription',
+      status: null,
+      priceId: null,
+      productId: null,
+      features: [],
+      currentPeriodEnd: null,
+      cancelAtPeriodEnd: false,
+      graceUntil: null,
+    };
+  }
+  const byRelevance = [...judged].sort(
+    (a, b) =>
+      Number(b.access.grants) - Number(a.access.grants) ||
+      (GRANT_RANK[b.access.reason] ?? 0) - (GRANT_RANK[a.access.reason] ?? 0) ||
+      (a.access.grants ? 0 : b.record.lastEventCreated - a.record.lastEventCreated) ||
+      (b.record.currentPeriodEnd ?? 0) - (a.record.currentPeriodEnd ?? 0) ||
+      a.record.id.localeCompare(b.record.id),
+  );
+  const { record, access } = byRelevance[0]!;
+  const features = access.grants
+    ? inputs.customerFeatures[record.customerId] ?? (record.priceId ? inputs.priceFeatures[record.priceId] : undefined) ?? []
+    : [];
+  return {
+    premium: access.grants,
+    reason: access.reason,
+    status: record.status,
+    priceId: record.priceId,
+    productId: record.productId,
+    features,
+    currentPeriodEnd: isoOrNull(record.currentPeriodEnd),
+    cancelAtPeriodEnd: record.cancelAtPeriodEnd || (record.cancelAt !== null && record.status !== 'canceled'),
+    graceUntil: isoOrNull(access.graceUntil),
+  };
+}
+
+function isoOrNull(unixSeconds: number | null): string | null {
+  return unixSeconds === null ? null : new Date(unixSeconds * 1000).toISOString();
+}

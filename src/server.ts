@@ -1,0 +1,102 @@
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Config } from './config.js';
+import type { Store } from './db/index.js';
+import { entitlementRoutes } from './entitlements/index.js';
+import { createMetrics, opsRoutes } from './ops/index.js';
+import { SyncWorker } from './subscriptions/index.js';
+import { userRoutes } from './users/index.js';
+import { webhookRoutes } from './webhooks/index.js';
+
+export interface Service {
+  app: FastifyInstance;
+  worker: SyncWorker;
+  /** Stops the worker and the HTTP server; the store is the caller's to close. */
+  close(): Promise<void>;
+}
+
+export type ServiceConfig = Pick<Config, 'webhookSecrets' | 'pastDueGraceHours' | 'priceFeatures' | 'retrySchedule' | 'logLevel'>;
+
+export interface ServiceOptions {
+  config: ServiceConfig;
+  store: Store;
+  /** Pino options or an instance; defaults to JSON logs at the configured level. */
+  logger?: FastifyServerOptions['logger'] | FastifyServerOptions['loggerInstance'];
+  now?: () => number;
+}
+
+/** Builds the HTTP service and its sync worker on an open store. */
+export async function buildService(options: ServiceOptions): Promise<Service> {
+  const { config, store } = options;
+  const app = Fastify({
+    ...(isLoggerInstance(options.logger)
+      ? { loggerInstance: options.logger }
+      : {
+          logger: options.logger ?? {
+            level: config.logLevel,
+            redact: ['req.headers.authorization', 'req.headers["stripe-signature"]'],
+          },
+        }),
+    requestIdHeader: 'x-request-id',
+    bodyLimit: 64 * 1024,
+    // Slow clients must not hold connections open.
+    requestTimeout: 30_000,
+    connectionTimeout: 60_000,
+  });
+  const metrics = createMetrics();
+  const worker = new SyncWorker({ store, logger: app.log, retrySchedule: config.retrySchedule, now: options.now });
+
+  installJsonHandling(app);
+
+  await app.register(async (scope) => {
+    await webhookRoutes(scope, { store, metrics, secrets: config.webhookSecrets, onStored: () => worker.kick() });
+  });
+  userRoutes(app, store.db);
+  entitlementRoutes(app, {
+    db: store.db,
+    pastDueGraceHours: config.pastDueGraceHours,
+    priceFeatures: config.priceFeatures,
+    now: options.now,
+  });
+  opsRoutes(app, store, metrics);
+
+  await app.ready();
+  worker.start();
+  return {
+    app,
+    worker,
+    async close() {
+      await app.close();
+      await worker.stop();
+    },
+  };
+}
+
+function isLoggerInstance(logger: unknown): logger is NonNullable<FastifyServerOptions['loggerInstance']> {
+  return typeof logger === 'object' && logger !== null && typeof (logger as { child?: unknown }).child === 'function';
+}
+
+/** JSON bodies may be empty (`POST /v1/users` takes none); every error answers with a JSON `error` code. */
+function installJsonHandling(app: FastifyInstance): void {
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = body.toString();
+    if (text.trim() === '') return done(null, {});
+    parseJson(request, text, done);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` });
+  });
+
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
+    const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
+    if (status >= 500) {
+      request.log.error({ err: error }, 'request failed');
+      return reply.code(status).send({ error: 'internal_error', message: 'internal error' });
+    }
+    const code =
+      status === 413 ? 'payload_too_large' : status === 415 ? 'unsupported_media_type' : error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError ? 'invalid_json' : 'bad_request';
+    return reply.code(status).send({ error: code, message: error.message });
+  });
+}

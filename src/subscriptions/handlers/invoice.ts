@@ -1,0 +1,20 @@
+import { decidePaymentFact, type PaymentOutcome } from '../decide.js';
+import { parseInvoice } from '../stripe-objects.js';
+import type { EventHandler } from './types.js';
+
+/** invoice.paid / invoice.payment_failed: payment facts on the record; the status moves only with subscription events. */
+function paymentFactHandler(outcome: PaymentOutcome): EventHandler {
+  return async (event, repo) => {
+    const invoice = parseInvoice(event.data.object);
+    if (!invoice.subscriptionId) return { outcome: `invoice ${invoice.id} belongs to no subscription` };
+    await repo.lockSubscription(invoice.subscriptionId);
+    const current = await repo.getSubscription(invoice.subscriptionId);
+    const decision = decidePaymentFact(current, invoice.id, outcome, event);
+    if (!decision.apply) return { outcome: `invoice ${invoice.id} not recorded: ${decision.reason}` };
+    await repo.saveSubscription(current, decision.next, event);
+    return { outcome: `payment ${outcome} recorded for subscription ${invoice.subscriptionId}` };
+  };
+}
+
+export const handleInvoicePaid = paymentFactHandler('succeeded');
+export const handleInvoicePaymentFailed = paymentFactHandler('failed');

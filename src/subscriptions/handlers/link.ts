@@ -1,0 +1,17 @@
+import type { SyncRepository } from '../repository.js';
+import type { HandlerResult } from './types.js';
+
+/** Every handler that learns "customer X is user Y" goes through here, so the first-link-wins rule lives once. */
+export async function linkCustomerToUser(
+  repo: SyncRepository,
+  customerId: string,
+  userId: string,
+  linkedBy: string,
+): Promise<HandlerResult> {
+  const result = await repo.linkCustomer(customerId, userId, linkedBy);
+  if (result.linked) return { outcome: `customer ${customerId} linked to user ${userId}` };
+  return {
+    outcome: `link of customer ${customerId} ignored: it already belongs to another user`,
+    warning: `conflicting link ignored: customer ${customerId} belongs to user ${result.existingUserId}, event ${linkedBy} names user ${userId}`,
+  };
+}

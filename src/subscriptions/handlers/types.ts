@@ -1,0 +1,18 @@
+import type { SyncRepository } from '../repository.js';
+
+/** The part of a stored Stripe event that handlers read. */
+export interface StripeEvent {
+  id: string;
+  type: string;
+  created: number;
+  data: { object: unknown };
+}
+
+export interface HandlerResult {
+  /** What the event did, in words; stored with the event. */
+  outcome: string;
+  /** Set when the event asked for something that was refused and an operator should know (logged as a warning). */
+  warning?: string;
+}
+
+export type EventHandler = (event: StripeEvent, repo: SyncRepository) => Promise<HandlerResult>;

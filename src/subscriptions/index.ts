@@ -1,0 +1,5 @@
+/** Sync: applying stored Stripe events to subscription records, exactly once and in any order. */
+export { SyncWorker, type SyncWorkerOptions } from './worker.js';
+export { isHandledEventType } from './handlers/index.js';
+export { recordFromRow } from './repository.js';
+export type { SubscriptionRecord } from './decide.js';

@@ -1,0 +1,147 @@
+import { type Kysely, sql } from 'kysely';
+import type { Database, Dialect, SubscriptionRow } from '../db/index.js';
+import type { EventStamp, SubscriptionRecord } from './decide.js';
+import { diffRecords } from './decide.js';
+import type { SubscriptionStatus } from './stripe-objects.js';
+
+export type LinkResult = { linked: true } | { linked: false; existingUserId: string };
+
+/** Database reads and writes of sync, always inside the transaction that marks the event applied. */
+export class SyncRepository {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: Dialect,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Serializes concurrent events of one subscription across processes (PostgreSQL); SQLite writers are serial already. */
+  async lockSubscription(subscriptionId: string): Promise<void> {
+    if (this.dialect === 'postgres') {
+      await sql`select pg_advisory_xact_lock(hashtextextended(${subscriptionId}, 0))`.execute(this.db);
+    }
+  }
+
+  async getSubscription(id: string): Promise<SubscriptionRecord | null> {
+    const row = await this.db.selectFrom('subscriptions').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? recordFromRow(row) : null;
+  }
+
+  /** Writes the record and one history row explaining the change. */
+  async saveSubscription(before: SubscriptionRecord | null, after: SubscriptionRecord, event: EventStamp): Promise<void> {
+    const row = rowFromRecord(after, this.now());
+    await this.db
+      .insertInto('subscriptions')
+      .values(row)
+      .onConflict((oc) => oc.column('id').doUpdateSet(({ ref }) => Object.fromEntries(
+        Object.keys(row).filter((k) => k !== 'id').map((k) => [k, ref(`excluded.${k}` as any)]),
+      )))
+      .execute();
+    await this.db
+      .insertInto('subscription_history')
+      .values({
+        subscription_id: after.id,
+        event_id: event.id,
+        event_type: event.type,
+        event_created: event.created,
+        applied_at: this.now(),
+        status_before: before?.status ?? null,
+        status_after: after.status,
+        changes: JSON.stringify(diffRecords(before, after)),
+      })
+      .execute();
+  }
+
+  /** Links a customer to a user unless it already belongs to one: the first link wins. */
+  async linkCustomer(customerId: string, userId: string, linkedBy: string): Promise<LinkResult> {
+    const now = this.now();
+    await this.db
+      .insertInto('customers')
+      .values({ id: customerId, user_id: userId, linked_by: linkedBy, deleted: 0, updated_at: now })
+      .onConflict((oc) =>
+        oc
+          .column('id')
+          .doUpdateSet({ user_id: userId, linked_by: linkedBy, updated_at: now })
+          .where('customers.user_id', 'is', null),
+      )
+      .execute();
+    const row = await this.db.selectFrom('customers').select('user_id').where('id', '=', customerId).executeTakeFirstOrThrow();
+    return row.user_id === userId ? { linked: true } : { linked: false, existingUserId: row.user_id! };
+  }
+
+  async markCustomerDeleted(customerId: string): Promise<void> {
+    const now = this.now();
+    await this.db
+      .insertInto('customers')
+      .values({ id: customerId, deleted: 1, updated_at: now })
+      .onConflict((oc) => oc.column('id').doUpdateSet({ deleted: 1, updated_at: now }))
+      .execute();
+  }
+
+  /** Stores the customer's entitlement lookup keys unless a newer summary is already stored. */
+  async setCustomerFeatures(customerId: string, features: string[], eventCreated: number): Promise<boolean> {
+    const now = this.now();
+    const json = JSON.stringify(features);
+    const result = await this.db
+      .insertInto('customers')
+      .values({ id: customerId, deleted: 0, features: json, features_event_created: eventCreated, updated_at: now })
+      .onConflict((oc) =>
+        oc
+          .column('id')
+          .doUpdateSet({ features: json, features_event_created: eventCreated, updated_at: now })
+          .where((eb) =>
+            eb.or([eb('customers.features_event_created', 'is', null), eb('customers.features_event_created', '<=', eventCreated)]),
+          ),
+      )
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+  }
+}
+
+export function recordFromRow(row: SubscriptionRow): SubscriptionRecord {
+  return {
+    id: row.id,
+    customerId: row.customer_id,
+    status: row.status as SubscriptionStatus,
+    priceId: row.price_id,
+    productId: row.product_id,
+    currentPeriodStart: row.current_period_start,
+    currentPeriodEnd: row.current_period_end,
+    cancelAtPeriodEnd: row.cancel_at_period_end === 1,
+    cancelAt: row.cancel_at,
+    canceledAt: row.canceled_at,
+    endedAt: row.ended_at,
+    trialEnd: row.trial_end,
+    pastDueSince: row.past_due_since,
+    lastEventId: row.last_event_id,
+    lastEventType: row.last_event_type,
+    lastEventCreated: row.last_event_created,
+    lastPaymentSucceededAt: row.last_payment_succeeded_at,
+    lastPaymentFailedAt: row.last_payment_failed_at,
+    lastInvoiceId: row.last_invoice_id,
+  };
+}
+
+function rowFromRecord(r: SubscriptionRecord, now: number): SubscriptionRow {
+  return {
+    id: r.id,
+    customer_id: r.customerId,
+    status: r.status,
+    price_id: r.priceId,
+    product_id: r.productId,
+    current_period_start: r.currentPeriodStart,
+    current_period_end: r.currentPeriodEnd,
+    cancel_at_period_end: r.cancelAtPeriodEnd ? 1 : 0,
+    cancel_at: r.cancelAt,
+    canceled_at: r.canceledAt,
+    ended_at: r.endedAt,
+    trial_end: r.trialEnd,
+    past_due_since: r.pastDueSince,
+    last_event_id: r.lastEventId,
+    last_event_type: r.lastEventType,
+    last_event_created: r.lastEventCreated,
+    last_payment_succeeded_at: r.lastPaymentSucceededAt,
+    last_payment_failed_at: r.lastPaymentFailedAt,
+    last_invoice_id: r.lastInvoiceId,
+    updated_at: now,
+  };
+}

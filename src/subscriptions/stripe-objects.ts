@@ -1,0 +1,183 @@
+import { z } from 'zod';
+
+/**
+ * The few fields of Stripe objects that sync uses, read from either API shape:
+ * before 2025-03-31.basil `current_period_*` sit on the subscription and an invoice names its
+ * subscription at `invoice.subscription`; from basil on they sit on the items and at
+ * `invoice.parent.subscription_details.subscription`. Unknown fields are ignored, missing or
+ * mistyped used fields fail validation with a readable path.
+ */
+
+export const SUBSCRIPTION_STATUSES = [
+  'trialing',
+  'active',
+  'past_due',
+  'unpaid',
+  'canceled',
+  'incomplete',
+  'incomplete_expired',
+  'paused',
+] as const;
+export type SubscriptionStatus = (typeof SUBSCRIPTION_STATUSES)[number];
+
+const unixTime = z.number().int().nonnegative();
+const optionalTime = unixTime.nullable().optional().transform((v) => v ?? null);
+/** An id, or the expanded object carrying it. */
+const reference = z
+  .union([z.string().min(1), z.looseObject({ id: z.string().min(1) })])
+  .transform((v) => (typeof v === 'string' ? v : v.id));
+const metadata = z
+  .record(z.string(), z.string())
+  .nullable()
+  .optional()
+  .transform((v) => v ?? {});
+
+const subscriptionItem = z.looseObject({
+  price: z.looseObject({ id: z.string().min(1), product: reference.nullable().optional() }).nullable().optional(),
+  current_period_start: optionalTime,
+  current_period_end: optionalTime,
+});
+
+const subscriptionSchema = z.looseObject({
+  object: z.literal('subscription'),
+  id: z.string().min(1),
+  customer: reference,
+  status: z.enum(SUBSCRIPTION_STATUSES),
+  cancel_at_period_end: z.boolean().nullable().optional(),
+  cancel_at: optionalTime,
+  canceled_at: optionalTime,
+  ended_at: optionalTime,
+  trial_end: optionalTime,
+  current_period_start: optionalTime,
+  current_period_end: optionalTime,
+  metadata,
+  items: z.looseObject({ data: z.array(subscriptionItem) }).nullable().optional(),
+});
+
+/** A subscription as sync stores it, independent of the API version that delivered it. */
+export interface SubscriptionSnapshot {
+  id: string;
+  customerId: string;
+  status: SubscriptionStatus;
+  priceId: string | null;
+  productId: string | null;
+  currentPeriodStart: number | null;
+  currentPeriodEnd: number | null;
+  cancelAtPeriodEnd: boolean;
+  cancelAt: number | null;
+  canceledAt: number | null;
+  endedAt: number | null;
+  trialEnd: number | null;
+  /** `metadata.user_id`, which links the customer to a user of the extension. */
+  userId: string | null;
+}
+
+export function parseSubscription(object: unknown): SubscriptionSnapshot {
+  const s = subscriptionSchema.parse(object);
+  const items = s.items?.data ?? [];
+  const first = items[0];
+  const latest = (pick: (i: z.infer<typeof subscriptionItem>) => number | null) =>
+    items.reduce<number | null>((max, item) => {
+      const value = pick(item);
+      return value !== null && (max === null || value > max) ? value : max;
+    }, null);
+  return {
+    id: s.id,
+    customerId: s.customer,
+    status: s.status,
+    priceId: first?.price?.id ?? null,
+    productId: first?.price?.product ?? null,
+    currentPeriodStart: s.current_period_start ?? latest((i) => i.current_period_start),
+    currentPeriodEnd: s.current_period_end ?? latest((i) => i.current_period_end),
+    cancelAtPeriodEnd: s.cancel_at_period_end === true,
+    cancelAt: s.cancel_at,
+    canceledAt: s.canceled_at,
+    endedAt: s.ended_at,
+    trialEnd: s.trial_end,
+    userId: s.metadata.user_id ?? null,
+  };
+}
+
+const customerSchema = z.looseObject({
+  object: z.literal('customer'),
+  id: z.string().min(1),
+  deleted: z.boolean().optional(),
+  metadata,
+});
+
+export interface CustomerSnapshot {
+  id: string;
+  deleted: boolean;
+  userId: string | null;
+}
+
+export function parseCustomer(object: unknown): CustomerSnapshot {
+  const c = customerSchema.parse(object);
+  return { id: c.id, deleted: c.deleted === true, userId: c.metadata.user_id ?? null };
+}
+
+const checkoutSessionSchema = z.looseObject({
+  object: z.literal('checkout.session'),
+  id: z.string().min(1),
+  mode: z.string().nullable().optional(),
+  client_reference_id: z.string().nullable().optional(),
+  customer: reference.nullable().optional(),
+  subscription: reference.nullable().optional(),
+  metadata,
+});
+
+export interface CheckoutSessionSnapshot {
+  id: string;
+  customerId: string | null;
+  subscriptionId: string | null;
+  userId: string | null;
+}
+
+export function parseCheckoutSession(object: unknown): CheckoutSessionSnapshot {
+  const s = checkoutSessionSchema.parse(object);
+  return {
+    id: s.id,
+    customerId: s.customer ?? null,
+    subscriptionId: s.subscription ?? null,
+    userId: s.client_reference_id ?? s.metadata.user_id ?? null,
+  };
+}
+
+const invoiceSchema = z.looseObject({
+  object: z.literal('invoice'),
+  id: z.string().min(1),
+  customer: reference.nullable().optional(),
+  subscription: reference.nullable().optional(),
+  parent: z
+    .looseObject({
+      subscription_details: z.looseObject({ subscription: reference.nullable().optional() }).nullable().optional(),
+    })
+    .nullable()
+    .optional(),
+});
+
+export interface InvoiceSnapshot {
+  id: string;
+  subscriptionId: string | null;
+}
+
+export function parseInvoice(object: unknown): InvoiceSnapshot {
+  const i = invoiceSchema.parse(object);
+  return { id: i.id, subscriptionId: i.subscription ?? i.parent?.subscription_details?.subscription ?? null };
+}
+
+const entitlementSummarySchema = z.looseObject({
+  object: z.literal('entitlements.active_entitlement_summary'),
+  customer: z.string().min(1),
+  entitlements: z.looseObject({ data: z.array(z.looseObject({ lookup_key: z.string() })) }),
+});
+
+export interface EntitlementSummarySnapshot {
+  customerId: string;
+  features: string[];
+}
+
+export function parseEntitlementSummary(object: unknown): EntitlementSummarySnapshot {
+  const s = entitlementSummarySchema.parse(object);
+  return { customerId: s.customer, features: [...new Set(s.entitlements.data.map((e) => e.lookup_key))].sort() };
+}

@@ -1,0 +1,91 @@
+import type { FastifyInstance } from 'fastify';
+import Stripe from 'stripe';
+import type { Store } from '../db/index.js';
+import type { Metrics } from '../ops/index.js';
+import { isHandledEventType } from '../subscriptions/index.js';
+import { readEnvelope } from './envelope.js';
+import { verifyDelivery } from './verify.js';
+
+export const WEBHOOK_BODY_LIMIT = 1024 * 1024;
+/** The API version events are expected in (the one the `stripe` package pins); others are handled and counted. */
+export const PINNED_API_VERSION = Stripe.API_VERSION;
+
+export interface WebhookOptions {
+  store: Store;
+  metrics: Metrics;
+  secrets: readonly string[];
+  /** Called after an event is durably stored, to start processing it. */
+  onStored: () => void;
+}
+
+/**
+ * `POST /webhooks/stripe`: verify the signature over the raw bytes, store the event (deduplicated
+ * by id), and only then answer 2xx. Anything not stored gets a non-2xx so that Stripe retries.
+ */
+export async function webhookRoutes(app: FastifyInstance, options: WebhookOptions): Promise<void> {
+  const { store, metrics, secrets } = options;
+  let versionWarned = false;
+
+  // The raw bytes, never parsed before verification: any re-serialization would break the signature.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: WEBHOOK_BODY_LIMIT }, (_request, body, done) => done(null, body));
+
+  app.post('/webhooks/stripe', { bodyLimit: WEBHOOK_BODY_LIMIT }, async (request, reply) => {
+    const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+    const header = request.headers['stripe-signature'];
+    if (Array.isArray(header)) {
+      metrics.signatureFailures.inc({ reason: 'malformed_signature' });
+      request.log.warn({ reason: 'malformed_signature' }, 'webhook refused: Stripe-Signature header sent more than once');
+      return reply.code(400).send({ error: 'invalid_signature', message: 'Stripe-Signature header sent more than once' });
+    }
+    const verification = verifyDelivery(raw, header, secrets);
+    if (!verification.ok) {
+      if (verification.reason === 'not_json') {
+        metrics.webhookEvents.inc({ type: 'unknown', outcome: 'rejected' });
+        return reply.code(400).send({ error: 'not_a_stripe_event', message: verification.message });
+      }
+      metrics.signatureFailures.inc({ reason: verification.reason });
+      request.log.warn({ reason: verification.reason, likelyCause: verification.likelyCause }, `webhook refused: ${verification.message}`);
+      return reply.code(400).send({ error: 'invalid_signature', message: verification.message });
+    }
+
+    const row = readEnvelope(verification.event, raw, Date.now());
+    if (!row) {
+      metrics.webhookEvents.inc({ type: 'unknown', outcome: 'rejected' });
+      return reply.code(400).send({ error: 'not_a_stripe_event', message: 'body must be a Stripe event with "object":"event", "id" and "type"' });
+    }
+    if (!isHandledEventType(row.type)) {
+      row.status = 'ignored';
+      row.outcome = 'ignored: type not handled';
+      row.processed_at = row.received_at;
+    }
+
+    let stored: boolean;
+    try {
+      const result = await store.db
+        .insertInto('webhook_events')
+        .values(row)
+        .onConflict((oc) => oc.column('id').doNothing())
+        .executeTakeFirst();
+      stored = Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+    } catch (error) {
+      request.log.error({ err: error, eventId: row.id, type: row.type }, 'webhook not stored: database unavailable; answering 503 so Stripe retries');
+      return reply.code(503).send({ error: 'storage_unavailable', message: 'event not stored; retry later' });
+    }
+
+    metrics.webhookEvents.inc({ type: row.type, outcome: stored ? 'stored' : 'duplicate' });
+    if (stored && row.api_version && row.api_version !== PINNED_API_VERSION) {
+      metrics.apiVersionMismatches.inc({ api_version: row.api_version });
+      if (!versionWarned) {
+        versionWarned = true;
+        request.log.warn(
+          { eventId: row.id, apiVersion: row.api_version, pinned: PINNED_API_VERSION },
+          'event API version differs from the pinned one; both subscription shapes are handled, but consider updating the endpoint\'s version',
+        );
+      }
+    }
+    request.log.info({ eventId: row.id, type: row.type, outcome: stored ? 'stored' : 'duplicate' }, 'webhook received');
+    if (stored && row.status === 'pending') options.onStored();
+    return stored ? { received: true } : { received: true, duplicate: true };
+  });
+}
