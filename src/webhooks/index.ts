@@ -33,7 +33,9 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookOption
   app.post('/webhooks/stripe', { bodyLimit: WEBHOOK_BODY_LIMIT }, async (request, reply) => {
     const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const header = request.headers['stripe-signature'];
-    if (Array.isArray(header)) {
+    // Node joins a repeated header into one value; a genuine delivery never repeats it.
+    const headerCount = request.raw.rawHeaders.filter((name, i) => i % 2 === 0 && name.toLowerCase() === 'stripe-signature').length;
+    if (Array.isArray(header) || headerCount > 1) {
       metrics.signatureFailures.inc({ reason: 'malformed_signature' });
       request.log.warn({ reason: 'malformed_signature' }, 'webhook refused: Stripe-Signature header sent more than once');
       return reply.code(400).send({ error: 'invalid_signature', message: 'Stripe-Signature header sent more than once' });

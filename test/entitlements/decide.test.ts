@@ -1,0 +1,166 @@
+import { describe, expect, it } from 'vitest';
+import { accessOf, decideEntitlement } from '../../src/entitlements/decide.js';
+import type { SubscriptionRecord } from '../../src/subscriptions/decide.js';
+
+const NOW = 1_800_000_000;
+const HOUR = 3600;
+
+function record(overrides: Partial<SubscriptionRecord>): SubscriptionRecord {
+  return {
+    id: 'sub_1',
+    customerId: 'cus_1',
+    status: 'active',
+    priceId: 'price_basic',
+    productId: 'prod_1',
+    currentPeriodStart: NOW - 10 * 86_400,
+    currentPeriodEnd: NOW + 20 * 86_400,
+    cancelAtPeriodEnd: false,
+    cancelAt: null,
+    canceledAt: null,
+    endedAt: null,
+    trialEnd: null,
+    pastDueSince: null,
+    lastEventId: 'evt_1',
+    lastEventType: 'customer.subscription.updated',
+    lastEventCreated: NOW - 100,
+    lastPaymentSucceededAt: null,
+    lastPaymentFailedAt: null,
+    lastInvoiceId: null,
+    ...overrides,
+  };
+}
+
+describe('accessOf: whether one record grants access', () => {
+  it.each([
+    { status: 'active', extra: {}, grants: true, reason: 'active' },
+    { status: 'trialing', extra: {}, grants: true, reason: 'trialing' },
+    { status: 'active', extra: { cancelAtPeriodEnd: true }, grants: true, reason: 'active' },
+    { status: 'past_due', extra: { pastDueSince: NOW - HOUR }, grants: true, reason: 'past_due_in_grace' },
+    { status: 'past_due', extra: { pastDueSince: NOW - 72 * HOUR + 1 }, grants: true, reason: 'past_due_in_grace' },
+    { status: 'past_due', extra: { pastDueSince: NOW - 72 * HOUR }, grants: false, reason: 'past_due_grace_expired' },
+    { status: 'past_due', extra: { pastDueSince: NOW - 30 * 86_400 }, grants: false, reason: 'past_due_grace_expired' },
+    { status: 'canceled', extra: {}, grants: false, reason: 'canceled' },
+    { status: 'unpaid', extra: {}, grants: false, reason: 'unpaid' },
+    { status: 'incomplete', extra: {}, grants: false, reason: 'incomplete' },
+    { status: 'incomplete_expired', extra: {}, grants: false, reason: 'incomplete_expired' },
+    { status: 'paused', extra: {}, grants: false, reason: 'paused' },
+  ] as const)('$status $extra → grants=$grants ($reason)', ({ status, extra, grants, reason }) => {
+    const access = accessOf(record({ status, ...extra }), NOW, 72);
+    expect(access.grants).toBe(grants);
+    expect(access.reason).toBe(reason);
+  });
+
+  it('grace is measured from pastDueSince with the configured hours', () => {
+    const r = record({ status: 'past_due', pastDueSince: NOW - 5 * HOUR });
+    expect(accessOf(r, NOW, 6)).toEqual({ grants: true, reason: 'past_due_in_grace', graceUntil: NOW + HOUR });
+    expect(accessOf(r, NOW, 4)).toEqual({ grants: false, reason: 'past_due_grace_expired', graceUntil: NOW - HOUR });
+    expect(accessOf(r, NOW, 0).grants).toBe(false);
+  });
+});
+
+describe('decideEntitlement: the answer for a user', () => {
+  const base = { customerFeatures: {}, priceFeatures: {}, now: NOW, pastDueGraceHours: 72 };
+
+  it('no subscription at all', () => {
+    expect(decideEntitlement({ ...base, subscriptions: [] })).toEqual({
+      premium: false,
+      reason: 'no_subscription',
+      status: null,
+      priceId: null,
+      productId: null,
+      features: [],
+      currentPeriodEnd: null,
+      cancelAtPeriodEnd: false,
+      graceUntil: null,
+    });
+  });
+
+  it.each([
+    {
+      name: 'active beats trialing beats past_due in grace',
+      subs: [
+        record({ id: 'sub_t', status: 'trialing', currentPeriodEnd: NOW + 90 * 86_400 }),
+        record({ id: 'sub_p', status: 'past_due', pastDueSince: NOW - HOUR, currentPeriodEnd: NOW + 99 * 86_400 }),
+        record({ id: 'sub_a', status: 'active', priceId: 'price_a' }),
+      ],
+      premium: true,
+      reason: 'active',
+      priceId: 'price_a',
+    },
+    {
+      name: 'trialing beats past_due in grace',
+      subs: [
+        record({ id: 'sub_p', status: 'past_due', pastDueSince: NOW - HOUR, priceId: 'price_p' }),
+        record({ id: 'sub_t', status: 'trialing', priceId: 'price_t' }),
+      ],
+      premium: true,
+      reason: 'trialing',
+      priceId: 'price_t',
+    },
+    {
+      name: 'between two active ones, the latest period end',
+      subs: [
+        record({ id: 'sub_1', priceId: 'price_early', currentPeriodEnd: NOW + 86_400 }),
+        record({ id: 'sub_2', priceId: 'price_late', currentPeriodEnd: NOW + 9 * 86_400 }),
+      ],
+      premium: true,
+      reason: 'active',
+      priceId: 'price_late',
+    },
+    {
+      name: 'a granting subscription beats a newer canceled one',
+      subs: [
+        record({ id: 'sub_c', status: 'canceled', priceId: 'price_c', lastEventCreated: NOW }),
+        record({ id: 'sub_p', status: 'past_due', pastDueSince: NOW - HOUR, priceId: 'price_p', lastEventCreated: NOW - 5000 }),
+      ],
+      premium: true,
+      reason: 'past_due_in_grace',
+      priceId: 'price_p',
+    },
+    {
+      name: 'nothing grants: the most recently changed one describes the answer',
+      subs: [
+        record({ id: 'sub_old', status: 'incomplete_expired', priceId: 'price_old', lastEventCreated: NOW - 9000 }),
+        record({ id: 'sub_new', status: 'canceled', priceId: 'price_new', lastEventCreated: NOW - 10 }),
+      ],
+      premium: false,
+      reason: 'canceled',
+      priceId: 'price_new',
+    },
+    {
+      name: 'past_due out of grace does not grant',
+      subs: [record({ status: 'past_due', pastDueSince: NOW - 73 * HOUR })],
+      premium: false,
+      reason: 'past_due_grace_expired',
+      priceId: 'price_basic',
+    },
+  ])('$name', ({ subs, premium, reason, priceId }) => {
+    const answer = decideEntitlement({ ...base, subscriptions: subs });
+    expect(answer.premium).toBe(premium);
+    expect(answer.reason).toBe(reason);
+    expect(answer.priceId).toBe(priceId);
+  });
+
+  it('describes the chosen subscription: period end, cancel at period end, grace end', () => {
+    const answer = decideEntitlement({
+      ...base,
+      subscriptions: [record({ status: 'past_due', pastDueSince: NOW - HOUR, cancelAtPeriodEnd: true, currentPeriodEnd: NOW + 86_400 })],
+    });
+    expect(answer.status).toBe('past_due');
+    expect(answer.currentPeriodEnd).toBe(new Date((NOW + 86_400) * 1000).toISOString());
+    expect(answer.cancelAtPeriodEnd).toBe(true);
+    expect(answer.graceUntil).toBe(new Date((NOW - HOUR + 72 * HOUR) * 1000).toISOString());
+  });
+
+  it('features: the entitlement summary wins over the price map; none unless premium', () => {
+    const subs = [record({ priceId: 'price_pro' })];
+    const priceFeatures = { price_pro: ['export', 'sync'] };
+    expect(decideEntitlement({ ...base, subscriptions: subs, priceFeatures }).features).toEqual(['export', 'sync']);
+    expect(decideEntitlement({ ...base, subscriptions: subs, priceFeatures, customerFeatures: { cus_1: ['journeys'] } }).features).toEqual([
+      'journeys',
+    ]);
+    expect(
+      decideEntitlement({ ...base, subscriptions: [record({ status: 'canceled', priceId: 'price_pro' })], priceFeatures }).features,
+    ).toEqual([]);
+  });
+});

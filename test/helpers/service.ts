@@ -1,0 +1,60 @@
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { openStore, type Store } from '../../src/db/index.js';
+import { buildService, type Service, type ServiceConfig } from '../../src/server.js';
+import type { TestDatabase } from './databases.js';
+
+export const TEST_SECRET = 'whsec_test_secret_for_the_suite_0123456789';
+
+export interface RunningService {
+  baseUrl: string;
+  service: Service;
+  store: Store;
+  /** Every log line the service wrote, parsed. */
+  logs: Record<string, unknown>[];
+  /** Waits until every stored event that is due has been processed. */
+  settle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Starts the real service on a loopback port over the given database. */
+export async function startService(
+  database: TestDatabase,
+  options: { config?: Partial<ServiceConfig>; now?: () => number } = {},
+): Promise<RunningService> {
+  const store = await openStore(database.url);
+  const logs: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, callback) {
+      for (const line of chunk.toString().split('\n')) if (line.trim()) logs.push(JSON.parse(line));
+      callback();
+    },
+  });
+  const service = await buildService({
+    store,
+    now: options.now,
+    logger: pino({ level: 'info' }, sink),
+    config: {
+      webhookSecrets: [TEST_SECRET],
+      pastDueGraceHours: 72,
+      priceFeatures: {},
+      retrySchedule: [60_000],
+      logLevel: 'info',
+      ...options.config,
+    },
+  });
+  await service.app.listen({ host: '127.0.0.1', port: 0 });
+  const address = service.app.server.address();
+  if (!address || typeof address === 'string') throw new Error('service did not listen on a TCP port');
+  return {
+    baseUrl: `http://127.0.0.1:${address.port}`,
+    service,
+    store,
+    logs,
+    settle: () => service.worker.drain(),
+    async close() {
+      await service.close();
+      await store.close().catch(() => {});
+    },
+  };
+}

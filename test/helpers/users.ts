@@ -1,0 +1,23 @@
+/** A user of the extension, created over HTTP like the extension does. */
+export interface TestUser {
+  userId: string;
+  token: string;
+}
+
+export async function createUser(baseUrl: string): Promise<TestUser> {
+  const response = await fetch(`${baseUrl}/v1/users`, { method: 'POST' });
+  if (response.status !== 201) throw new Error(`POST /v1/users answered ${response.status}`);
+  return (await response.json()) as TestUser;
+}
+
+export async function getEntitlement(baseUrl: string, token: string): Promise<any> {
+  const response = await fetch(`${baseUrl}/v1/entitlements`, { headers: { authorization: `Bearer ${token}` } });
+  if (response.status !== 200) throw new Error(`GET /v1/entitlements answered ${response.status}`);
+  return response.json();
+}
+
+export async function premiumPing(baseUrl: string, token: string | undefined): Promise<number> {
+  const response = await fetch(`${baseUrl}/v1/premium/ping`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  await response.arrayBuffer();
+  return response.status;
+}

@@ -1,0 +1,286 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BACKENDS, type TestDatabase } from './helpers/databases.js';
+import {
+  checkoutCompletedEvent,
+  customerEvent,
+  deliver,
+  deliverAll,
+  entitlementSummaryEvent,
+  invoiceEvent,
+  newId,
+  nowSeconds,
+  SHAPES,
+  type Shape,
+  type SubscriptionSpec,
+  subscriptionEvent,
+} from './helpers/events.js';
+import { type RunningService, startService } from './helpers/service.js';
+import { createUser, getEntitlement, premiumPing } from './helpers/users.js';
+
+/** The story's scenarios over real HTTP, with events signed by the `stripe` package, on each backend. */
+describe.each(BACKENDS)('subscription scenarios on $name', (backend) => {
+  let database: TestDatabase;
+  let svc: RunningService;
+
+  beforeAll(async () => {
+    database = await backend.create();
+    svc = await startService(database, { config: { priceFeatures: { price_pro: ['export', 'sync'] } } });
+  });
+  afterAll(async () => {
+    await svc?.close();
+    await database?.drop();
+  });
+
+  async function send(...events: unknown[]) {
+    await deliverAll(svc.baseUrl, events);
+    await svc.settle();
+  }
+
+  async function entitlement(token: string) {
+    return getEntitlement(svc.baseUrl, token);
+  }
+
+  /** A user who completed Checkout: linked customer, active subscription. */
+  async function subscribedUser(shape: Shape = 'current', extra: Partial<SubscriptionSpec> = {}) {
+    const user = await createUser(svc.baseUrl);
+    const t = nowSeconds() - 600;
+    const spec: SubscriptionSpec = { id: newId('sub'), customer: newId('cus'), status: 'incomplete', shape, ...extra };
+    await send(
+      checkoutCompletedEvent({ customer: spec.customer, userId: user.userId, subscription: spec.id, created: t }),
+      subscriptionEvent('created', spec, t),
+      subscriptionEvent('updated', { ...spec, status: 'active' }, t + 1),
+      invoiceEvent('paid', { subscription: spec.id, customer: spec.customer, created: t + 1, shape }),
+    );
+    return { user, spec: { ...spec, status: 'active' }, t: t + 1 };
+  }
+
+  it('a new user is not premium', async () => {
+    const user = await createUser(svc.baseUrl);
+    expect(await entitlement(user.token)).toEqual({
+      userId: user.userId,
+      premium: false,
+      reason: 'no_subscription',
+      status: null,
+      priceId: null,
+      productId: null,
+      features: [],
+      currentPeriodEnd: null,
+      cancelAtPeriodEnd: false,
+      graceUntil: null,
+    });
+    expect(await premiumPing(svc.baseUrl, user.token)).toBe(402);
+  });
+
+  it.each(SHAPES)('subscribing through Checkout makes the user premium (%s shape)', async (shape) => {
+    const periodEnd = nowSeconds() + 30 * 86_400;
+    const { user, spec } = await subscribedUser(shape, { periodEnd });
+    const answer = await entitlement(user.token);
+    expect(answer).toMatchObject({
+      userId: user.userId,
+      premium: true,
+      reason: 'active',
+      status: 'active',
+      priceId: 'price_basic',
+      productId: 'prod_extension',
+      cancelAtPeriodEnd: false,
+      graceUntil: null,
+      currentPeriodEnd: new Date(periodEnd * 1000).toISOString(),
+    });
+    expect(await premiumPing(svc.baseUrl, user.token)).toBe(200);
+    const record = await svc.store.db.selectFrom('subscriptions').selectAll().where('id', '=', spec.id).executeTakeFirstOrThrow();
+    expect(record.last_payment_succeeded_at).not.toBeNull();
+  });
+
+  it('a subscription started in the Customer Portal links through the customer metadata', async () => {
+    const user = await createUser(svc.baseUrl);
+    const t = nowSeconds() - 60;
+    const customer = newId('cus');
+    await send(
+      customerEvent('created', { id: customer, userId: user.userId, created: t }),
+      subscriptionEvent('created', { id: newId('sub'), customer, status: 'trialing' }, t + 1),
+    );
+    expect(await entitlement(user.token)).toMatchObject({ premium: true, reason: 'trialing', status: 'trialing' });
+  });
+
+  it('subscription events before the link count as soon as the link arrives', async () => {
+    const user = await createUser(svc.baseUrl);
+    const t = nowSeconds() - 60;
+    const spec = { id: newId('sub'), customer: newId('cus'), status: 'active' };
+    await send(subscriptionEvent('updated', spec, t + 1), subscriptionEvent('created', { ...spec, status: 'incomplete' }, t));
+    expect((await entitlement(user.token)).premium).toBe(false);
+    await send(checkoutCompletedEvent({ customer: spec.customer, userId: user.userId, subscription: spec.id, created: t }));
+    expect(await entitlement(user.token)).toMatchObject({ premium: true, reason: 'active' });
+  });
+
+  it('an upgrade changes the plan and the features', async () => {
+    const { user, spec, t } = await subscribedUser();
+    await send(subscriptionEvent('updated', { ...spec, priceId: 'price_pro', productId: 'prod_pro' }, t + 10));
+    expect(await entitlement(user.token)).toMatchObject({ premium: true, priceId: 'price_pro', productId: 'prod_pro', features: ['export', 'sync'] });
+    // A downgrade back.
+    await send(subscriptionEvent('updated', { ...spec, priceId: 'price_basic' }, t + 20));
+    expect(await entitlement(user.token)).toMatchObject({ premium: true, priceId: 'price_basic', features: [] });
+  });
+
+  it('Stripe entitlement summaries become features', async () => {
+    const { user, spec, t } = await subscribedUser();
+    await send(entitlementSummaryEvent({ customer: spec.customer, features: ['journeys', 'export'], created: t + 5 }));
+    expect((await entitlement(user.token)).features).toEqual(['export', 'journeys']);
+    // An older summary arriving late does not overwrite the newer one.
+    await send(entitlementSummaryEvent({ customer: spec.customer, features: [], created: t + 1 }));
+    expect((await entitlement(user.token)).features).toEqual(['export', 'journeys']);
+  });
+
+  it('cancellation at period end keeps access until Stripe ends the subscription', async () => {
+    const { user, spec, t } = await subscribedUser();
+    await send(subscriptionEvent('updated', { ...spec, cancelAtPeriodEnd: true }, t + 10));
+    expect(await entitlement(user.token)).toMatchObject({ premium: true, reason: 'active', cancelAtPeriodEnd: true });
+    expect(await premiumPing(svc.baseUrl, user.token)).toBe(200);
+    await send(subscriptionEvent('deleted', { ...spec, status: 'canceled', cancelAtPeriodEnd: true }, t + 20));
+    expect(await entitlement(user.token)).toMatchObject({ premium: false, reason: 'canceled', status: 'canceled' });
+    expect(await premiumPing(svc.baseUrl, user.token)).toBe(402);
+  });
+
+  it('an immediate cancellation ends access on the next check', async () => {
+    const { user, spec, t } = await subscribedUser('legacy');
+    await send(subscriptionEvent('deleted', { ...spec, status: 'canceled' }, t + 10));
+    expect(await entitlement(user.token)).toMatchObject({ premium: false, reason: 'canceled', status: 'canceled' });
+    expect(await premiumPing(svc.baseUrl, user.token)).toBe(402);
+  });
+
+  it('a payment failure keeps access during the grace period, and recovery restores active', async () => {
+    const { user, spec, t } = await subscribedUser();
+    await send(
+      invoiceEvent('payment_failed', { subscription: spec.id, customer: spec.customer, created: t + 10 }),
+      subscriptionEvent('updated', { ...spec, status: 'past_due' }, t + 10),
+    );
+    const pastDue = await entitlement(user.token);
+    expect(pastDue).toMatchObject({ premium: true, reason: 'past_due_in_grace', status: 'past_due' });
+    expect(pastDue.graceUntil).toBe(new Date((t + 10 + 72 * 3600) * 1000).toISOString());
+    // Stripe's retries keep it past_due: the grace still counts from the first event.
+    await send(subscriptionEvent('updated', { ...spec, status: 'past_due' }, t + 20));
+    expect((await entitlement(user.token)).graceUntil).toBe(pastDue.graceUntil);
+    await send(
+      invoiceEvent('paid', { subscription: spec.id, customer: spec.customer, created: t + 30 }),
+      subscriptionEvent('updated', { ...spec, status: 'active' }, t + 30),
+    );
+    expect(await entitlement(user.token)).toMatchObject({ premium: true, reason: 'active', graceUntil: null });
+  });
+
+  it('past_due beyond the grace period does not grant access; unpaid neither', async () => {
+    const user = await createUser(svc.baseUrl);
+    const t = nowSeconds() - 73 * 3600;
+    const spec = { id: newId('sub'), customer: newId('cus'), status: 'past_due', userId: user.userId };
+    await send(subscriptionEvent('updated', spec, t));
+    expect(await entitlement(user.token)).toMatchObject({ premium: false, reason: 'past_due_grace_expired', status: 'past_due' });
+    await send(subscriptionEvent('updated', { ...spec, status: 'unpaid' }, t + 3600));
+    expect(await entitlement(user.token)).toMatchObject({ premium: false, reason: 'unpaid' });
+  });
+
+  it('with several subscriptions, any granting one makes the user premium and describes the answer', async () => {
+    const { user, spec, t } = await subscribedUser();
+    await send(subscriptionEvent('deleted', { ...spec, status: 'canceled' }, t + 5));
+    const second = { id: newId('sub'), customer: spec.customer, status: 'active', priceId: 'price_pro' };
+    await send(subscriptionEvent('created', second, t + 6));
+    expect(await entitlement(user.token)).toMatchObject({ premium: true, priceId: 'price_pro' });
+  });
+
+  it('reversed order: the record ends as the newest event says', async () => {
+    const user = await createUser(svc.baseUrl);
+    const t = nowSeconds() - 1000;
+    const spec = { id: newId('sub'), customer: newId('cus'), status: 'incomplete', userId: user.userId };
+    const events = [
+      subscriptionEvent('created', spec, t),
+      subscriptionEvent('updated', { ...spec, status: 'active' }, t + 1),
+      subscriptionEvent('updated', { ...spec, status: 'active', priceId: 'price_pro' }, t + 2),
+      subscriptionEvent('updated', { ...spec, status: 'active', priceId: 'price_pro', cancelAtPeriodEnd: true }, t + 3),
+      subscriptionEvent('deleted', { ...spec, status: 'canceled', priceId: 'price_pro' }, t + 4),
+    ];
+    for (const event of [...events].reverse()) await send(event);
+    expect(await entitlement(user.token)).toMatchObject({ premium: false, reason: 'canceled', priceId: 'price_pro' });
+    const row = await svc.store.db.selectFrom('subscriptions').selectAll().where('id', '=', spec.id).executeTakeFirstOrThrow();
+    expect(row.last_event_id).toBe(events[4]!.id);
+  });
+
+  it('shuffled and duplicated deliveries always end at the last event by created', async () => {
+    const statuses = ['incomplete', 'active', 'past_due', 'active', 'active', 'canceled'] as const;
+    for (let round = 0; round < 8; round++) {
+      const user = await createUser(svc.baseUrl);
+      const t = nowSeconds() - 5000;
+      const spec = { id: newId('sub'), customer: newId('cus'), userId: user.userId };
+      const events = statuses.map((status, i) =>
+        subscriptionEvent(i === 0 ? 'created' : status === 'canceled' ? 'deleted' : 'updated', { ...spec, status, priceId: `price_${i}` }, t + i * 10),
+      );
+      const deliveries = [...events, ...events.slice(0, 3)].sort(() => Math.random() - 0.5);
+      await Promise.all(deliveries.map((e) => deliver(svc.baseUrl, e)));
+      await svc.settle();
+      expect(await entitlement(user.token)).toMatchObject({ premium: false, status: 'canceled', priceId: 'price_5' });
+    }
+  });
+
+  it('the same event delivered 50 times at once is stored once and applied once', async () => {
+    const user = await createUser(svc.baseUrl);
+    const event = subscriptionEvent('created', { id: newId('sub'), customer: newId('cus'), status: 'active', userId: user.userId }, nowSeconds());
+    const results = await Promise.all(Array.from({ length: 50 }, () => deliver(svc.baseUrl, event)));
+    expect(results.every((r) => r.status === 200 && r.body.received === true)).toBe(true);
+    expect(results.filter((r) => !r.body.duplicate).length).toBeGreaterThanOrEqual(1);
+    const stored = await svc.store.db.selectFrom('webhook_events').select(['status']).where('id', '=', event.id).execute();
+    expect(stored).toHaveLength(1);
+    await svc.settle();
+    const history = await svc.store.db.selectFrom('subscription_history').selectAll().where('event_id', '=', event.id).execute();
+    expect(history).toHaveLength(1);
+    // Days later, the same delivery again: 200, duplicate, nothing changes.
+    const later = await deliver(svc.baseUrl, event);
+    expect(later).toEqual({ status: 200, body: { received: true, duplicate: true } });
+  });
+
+  it('a stored event is visible in the entitlement within one second of its 2xx', async () => {
+    const user = await createUser(svc.baseUrl);
+    const event = subscriptionEvent('created', { id: newId('sub'), customer: newId('cus'), status: 'active', userId: user.userId }, nowSeconds());
+    expect((await deliver(svc.baseUrl, event)).status).toBe(200);
+    const acknowledged = Date.now();
+    let premium = false;
+    while (!premium && Date.now() - acknowledged < 1000) {
+      premium = (await entitlement(user.token)).premium;
+      if (!premium) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(premium).toBe(true);
+  });
+
+  it('a customer belongs to the first user linked; a conflicting link is logged and ignored', async () => {
+    const first = await createUser(svc.baseUrl);
+    const second = await createUser(svc.baseUrl);
+    const t = nowSeconds() - 100;
+    const spec = { id: newId('sub'), customer: newId('cus'), status: 'active' };
+    await send(
+      checkoutCompletedEvent({ customer: spec.customer, userId: first.userId, subscription: spec.id, created: t }),
+      subscriptionEvent('created', spec, t),
+      customerEvent('updated', { id: spec.customer, userId: second.userId, created: t + 1 }),
+    );
+    expect((await entitlement(first.token)).premium).toBe(true);
+    expect((await entitlement(second.token)).premium).toBe(false);
+    expect(svc.logs.some((l) => typeof l.warning === 'string' && l.warning.includes(spec.customer) && l.warning.includes('conflicting link'))).toBe(true);
+  });
+
+  it('every change is explained by stored events and a history', async () => {
+    const { spec, t } = await subscribedUser();
+    await send(subscriptionEvent('updated', { ...spec, priceId: 'price_pro' }, t + 10));
+    const history = await svc.store.db
+      .selectFrom('subscription_history')
+      .selectAll()
+      .where('subscription_id', '=', spec.id)
+      .orderBy('id')
+      .execute();
+    expect(history.map((h) => [h.event_type, h.status_before, h.status_after])).toEqual([
+      ['customer.subscription.created', null, 'incomplete'],
+      ['customer.subscription.updated', 'incomplete', 'active'],
+      ['invoice.paid', 'active', 'active'],
+      ['customer.subscription.updated', 'active', 'active'],
+    ]);
+    expect(JSON.parse(history[3]!.changes)).toEqual({ priceId: ['price_basic', 'price_pro'] });
+    for (const h of history) {
+      const event = await svc.store.db.selectFrom('webhook_events').select(['status', 'payload']).where('id', '=', h.event_id).executeTakeFirstOrThrow();
+      expect(event.status).toBe('applied');
+      expect(JSON.parse(event.payload).id).toBe(h.event_id);
+    }
+  });
+});
