@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { ZodError } from 'zod';
+import { ZodError, z } from 'zod';
 import type { Store, WebhookEventRow } from '../db/index.js';
-import { EVENT_HANDLERS, type HandlerResult, type StripeEvent } from './handlers/index.js';
+import { EVENT_HANDLERS, type HandlerResult } from './handlers/index.js';
 import { SyncRepository } from './repository.js';
 
 export interface SyncWorkerOptions {
@@ -16,13 +16,18 @@ export interface SyncWorkerOptions {
 
 const BATCH = 100;
 
+/** An event that can never be applied as stored (its shape is wrong): retrying cannot help. */
+export class InvalidEventError extends Error {
+  override name = 'InvalidEventError';
+}
+
+function describeZodError(error: ZodError, prefix: string[]): string {
+  return error.issues.map((i) => `${[...prefix, ...i.path].join('.')}: ${i.message}`).join('; ');
+}
+
 /** Why an event cannot be applied, and whether trying again could help. */
 function describeFailure(error: unknown): { message: string; retryable: boolean } {
-  if (error instanceof ZodError) {
-    const detail = error.issues.map((i) => `${['data', 'object', ...i.path].join('.')}: ${i.message}`).join('; ');
-    return { message: `invalid event payload: ${detail}`, retryable: false };
-  }
-  if (error instanceof SyntaxError) return { message: `payload is not valid JSON: ${error.message}`, retryable: false };
+  if (error instanceof InvalidEventError) return { message: error.message, retryable: false };
   return { message: error instanceof Error ? error.message : String(error), retryable: true };
 }
 
@@ -165,11 +170,22 @@ export class SyncWorker {
   }
 }
 
+const storedEventSchema = z.looseObject({
+  created: z.number().int().positive(),
+  data: z.looseObject({ object: z.looseObject({}) }),
+});
+
 async function applyEvent(row: WebhookEventRow, repo: SyncRepository): Promise<HandlerResult> {
   const handler = EVENT_HANDLERS[row.type];
   if (!handler) return { outcome: 'ignored: type not handled' };
-  const payload = JSON.parse(row.payload) as StripeEvent;
-  return handler({ id: row.id, type: row.type, created: row.created, data: payload.data ?? { object: undefined } }, repo);
+  const envelope = storedEventSchema.safeParse(JSON.parse(row.payload));
+  if (!envelope.success) throw new InvalidEventError(`invalid event: ${describeZodError(envelope.error, [])}`);
+  try {
+    return await handler({ id: row.id, type: row.type, created: envelope.data.created, data: envelope.data.data }, repo);
+  } catch (error) {
+    if (error instanceof ZodError) throw new InvalidEventError(`invalid event payload: ${describeZodError(error, ['data', 'object'])}`);
+    throw error;
+  }
 }
 
 /** ±10 % so that many events failing together do not retry in lockstep. */

@@ -1,0 +1,127 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, parseDurationList } from '../src/config.js';
+
+const ROOT = new URL('..', import.meta.url).pathname;
+
+interface Run {
+  code: number | null;
+  output: string;
+}
+
+/** Runs `tsx src/main.ts` as `npm start` does, with only the given environment, until it exits or prints `until`. */
+function runService(env: Record<string, string>, until?: RegExp): Promise<Run & { port?: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', PORT: '0', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    let signalled = false;
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (!signalled && until?.test(output)) {
+        signalled = true;
+        child.kill('SIGTERM');
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
+}
+
+describe('configuration', () => {
+  it.each([
+    [{ STRIPE_WEBHOOK_SECRET: 'sk_test_not_a_webhook_secret' }, 'STRIPE_WEBHOOK_SECRET'],
+    [{ STRIPE_WEBHOOK_SECRET: 'whsec_goodgoodgood,oops' }, 'STRIPE_WEBHOOK_SECRET'],
+    [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
+    [{ PORT: 'eighty' }, 'PORT'],
+    [{ PAST_DUE_GRACE_HOURS: '-1' }, 'PAST_DUE_GRACE_HOURS'],
+    [{ ADMIN_TOKEN: 'short' }, 'ADMIN_TOKEN'],
+    [{ STRIPE_SECRET_KEY: 'pk_test_123' }, 'STRIPE_SECRET_KEY'],
+    [{ PRICE_FEATURES: '{"price_1": "export"}' }, 'PRICE_FEATURES'],
+    [{ RETRY_SCHEDULE: '30 seconds' }, 'RETRY_SCHEDULE'],
+    [{ NODE_ENV: 'production' }, 'STRIPE_WEBHOOK_SECRET'],
+  ])('%o is refused, naming %s, without echoing the value', (env, variable) => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'billing-config-'));
+    let error: unknown;
+    try {
+      loadConfig({ DATA_DIR: dataDir, ...env });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as ConfigError).message;
+    expect(message).toContain(variable);
+    for (const value of Object.values(env)) if (value.length > 12) expect(message).not.toContain(value);
+  });
+
+  it('defaults: local mode, SQLite under the data dir, 127.0.0.1:3000, 72 h grace', () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'billing-config-'));
+    const config = loadConfig({ DATA_DIR: dataDir });
+    expect(config).toMatchObject({
+      production: false,
+      databaseUrl: `sqlite:${join(dataDir, 'billing.sqlite')}`,
+      host: '127.0.0.1',
+      port: 3000,
+      pastDueGraceHours: 72,
+      webhookSecretSource: 'generated',
+      retrySchedule: [30_000, 120_000, 600_000, 3_600_000, 21_600_000, 86_400_000],
+    });
+    // Generated once, kept (0600) and reused.
+    const file = join(dataDir, 'webhook-secret');
+    expect(readFileSync(file, 'utf8').trim()).toBe(config.webhookSecrets[0]);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const again = loadConfig({ DATA_DIR: dataDir });
+    expect(again.webhookSecrets).toEqual(config.webhookSecrets);
+    expect(again.webhookSecretSource).toBe('stored');
+  });
+
+  it('several comma-separated secrets are all accepted', () => {
+    const config = loadConfig({ STRIPE_WEBHOOK_SECRET: 'whsec_newnewnewnew, whsec_oldoldoldold', NODE_ENV: 'production' });
+    expect(config.webhookSecrets).toEqual(['whsec_newnewnewnew', 'whsec_oldoldoldold']);
+  });
+
+  it('parses retry schedules', () => {
+    expect(parseDurationList('30s,2m,1h,1d,500ms')).toEqual([30_000, 120_000, 3_600_000, 86_400_000, 500]);
+    expect(parseDurationList('30')).toBeUndefined();
+  });
+});
+
+describe('starting the service', () => {
+  it('with no configuration: local mode, prints the generated secret, serves, stops on SIGTERM', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'billing-start-'));
+    const run = await runService({ DATA_DIR: dataDir }, /billing service ready/);
+    expect(run.output).toMatch(/Local mode/);
+    const secret = readFileSync(join(dataDir, 'webhook-secret'), 'utf8').trim();
+    expect(run.output).toContain(secret);
+    expect(run.output).toMatch(/"msg":"shutting down"/);
+    expect(run.code).toBe(0);
+  });
+
+  it('refuses to start in production without a webhook secret, naming the variable', async () => {
+    const run = await runService({ NODE_ENV: 'production', DATA_DIR: mkdtempSync(join(tmpdir(), 'billing-start-')) });
+    expect(run.code).toBe(1);
+    expect(run.output).toContain('STRIPE_WEBHOOK_SECRET');
+  });
+
+  it('says plainly when the database is unreachable, without the password', async () => {
+    const run = await runService({
+      STRIPE_WEBHOOK_SECRET: 'whsec_abcdefghijklmnop',
+      DATABASE_URL: 'postgres://postgres:hunter2secret@127.0.0.1:1/test',
+    });
+    expect(run.code).toBe(1);
+    expect(run.output).toMatch(/DATABASE_URL: cannot open postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:1\/test/);
+    expect(run.output).not.toContain('hunter2secret');
+  });
+});
