@@ -1,11 +1,21 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseDurationList } from '../src/config.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
+
+const tempDirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'billing-start-'));
+  tempDirs.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
 
 interface Run {
   code: number | null;
@@ -53,7 +63,7 @@ describe('configuration', () => {
     [{ RETRY_SCHEDULE: '30 seconds' }, 'RETRY_SCHEDULE'],
     [{ NODE_ENV: 'production' }, 'STRIPE_WEBHOOK_SECRET'],
   ])('%o is refused, naming %s, without echoing the value', (env, variable) => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'billing-config-'));
+    const dataDir = tempDir();
     let error: unknown;
     try {
       loadConfig({ DATA_DIR: dataDir, ...env });
@@ -67,7 +77,7 @@ describe('configuration', () => {
   });
 
   it('defaults: local mode, SQLite under the data dir, 127.0.0.1:3000, 72 h grace', () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'billing-config-'));
+    const dataDir = tempDir();
     const config = loadConfig({ DATA_DIR: dataDir });
     expect(config).toMatchObject({
       production: false,
@@ -100,7 +110,7 @@ describe('configuration', () => {
 
 describe('starting the service', () => {
   it('with no configuration: local mode, prints the generated secret, serves, stops on SIGTERM', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'billing-start-'));
+    const dataDir = tempDir();
     const run = await runService({ DATA_DIR: dataDir }, /billing service ready/);
     expect(run.output).toMatch(/Local mode/);
     const secret = readFileSync(join(dataDir, 'webhook-secret'), 'utf8').trim();
@@ -110,7 +120,7 @@ describe('starting the service', () => {
   });
 
   it('refuses to start in production without a webhook secret, naming the variable', async () => {
-    const run = await runService({ NODE_ENV: 'production', DATA_DIR: mkdtempSync(join(tmpdir(), 'billing-start-')) });
+    const run = await runService({ NODE_ENV: 'production', DATA_DIR: tempDir() });
     expect(run.code).toBe(1);
     expect(run.output).toContain('STRIPE_WEBHOOK_SECRET');
   });
