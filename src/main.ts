@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   }
 
   if (config.webhookSecretSource !== 'env') {
-    // Local mode only: printed (not logged) so a local signer such as `stripe listen` setups can use it.
+    // Local mode only: printed (not logged) so that a local signer (a test script, a dev tool) can use it.
     console.error(
       [
         '',

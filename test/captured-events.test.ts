@@ -1,36 +1,27 @@
 import { readdirSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BACKENDS, type TestDatabase } from './helpers/databases.js';
+import { describe, expect, it } from 'vitest';
+import { BACKENDS } from './helpers/databases.js';
 import { capturedEvent, deliver, SHARED_STRIPE_DIR } from './helpers/events.js';
-import { type RunningService, startService } from './helpers/service.js';
+import { useService } from './helpers/service.js';
 
 /** Real Stripe test-mode deliveries (API 2020-03-02), re-signed with the suite's secret. */
 describe.each(BACKENDS)('captured Stripe events on $name', (backend) => {
-  let database: TestDatabase;
-  let svc: RunningService;
+  const context = useService(backend);
   const files = readdirSync(`${SHARED_STRIPE_DIR}captured-events`).filter((f) => f.endsWith('.json'));
 
-  beforeAll(async () => {
-    database = await backend.create();
-    svc = await startService(database);
-  });
-  afterAll(async () => {
-    await svc?.close();
-    await database?.drop();
-  });
 
   it('every captured delivery is accepted and applied or ignored, none fails', async () => {
     expect(files.length).toBeGreaterThanOrEqual(10);
     const events = files.map(capturedEvent).sort((a, b) => a.created - b.created);
-    for (const event of events) expect((await deliver(svc.baseUrl, event)).status).toBe(200);
-    await svc.settle();
-    const rows = await svc.store.db.selectFrom('webhook_events').select(['id', 'type', 'status', 'last_error']).execute();
+    for (const event of events) expect((await deliver(context.svc.baseUrl, event)).status).toBe(200);
+    await context.svc.settle();
+    const rows = await context.svc.store.db.selectFrom('webhook_events').select(['id', 'type', 'status', 'last_error']).execute();
     // Two of the captured deliveries share one event id (as Stripe data sometimes does): stored once.
     expect(rows).toHaveLength(new Set(events.map((e) => e.id)).size);
     for (const row of rows) expect([row.type, row.status, row.last_error]).toEqual([row.type, expect.stringMatching(/^(applied|ignored)$/), null]);
-    const subscription = await svc.store.db.selectFrom('subscriptions').selectAll().where('id', '=', 'sub_JdIzvfy6o5GZRd').executeTakeFirstOrThrow();
+    const subscription = await context.svc.store.db.selectFrom('subscriptions').selectAll().where('id', '=', 'sub_JdIzvfy6o5GZRd').executeTakeFirstOrThrow();
     expect(subscription.current_period_end).toBeGreaterThan(0);
-    const entitled = await svc.store.db.selectFrom('customers').selectAll().where('id', '=', 'cus_Sll319ReSxCmEi').executeTakeFirstOrThrow();
+    const entitled = await context.svc.store.db.selectFrom('customers').selectAll().where('id', '=', 'cus_Sll319ReSxCmEi').executeTakeFirstOrThrow();
     expect(JSON.parse(entitled.features!)).toEqual(['journeys']);
   });
 });

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BACKENDS, type TestDatabase } from './helpers/databases.js';
+import { describe, expect, it } from 'vitest';
+import { BACKENDS } from './helpers/databases.js';
 import {
   checkoutCompletedEvent,
   customerEvent,
@@ -14,35 +14,26 @@ import {
   type SubscriptionSpec,
   subscriptionEvent,
 } from './helpers/events.js';
-import { type RunningService, startService } from './helpers/service.js';
+import { useService } from './helpers/service.js';
 import { createUser, getEntitlement, premiumPing } from './helpers/users.js';
 
 /** The story's scenarios over real HTTP, with events signed by the `stripe` package, on each backend. */
 describe.each(BACKENDS)('subscription scenarios on $name', (backend) => {
-  let database: TestDatabase;
-  let svc: RunningService;
+  const context = useService(backend, { config: { priceFeatures: { price_pro: ['export', 'sync'] } } });
 
-  beforeAll(async () => {
-    database = await backend.create();
-    svc = await startService(database, { config: { priceFeatures: { price_pro: ['export', 'sync'] } } });
-  });
-  afterAll(async () => {
-    await svc?.close();
-    await database?.drop();
-  });
 
   async function send(...events: unknown[]) {
-    await deliverAll(svc.baseUrl, events);
-    await svc.settle();
+    await deliverAll(context.svc.baseUrl, events);
+    await context.svc.settle();
   }
 
   async function entitlement(token: string) {
-    return getEntitlement(svc.baseUrl, token);
+    return getEntitlement(context.svc.baseUrl, token);
   }
 
   /** A user who completed Checkout: linked customer, active subscription. */
   async function subscribedUser(shape: Shape = 'current', extra: Partial<SubscriptionSpec> = {}) {
-    const user = await createUser(svc.baseUrl);
+    const user = await createUser(context.svc.baseUrl);
     const t = nowSeconds() - 600;
     const spec: SubscriptionSpec = { id: newId('sub'), customer: newId('cus'), status: 'incomplete', shape, ...extra };
     await send(
@@ -55,20 +46,14 @@ describe.each(BACKENDS)('subscription scenarios on $name', (backend) => {
   }
 
   it('a new user is not premium', async () => {
-    const user = await createUser(svc.baseUrl);
-    expect(await entitlement(user.token)).toEqual({
-      userId: user.userId,
-      premium: false,
-      reason: 'no_subscription',
-      status: null,
-      priceId: null,
-      productId: null,
-      features: [],
-      currentPeriodEnd: null,
-      cancelAtPeriodEnd: false,
-      graceUntil: null,
-    });
-    expect(await premiumPing(svc.baseUrl, user.token)).toBe(402);
+    const user = await createUser(context.svc.baseUrl);
+    const answer = await entitlement(user.token);
+    // The binding contract: exactly these fields.
+    expect(Object.keys(answer).sort()).toEqual(
+      ['userId', 'premium', 'reason', 'status', 'priceId', 'productId', 'features', 'currentPeriodEnd', 'cancelAtPeriodEnd', 'graceUntil'].sort(),
+    );
+    expect(answer).toMatchObject({ userId: user.userId, premium: false, reason: 'no_subscription', status: null, features: [], graceUntil: null });
+    expect(await premiumPing(context.svc.baseUrl, user.token)).toBe(402);
   });
 
   it.each(SHAPES)('subscribing through Checkout makes the user premium (%s shape)', async (shape) => {
@@ -86,13 +71,13 @@ describe.each(BACKENDS)('subscription scenarios on $name', (backend) => {
       graceUntil: null,
       currentPeriodEnd: new Date(periodEnd * 1000).toISOString(),
     });
-    expect(await premiumPing(svc.baseUrl, user.token)).toBe(200);
-    const record = await svc.store.db.selectFrom('subscriptions').selectAll().where('id', '=', spec.id).executeTakeFirstOrThrow();
-    expect(record.last_payment_succeeded_at).not.toBeNull();
+    expect(await premiumPing(context.svc.baseUrl, user.token)).toBe(200);
+    const payments = await context.svc.store.db.selectFrom('subscription_payments').selectAll().where('subscription_id', '=', spec.id).executeTakeFirstOrThrow();
+    expect(payments.last_payment_succeeded_at).not.toBeNull();
   });
 
   it('a subscription started in the Customer Portal links through the customer metadata', async () => {
-    const user = await createUser(svc.baseUrl);
+    const user = await createUser(context.svc.baseUrl);
     const t = nowSeconds() - 60;
     const customer = newId('cus');
     await send(
@@ -103,7 +88,7 @@ describe.each(BACKENDS)('subscription scenarios on $name', (backend) => {
   });
 
   it('subscription events before the link count as soon as the link arrives', async () => {
-    const user = await createUser(svc.baseUrl);
+    const user = await createUser(context.svc.baseUrl);
     const t = nowSeconds() - 60;
     const spec = { id: newId('sub'), customer: newId('cus'), status: 'active' };
     await send(subscriptionEvent('updated', spec, t + 1), subscriptionEvent('created', { ...spec, status: 'incomplete' }, t));
@@ -134,17 +119,17 @@ describe.each(BACKENDS)('subscription scenarios on $name', (backend) => {
     const { user, spec, t } = await subscribedUser();
     await send(subscriptionEvent('updated', { ...spec, cancelAtPeriodEnd: true }, t + 10));
     expect(await entitlement(user.token)).toMatchObject({ premium: true, reason: 'active', cancelAtPeriodEnd: true });
-    expect(await premiumPing(svc.baseUrl, user.token)).toBe(200);
+    expect(await premiumPing(context.svc.baseUrl, user.token)).toBe(200);
     await send(subscriptionEvent('deleted', { ...spec, status: 'canceled', cancelAtPeriodEnd: true }, t + 20));
     expect(await entitlement(user.token)).toMatchObject({ premium: false, reason: 'canceled', status: 'canceled' });
-    expect(await premiumPing(svc.baseUrl, user.token)).toBe(402);
+    expect(await premiumPing(context.svc.baseUrl, user.token)).toBe(402);
   });
 
   it('an immediate cancellation ends access on the next check', async () => {
     const { user, spec, t } = await subscribedUser('legacy');
     await send(subscriptionEvent('deleted', { ...spec, status: 'canceled' }, t + 10));
     expect(await entitlement(user.token)).toMatchObject({ premium: false, reason: 'canceled', status: 'canceled' });
-    expect(await premiumPing(svc.baseUrl, user.token)).toBe(402);
+    expect(await premiumPing(context.svc.baseUrl, user.token)).toBe(402);
   });
 
   it('a payment failure keeps access during the grace period, and recovery restores active', async () => {
@@ -166,8 +151,27 @@ describe.each(BACKENDS)('subscription scenarios on $name', (backend) => {
     expect(await entitlement(user.token)).toMatchObject({ premium: true, reason: 'active', graceUntil: null });
   });
 
+  it('past_due events in reverse order: the grace still starts at the first one by created', async () => {
+    const { user, spec, t } = await subscribedUser();
+    await send(subscriptionEvent('updated', { ...spec, status: 'past_due' }, t + 500));
+    await send(subscriptionEvent('updated', { ...spec, status: 'past_due' }, t + 100));
+    expect((await entitlement(user.token)).graceUntil).toBe(new Date((t + 100 + 72 * 3600) * 1000).toISOString());
+  });
+
+  it('an invoice arriving before its subscription still records the payment', async () => {
+    const user = await createUser(context.svc.baseUrl);
+    const t = nowSeconds() - 100;
+    const spec = { id: newId('sub'), customer: newId('cus'), status: 'active', userId: user.userId };
+    await send(invoiceEvent('payment_failed', { subscription: spec.id, customer: spec.customer, created: t + 2, shape: 'legacy' }));
+    await send(subscriptionEvent('created', spec, t));
+    const payments = await context.svc.store.db.selectFrom('subscription_payments').selectAll().where('subscription_id', '=', spec.id).executeTakeFirstOrThrow();
+    expect(payments.last_payment_failed_at).toBe(t + 2);
+    // Invoices never move the status.
+    expect(await entitlement(user.token)).toMatchObject({ premium: true, status: 'active' });
+  });
+
   it('past_due beyond the grace period does not grant access; unpaid neither', async () => {
-    const user = await createUser(svc.baseUrl);
+    const user = await createUser(context.svc.baseUrl);
     const t = nowSeconds() - 73 * 3600;
     const spec = { id: newId('sub'), customer: newId('cus'), status: 'past_due', userId: user.userId };
     await send(subscriptionEvent('updated', spec, t));
@@ -185,7 +189,7 @@ describe.each(BACKENDS)('subscription scenarios on $name', (backend) => {
   });
 
   it('reversed order: the record ends as the newest event says', async () => {
-    const user = await createUser(svc.baseUrl);
+    const user = await createUser(context.svc.baseUrl);
     const t = nowSeconds() - 1000;
     const spec = { id: newId('sub'), customer: newId('cus'), status: 'incomplete', userId: user.userId };
     const events = [
@@ -197,46 +201,46 @@ describe.each(BACKENDS)('subscription scenarios on $name', (backend) => {
     ];
     for (const event of [...events].reverse()) await send(event);
     expect(await entitlement(user.token)).toMatchObject({ premium: false, reason: 'canceled', priceId: 'price_pro' });
-    const row = await svc.store.db.selectFrom('subscriptions').selectAll().where('id', '=', spec.id).executeTakeFirstOrThrow();
+    const row = await context.svc.store.db.selectFrom('subscriptions').selectAll().where('id', '=', spec.id).executeTakeFirstOrThrow();
     expect(row.last_event_id).toBe(events[4]!.id);
   });
 
   it('shuffled and duplicated deliveries always end at the last event by created', async () => {
     const statuses = ['incomplete', 'active', 'past_due', 'active', 'active', 'canceled'] as const;
     for (let round = 0; round < 8; round++) {
-      const user = await createUser(svc.baseUrl);
+      const user = await createUser(context.svc.baseUrl);
       const t = nowSeconds() - 5000;
       const spec = { id: newId('sub'), customer: newId('cus'), userId: user.userId };
       const events = statuses.map((status, i) =>
         subscriptionEvent(i === 0 ? 'created' : status === 'canceled' ? 'deleted' : 'updated', { ...spec, status, priceId: `price_${i}` }, t + i * 10),
       );
       const deliveries = [...events, ...events.slice(0, 3)].sort(() => Math.random() - 0.5);
-      await Promise.all(deliveries.map((e) => deliver(svc.baseUrl, e)));
-      await svc.settle();
+      await Promise.all(deliveries.map((e) => deliver(context.svc.baseUrl, e)));
+      await context.svc.settle();
       expect(await entitlement(user.token)).toMatchObject({ premium: false, status: 'canceled', priceId: 'price_5' });
     }
   });
 
   it('the same event delivered 50 times at once is stored once and applied once', async () => {
-    const user = await createUser(svc.baseUrl);
+    const user = await createUser(context.svc.baseUrl);
     const event = subscriptionEvent('created', { id: newId('sub'), customer: newId('cus'), status: 'active', userId: user.userId }, nowSeconds());
-    const results = await Promise.all(Array.from({ length: 50 }, () => deliver(svc.baseUrl, event)));
+    const results = await Promise.all(Array.from({ length: 50 }, () => deliver(context.svc.baseUrl, event)));
     expect(results.every((r) => r.status === 200 && r.body.received === true)).toBe(true);
     expect(results.filter((r) => !r.body.duplicate).length).toBeGreaterThanOrEqual(1);
-    const stored = await svc.store.db.selectFrom('webhook_events').select(['status']).where('id', '=', event.id).execute();
+    const stored = await context.svc.store.db.selectFrom('webhook_events').select(['status']).where('id', '=', event.id).execute();
     expect(stored).toHaveLength(1);
-    await svc.settle();
-    const history = await svc.store.db.selectFrom('subscription_history').selectAll().where('event_id', '=', event.id).execute();
+    await context.svc.settle();
+    const history = await context.svc.store.db.selectFrom('subscription_history').selectAll().where('event_id', '=', event.id).execute();
     expect(history).toHaveLength(1);
     // Days later, the same delivery again: 200, duplicate, nothing changes.
-    const later = await deliver(svc.baseUrl, event);
+    const later = await deliver(context.svc.baseUrl, event);
     expect(later).toEqual({ status: 200, body: { received: true, duplicate: true } });
   });
 
   it('a stored event is visible in the entitlement within one second of its 2xx', async () => {
-    const user = await createUser(svc.baseUrl);
+    const user = await createUser(context.svc.baseUrl);
     const event = subscriptionEvent('created', { id: newId('sub'), customer: newId('cus'), status: 'active', userId: user.userId }, nowSeconds());
-    expect((await deliver(svc.baseUrl, event)).status).toBe(200);
+    expect((await deliver(context.svc.baseUrl, event)).status).toBe(200);
     const acknowledged = Date.now();
     let premium = false;
     while (!premium && Date.now() - acknowledged < 1000) {
@@ -247,8 +251,8 @@ describe.each(BACKENDS)('subscription scenarios on $name', (backend) => {
   });
 
   it('a customer belongs to the first user linked; a conflicting link is logged and ignored', async () => {
-    const first = await createUser(svc.baseUrl);
-    const second = await createUser(svc.baseUrl);
+    const first = await createUser(context.svc.baseUrl);
+    const second = await createUser(context.svc.baseUrl);
     const t = nowSeconds() - 100;
     const spec = { id: newId('sub'), customer: newId('cus'), status: 'active' };
     await send(
@@ -258,13 +262,13 @@ describe.each(BACKENDS)('subscription scenarios on $name', (backend) => {
     );
     expect((await entitlement(first.token)).premium).toBe(true);
     expect((await entitlement(second.token)).premium).toBe(false);
-    expect(svc.logs.some((l) => typeof l.warning === 'string' && l.warning.includes(spec.customer) && l.warning.includes('conflicting link'))).toBe(true);
+    expect(context.svc.logs.some((l) => typeof l.warning === 'string' && l.warning.includes(spec.customer) && l.warning.includes('conflicting link'))).toBe(true);
   });
 
   it('every change is explained by stored events and a history', async () => {
     const { spec, t } = await subscribedUser();
     await send(subscriptionEvent('updated', { ...spec, priceId: 'price_pro' }, t + 10));
-    const history = await svc.store.db
+    const history = await context.svc.store.db
       .selectFrom('subscription_history')
       .selectAll()
       .where('subscription_id', '=', spec.id)
@@ -273,12 +277,12 @@ describe.each(BACKENDS)('subscription scenarios on $name', (backend) => {
     expect(history.map((h) => [h.event_type, h.status_before, h.status_after])).toEqual([
       ['customer.subscription.created', null, 'incomplete'],
       ['customer.subscription.updated', 'incomplete', 'active'],
-      ['invoice.paid', 'active', 'active'],
+      ['invoice.paid', null, null],
       ['customer.subscription.updated', 'active', 'active'],
     ]);
     expect(JSON.parse(history[3]!.changes)).toEqual({ priceId: ['price_basic', 'price_pro'] });
     for (const h of history) {
-      const event = await svc.store.db.selectFrom('webhook_events').select(['status', 'payload']).where('id', '=', h.event_id).executeTakeFirstOrThrow();
+      const event = await context.svc.store.db.selectFrom('webhook_events').select(['status', 'payload']).where('id', '=', h.event_id).executeTakeFirstOrThrow();
       expect(event.status).toBe('applied');
       expect(JSON.parse(event.payload).id).toBe(h.event_id);
     }

@@ -44,25 +44,20 @@ function openSqlite(path: string): Store {
   database.pragma('synchronous = FULL');
   database.pragma('busy_timeout = 5000');
   database.pragma('foreign_keys = ON');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
-  return {
-    db,
-    dialect: 'sqlite',
-    async ping() {
-      await sql`select 1`.execute(db);
-    },
-    close: () => db.destroy(),
-  };
+  return storeOf(new Kysely<Database>({ dialect: new SqliteDialect({ database }) }), 'sqlite');
 }
 
 function openPostgres(url: string): Store {
   const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 5000 });
   // An idle client losing its server must not crash the process; the next query reports the error.
   pool.on('error', () => {});
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return storeOf(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), 'postgres');
+}
+
+function storeOf(db: Kysely<Database>, dialect: Dialect): Store {
   return {
     db,
-    dialect: 'postgres',
+    dialect,
     async ping() {
       await sql`select 1`.execute(db);
     },

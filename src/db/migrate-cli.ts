@@ -1,8 +1,15 @@
-import { loadConfig } from '../config.js';
+import { ConfigError, loadConfig } from '../config.js';
 import { openStore, redactDatabaseUrl } from './index.js';
 
 /** `npm run migrate`: applies pending migrations to DATABASE_URL and exits. */
-const config = loadConfig();
+let config;
+try {
+  config = loadConfig();
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(error.message);
+  process.exit(1);
+}
 try {
   const store = await openStore(config.databaseUrl);
   await store.close();

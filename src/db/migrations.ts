@@ -64,9 +64,6 @@ function migrations(isPostgres: boolean): Record<string, Migration> {
           .addColumn('last_event_id', 'text', (c) => c.notNull())
           .addColumn('last_event_type', 'text', (c) => c.notNull())
           .addColumn('last_event_created', 'bigint', (c) => c.notNull())
-          .addColumn('last_payment_succeeded_at', 'bigint')
-          .addColumn('last_payment_failed_at', 'bigint')
-          .addColumn('last_invoice_id', 'text')
           .addColumn('updated_at', 'bigint', (c) => c.notNull())
           .execute();
         await db.schema.createIndex('subscriptions_customer').on('subscriptions').column('customer_id').execute();
@@ -82,7 +79,7 @@ function migrations(isPostgres: boolean): Record<string, Migration> {
           .addColumn('event_created', 'bigint', (c) => c.notNull())
           .addColumn('applied_at', 'bigint', (c) => c.notNull())
           .addColumn('status_before', 'text')
-          .addColumn('status_after', 'text', (c) => c.notNull())
+          .addColumn('status_after', 'text')
           .addColumn('changes', 'text', (c) => c.notNull())
           .execute();
         await db.schema
@@ -90,9 +87,27 @@ function migrations(isPostgres: boolean): Record<string, Migration> {
           .on('subscription_history')
           .columns(['subscription_id', 'id'])
           .execute();
+
+        await db.schema
+          .createTable('subscription_observations')
+          .addColumn('subscription_id', 'text', (c) => c.notNull())
+          .addColumn('event_id', 'text', (c) => c.notNull())
+          .addColumn('event_created', 'bigint', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('subscription_observations_pk', ['subscription_id', 'event_id'])
+          .execute();
+
+        await db.schema
+          .createTable('subscription_payments')
+          .addColumn('subscription_id', 'text', (c) => c.primaryKey())
+          .addColumn('last_payment_succeeded_at', 'bigint')
+          .addColumn('last_payment_failed_at', 'bigint')
+          .addColumn('last_invoice_id', 'text')
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .execute();
       },
       async down(db: Kysely<any>) {
-        for (const table of ['subscription_history', 'subscriptions', 'customers', 'webhook_events', 'users']) {
+        for (const table of ['subscription_payments', 'subscription_observations', 'subscription_history', 'subscriptions', 'customers', 'webhook_events', 'users']) {
           await db.schema.dropTable(table).ifExists().execute();
         }
       },

@@ -10,6 +10,8 @@ export interface Database {
   customers: CustomersTable;
   subscriptions: SubscriptionsTable;
   subscription_history: SubscriptionHistoryTable;
+  subscription_observations: SubscriptionObservationsTable;
+  subscription_payments: SubscriptionPaymentsTable;
 }
 
 export interface UsersTable {
@@ -69,9 +71,6 @@ export interface SubscriptionsTable {
   last_event_id: string;
   last_event_type: string;
   last_event_created: number;
-  last_payment_succeeded_at: number | null;
-  last_payment_failed_at: number | null;
-  last_invoice_id: string | null;
   updated_at: number;
 }
 
@@ -82,10 +81,28 @@ export interface SubscriptionHistoryTable {
   event_type: string;
   event_created: number;
   applied_at: number;
+  /** Null for changes that do not concern the status (payment facts). */
   status_before: string | null;
-  status_after: string;
+  status_after: string | null;
   /** JSON object of the fields this event changed: {field: [before, after]}. */
   changes: string;
+}
+
+/** Every status an event showed for a subscription, applied or not: the past_due grace is computed from these. */
+export interface SubscriptionObservationsTable {
+  subscription_id: string;
+  event_id: string;
+  event_created: number;
+  status: string;
+}
+
+/** Payment facts from invoice events, kept apart so they are recorded whatever the arrival order. */
+export interface SubscriptionPaymentsTable {
+  subscription_id: string;
+  last_payment_succeeded_at: number | null;
+  last_payment_failed_at: number | null;
+  last_invoice_id: string | null;
+  updated_at: number;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -93,3 +110,4 @@ export type WebhookEventRow = Selectable<WebhookEventsTable>;
 export type NewWebhookEvent = Insertable<WebhookEventsTable>;
 export type CustomerRow = Selectable<CustomersTable>;
 export type SubscriptionRow = Selectable<SubscriptionsTable>;
+export type SubscriptionPaymentsRow = Selectable<SubscriptionPaymentsTable>;

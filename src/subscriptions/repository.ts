@@ -1,6 +1,6 @@
 import { type Kysely, sql } from 'kysely';
-import type { Database, Dialect, SubscriptionRow } from '../db/index.js';
-import type { EventStamp, SubscriptionRecord } from './decide.js';
+import type { Database, Dialect, SubscriptionPaymentsRow, SubscriptionRow } from '../db/index.js';
+import type { EventStamp, PaymentFacts, StatusObservation, SubscriptionRecord } from './decide.js';
 import { diffRecords } from './decide.js';
 import type { SubscriptionStatus } from './stripe-objects.js';
 
@@ -29,24 +29,71 @@ export class SyncRepository {
   /** Writes the record and one history row explaining the change. */
   async saveSubscription(before: SubscriptionRecord | null, after: SubscriptionRecord, event: EventStamp): Promise<void> {
     const row = rowFromRecord(after, this.now());
+    await this.upsert('subscriptions', 'id', row);
+    await this.addHistory(after.id, event, before?.status ?? null, after.status, diffRecords(before, after));
+  }
+
+  /** Remembers what status this event showed (once per event), and returns every status seen for the subscription. */
+  async observeStatus(subscriptionId: string, event: EventStamp, status: string): Promise<StatusObservation[]> {
     await this.db
-      .insertInto('subscriptions')
-      .values(row)
-      .onConflict((oc) => oc.column('id').doUpdateSet(({ ref }) => Object.fromEntries(
-        Object.keys(row).filter((k) => k !== 'id').map((k) => [k, ref(`excluded.${k}` as any)]),
-      )))
+      .insertInto('subscription_observations')
+      .values({ subscription_id: subscriptionId, event_id: event.id, event_created: event.created, status })
+      .onConflict((oc) => oc.columns(['subscription_id', 'event_id']).doNothing())
       .execute();
+    const rows = await this.db
+      .selectFrom('subscription_observations')
+      .select(['event_created', 'status'])
+      .where('subscription_id', '=', subscriptionId)
+      .execute();
+    return rows.map((r) => ({ created: r.event_created, status: r.status as SubscriptionStatus }));
+  }
+
+  async getPaymentFacts(subscriptionId: string): Promise<PaymentFacts | null> {
+    const row = await this.db.selectFrom('subscription_payments').selectAll().where('subscription_id', '=', subscriptionId).executeTakeFirst();
+    return row ? paymentFactsFromRow(row) : null;
+  }
+
+  async savePaymentFacts(before: PaymentFacts | null, after: PaymentFacts, event: EventStamp): Promise<void> {
+    await this.upsert('subscription_payments', 'subscription_id', {
+      subscription_id: after.subscriptionId,
+      last_payment_succeeded_at: after.lastPaymentSucceededAt,
+      last_payment_failed_at: after.lastPaymentFailedAt,
+      last_invoice_id: after.lastInvoiceId,
+      updated_at: this.now(),
+    });
+    await this.addHistory(after.subscriptionId, event, null, null, diffRecords(before, after));
+  }
+
+  private async upsert<T extends 'subscriptions' | 'subscription_payments'>(table: T, key: string, row: Record<string, unknown>) {
+    await this.db
+      .insertInto(table)
+      .values(row as any)
+      .onConflict((oc) =>
+        oc.column(key as any).doUpdateSet(({ ref }) =>
+          Object.fromEntries(Object.keys(row).filter((k) => k !== key).map((k) => [k, ref(`excluded.${k}` as any)])) as any,
+        ),
+      )
+      .execute();
+  }
+
+  private async addHistory(
+    subscriptionId: string,
+    event: EventStamp,
+    statusBefore: string | null,
+    statusAfter: string | null,
+    changes: Record<string, [unknown, unknown]>,
+  ): Promise<void> {
     await this.db
       .insertInto('subscription_history')
       .values({
-        subscription_id: after.id,
+        subscription_id: subscriptionId,
         event_id: event.id,
         event_type: event.type,
         event_created: event.created,
         applied_at: this.now(),
-        status_before: before?.status ?? null,
-        status_after: after.status,
-        changes: JSON.stringify(diffRecords(before, after)),
+        status_before: statusBefore,
+        status_after: statusAfter,
+        changes: JSON.stringify(changes),
       })
       .execute();
   }
@@ -66,6 +113,10 @@ export class SyncRepository {
       .execute();
     const row = await this.db.selectFrom('customers').select('user_id').where('id', '=', customerId).executeTakeFirstOrThrow();
     return row.user_id === userId ? { linked: true } : { linked: false, existingUserId: row.user_id! };
+  }
+
+  async userExists(userId: string): Promise<boolean> {
+    return (await this.db.selectFrom('users').select('id').where('id', '=', userId).executeTakeFirst()) !== undefined;
   }
 
   async markCustomerDeleted(customerId: string): Promise<void> {
@@ -115,6 +166,12 @@ export function recordFromRow(row: SubscriptionRow): SubscriptionRecord {
     lastEventId: row.last_event_id,
     lastEventType: row.last_event_type,
     lastEventCreated: row.last_event_created,
+  };
+}
+
+function paymentFactsFromRow(row: SubscriptionPaymentsRow): PaymentFacts {
+  return {
+    subscriptionId: row.subscription_id,
     lastPaymentSucceededAt: row.last_payment_succeeded_at,
     lastPaymentFailedAt: row.last_payment_failed_at,
     lastInvoiceId: row.last_invoice_id,
@@ -139,9 +196,6 @@ function rowFromRecord(r: SubscriptionRecord, now: number): SubscriptionRow {
     last_event_id: r.lastEventId,
     last_event_type: r.lastEventType,
     last_event_created: r.lastEventCreated,
-    last_payment_succeeded_at: r.lastPaymentSucceededAt,
-    last_payment_failed_at: r.lastPaymentFailedAt,
-    last_invoice_id: r.lastInvoiceId,
     updated_at: now,
   };
 }

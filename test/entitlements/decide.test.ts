@@ -23,9 +23,6 @@ function record(overrides: Partial<SubscriptionRecord>): SubscriptionRecord {
     lastEventId: 'evt_1',
     lastEventType: 'customer.subscription.updated',
     lastEventCreated: NOW - 100,
-    lastPaymentSucceededAt: null,
-    lastPaymentFailedAt: null,
-    lastInvoiceId: null,
     ...overrides,
   };
 }

@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
+import { afterAll, beforeAll } from 'vitest';
 import { openStore, type Store } from '../../src/db/index.js';
 import { buildService, type Service, type ServiceConfig } from '../../src/server.js';
 import type { TestDatabase } from './databases.js';
@@ -57,4 +58,24 @@ export async function startService(
       await store.close().catch(() => {});
     },
   };
+}
+
+/**
+ * A fresh database of the given backend and the service running on it, for the enclosing
+ * `describe`: created before its tests, closed and dropped after them.
+ */
+export function useService(
+  backend: { create(): Promise<TestDatabase> },
+  options: Parameters<typeof startService>[1] = {},
+): { readonly svc: RunningService; readonly database: TestDatabase } {
+  const context = {} as { svc: RunningService; database: TestDatabase };
+  beforeAll(async () => {
+    context.database = await backend.create();
+    context.svc = await startService(context.database, options);
+  });
+  afterAll(async () => {
+    await context.svc?.close();
+    await context.database?.drop();
+  });
+  return context;
 }

@@ -1,8 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { decidePaymentFact, decideSubscriptionEvent, type SubscriptionRecord } from '../../src/subscriptions/decide.js';
+import {
+  decidePaymentFact,
+  decideSubscriptionEvent,
+  pastDueStreakStart,
+  type StatusObservation,
+  type SubscriptionRecord,
+} from '../../src/subscriptions/decide.js';
 import type { SubscriptionSnapshot, SubscriptionStatus } from '../../src/subscriptions/stripe-objects.js';
 
 const T = 1_800_000_000;
+const updated = 'customer.subscription.updated';
+const created = 'customer.subscription.created';
+const deleted = 'customer.subscription.deleted';
 
 function snapshot(status: SubscriptionStatus, overrides: Partial<SubscriptionSnapshot> = {}): SubscriptionSnapshot {
   return {
@@ -23,82 +32,116 @@ function snapshot(status: SubscriptionStatus, overrides: Partial<SubscriptionSna
   };
 }
 
-function applied(status: SubscriptionStatus, created: number, type = 'customer.subscription.updated', extra: Partial<SubscriptionRecord> = {}): SubscriptionRecord {
-  const decision = decideSubscriptionEvent(null, snapshot(status), { id: `evt_${created}`, type, created });
-  if (!decision.apply) throw new Error('first event must apply');
-  return { ...decision.next, ...extra };
+type Step = [type: string, status: SubscriptionStatus, created: number];
+
+/** Applies events in arrival order the way the subscription handler does: observe, then decide. */
+function replay(steps: readonly Step[]): { record: SubscriptionRecord | null; applied: boolean[] } {
+  let record: SubscriptionRecord | null = null;
+  const observations: StatusObservation[] = [];
+  const applied: boolean[] = [];
+  steps.forEach(([type, status, createdAt], i) => {
+    observations.push({ created: createdAt, status });
+    const decision = decideSubscriptionEvent(record, snapshot(status), { id: `evt_${i}`, type, created: createdAt }, observations);
+    applied.push(decision.apply);
+    if (decision.apply) record = decision.next;
+    else expect(decision.reason).toMatch(/\w/);
+  });
+  return { record, applied };
 }
 
-const updated = 'customer.subscription.updated';
-const created = 'customer.subscription.created';
-const deleted = 'customer.subscription.deleted';
-
 describe('decideSubscriptionEvent: ordering rules', () => {
-  it.each([
+  it.each<{ name: string; current: Step | null; event: Step; apply: boolean }>([
     { name: 'first event creates the record', current: null, event: [updated, 'active', T], apply: true },
     { name: 'a deleted event with no record creates a canceled record', current: null, event: [deleted, 'canceled', T], apply: true },
-    { name: 'a newer event overwrites', current: ['active', T], event: [updated, 'past_due', T + 1], apply: true },
-    { name: 'an older event does not overwrite', current: ['active', T], event: [updated, 'incomplete', T - 1], apply: false },
-    { name: 'a late created (incomplete) never overwrites an existing record', current: ['active', T], event: [created, 'incomplete', T], apply: false },
-    { name: 'a created never overwrites, even if stamped later', current: ['active', T], event: [created, 'incomplete', T + 5], apply: false },
-    { name: 'same second: later arrival wins', current: ['active', T], event: [updated, 'past_due', T], apply: true },
-    { name: 'same second: canceled is not revived', current: ['canceled', T], event: [updated, 'active', T], apply: false },
-    { name: 'same second: incomplete_expired is not revived', current: ['incomplete_expired', T], event: [updated, 'incomplete', T], apply: false },
-    { name: 'earlier second: canceled is not revived', current: ['canceled', T], event: [updated, 'active', T - 1], apply: false },
-    { name: 'same second: canceled may be restated as canceled', current: ['canceled', T], event: [deleted, 'canceled', T], apply: true },
-    { name: 'same second: active may become canceled', current: ['active', T], event: [deleted, 'canceled', T], apply: true },
-    { name: 'a later second applies after canceled', current: ['canceled', T], event: [updated, 'canceled', T + 1], apply: true },
-  ] as const)('$name', ({ current, event, apply }) => {
-    const record = current ? applied(current[0], current[1]) : null;
-    const decision = decideSubscriptionEvent(record, snapshot(event[1]), { id: 'evt_new', type: event[0], created: event[2] });
-    expect(decision.apply).toBe(apply);
-    if (decision.apply) {
-      expect(decision.next.status).toBe(event[1]);
-      expect(decision.next.lastEventId).toBe('evt_new');
-      expect(decision.next.lastEventCreated).toBe(event[2]);
+    { name: 'a newer event overwrites', current: [updated, 'active', T], event: [updated, 'past_due', T + 1], apply: true },
+    { name: 'an older event does not overwrite', current: [updated, 'active', T], event: [updated, 'incomplete', T - 1], apply: false },
+    { name: 'a late created (incomplete) never overwrites an existing record', current: [updated, 'active', T], event: [created, 'incomplete', T], apply: false },
+    { name: 'a created never overwrites, even if stamped later', current: [updated, 'active', T], event: [created, 'incomplete', T + 5], apply: false },
+    { name: 'same second: later arrival wins', current: [updated, 'active', T], event: [updated, 'past_due', T], apply: true },
+    { name: 'same second: canceled is not revived', current: [updated, 'canceled', T], event: [updated, 'active', T], apply: false },
+    { name: 'same second: incomplete_expired is not revived', current: [updated, 'incomplete_expired', T], event: [updated, 'incomplete', T], apply: false },
+    { name: 'earlier second: canceled is not revived', current: [updated, 'canceled', T], event: [updated, 'active', T - 1], apply: false },
+    { name: 'same second: canceled may be restated as canceled', current: [updated, 'canceled', T], event: [deleted, 'canceled', T], apply: true },
+    { name: 'same second: active may become canceled', current: [updated, 'active', T], event: [deleted, 'canceled', T], apply: true },
+    { name: 'a later second applies after canceled', current: [updated, 'canceled', T], event: [updated, 'canceled', T + 1], apply: true },
+  ])('$name', ({ current, event, apply }) => {
+    const { record, applied } = replay(current ? [current, event] : [event]);
+    expect(applied.at(-1)).toBe(apply);
+    if (apply) {
+      expect(record).toMatchObject({ status: event[1], lastEventCreated: event[2], lastEventId: `evt_${current ? 1 : 0}` });
     } else {
-      expect(decision.reason).toMatch(/\w/);
+      expect(record).toMatchObject({ status: current![1], lastEventCreated: current![2], lastEventId: 'evt_0' });
     }
   });
 
-  it('past_due grace starts at the first past_due event and holds while past_due', () => {
-    const first = decideSubscriptionEvent(applied('active', T), snapshot('past_due'), { id: 'e2', type: updated, created: T + 10 });
-    expect(first.apply && first.next.pastDueSince).toBe(T + 10);
-    if (!first.apply) return;
-    const second = decideSubscriptionEvent(first.next, snapshot('past_due', { priceId: 'price_pro' }), { id: 'e3', type: updated, created: T + 500 });
-    expect(second.apply && second.next.pastDueSince).toBe(T + 10);
-    if (!second.apply) return;
-    const recovered = decideSubscriptionEvent(second.next, snapshot('active'), { id: 'e4', type: updated, created: T + 900 });
-    expect(recovered.apply && recovered.next.pastDueSince).toBe(null);
-    if (!recovered.apply) return;
-    const again = decideSubscriptionEvent(recovered.next, snapshot('past_due'), { id: 'e5', type: updated, created: T + 2000 });
-    expect(again.apply && again.next.pastDueSince).toBe(T + 2000);
+  it.each<{ name: string; steps: Step[]; pastDueSince: number | null }>([
+    { name: 'starts at the first past_due event', steps: [[updated, 'active', T], [updated, 'past_due', T + 10]], pastDueSince: T + 10 },
+    { name: 'holds while it stays past_due', steps: [[updated, 'past_due', T + 10], [updated, 'past_due', T + 500]], pastDueSince: T + 10 },
+    { name: 'ends with another status', steps: [[updated, 'past_due', T + 10], [updated, 'active', T + 20]], pastDueSince: null },
+    {
+      name: 'a new streak starts over',
+      steps: [[updated, 'past_due', T + 10], [updated, 'active', T + 20], [updated, 'past_due', T + 30]],
+      pastDueSince: T + 30,
+    },
+    { name: 'reverse arrival still starts at the first by created', steps: [[updated, 'past_due', T + 500], [updated, 'past_due', T + 10]], pastDueSince: T + 10 },
+    {
+      name: 'a late past_due from before a recovery does not extend the current streak back',
+      steps: [[updated, 'past_due', T + 30], [updated, 'active', T + 20], [updated, 'past_due', T + 10]],
+      pastDueSince: T + 30,
+    },
+  ])('past_due grace: $name', ({ steps, pastDueSince }) => {
+    expect(replay(steps).record?.pastDueSince).toBe(pastDueSince);
   });
 
-  it('keeps payment facts across status changes', () => {
-    const record = applied('active', T, updated, { lastPaymentFailedAt: T - 5, lastInvoiceId: 'in_1' });
-    const decision = decideSubscriptionEvent(record, snapshot('past_due'), { id: 'e', type: updated, created: T + 1 });
-    expect(decision.apply && decision.next.lastPaymentFailedAt).toBe(T - 5);
-    expect(decision.apply && decision.next.lastInvoiceId).toBe('in_1');
+  it('any arrival order of one life cycle ends in the same record', () => {
+    const lifecycle: Step[] = [
+      [created, 'incomplete', T],
+      [updated, 'active', T + 1],
+      [updated, 'past_due', T + 40],
+      [updated, 'past_due', T + 80],
+      [updated, 'active', T + 120],
+      [updated, 'past_due', T + 200],
+      [updated, 'past_due', T + 260],
+    ];
+    const expected = replay(lifecycle).record;
+    for (let i = 0; i < 200; i++) {
+      const shuffled = [...lifecycle].sort(() => Math.random() - 0.5);
+      const { record } = replay(shuffled);
+      expect({ status: record?.status, lastEventCreated: record?.lastEventCreated, pastDueSince: record?.pastDueSince }).toEqual({
+        status: expected?.status,
+        lastEventCreated: expected?.lastEventCreated,
+        pastDueSince: T + 200,
+      });
+    }
+  });
+});
+
+describe('pastDueStreakStart', () => {
+  it.each<[string, StatusObservation[], number, number]>([
+    ['only past_due', [{ created: 5, status: 'past_due' }], 5, 5],
+    ['a same-second other status does not end the streak', [{ created: 5, status: 'active' }, { created: 5, status: 'past_due' }], 5, 5],
+    ['observations after asOf are not counted', [{ created: 5, status: 'past_due' }, { created: 9, status: 'active' }], 5, 5],
+    ['earliest of the streak', [{ created: 3, status: 'active' }, { created: 7, status: 'past_due' }, { created: 4, status: 'past_due' }], 7, 4],
+  ])('%s', (_name, observations, asOf, expected) => {
+    expect(pastDueStreakStart(observations, asOf)).toBe(expected);
   });
 });
 
 describe('decidePaymentFact: invoices record payments, never status', () => {
+  const none = null;
+  const facts = (overrides: object) => ({ subscriptionId: 'sub_1', lastPaymentSucceededAt: null, lastPaymentFailedAt: null, lastInvoiceId: 'in_old', ...overrides });
   it.each([
-    { name: 'no record yet', current: null, outcome: 'failed', created: T, apply: false },
-    { name: 'records a failure', current: {}, outcome: 'failed', created: T, apply: true },
-    { name: 'records a success', current: {}, outcome: 'succeeded', created: T, apply: true },
-    { name: 'an older failure does not replace a newer one', current: { lastPaymentFailedAt: T + 10 }, outcome: 'failed', created: T, apply: false },
-    { name: 'a newer success replaces an older one', current: { lastPaymentSucceededAt: T - 10 }, outcome: 'succeeded', created: T, apply: true },
-  ] as const)('$name', ({ current, outcome, created, apply }) => {
-    const record = current ? applied('past_due', T - 100, updated, current) : null;
-    const decision = decidePaymentFact(record, 'in_new', outcome, { id: 'evt_inv', type: 'invoice.paid', created });
+    { name: 'before anything is known', current: none, outcome: 'failed', apply: true },
+    { name: 'records a failure', current: facts({}), outcome: 'failed', apply: true },
+    { name: 'records a success', current: facts({}), outcome: 'succeeded', apply: true },
+    { name: 'an older failure does not replace a newer one', current: facts({ lastPaymentFailedAt: T + 10 }), outcome: 'failed', apply: false },
+    { name: 'a newer success replaces an older one', current: facts({ lastPaymentSucceededAt: T - 10 }), outcome: 'succeeded', apply: true },
+  ] as const)('$name', ({ current, outcome, apply }) => {
+    const decision = decidePaymentFact(current, { id: 'in_new', subscriptionId: 'sub_1' }, outcome, { id: 'evt_inv', type: 'invoice.paid', created: T });
     expect(decision.apply).toBe(apply);
     if (decision.apply) {
-      expect(decision.next.status).toBe('past_due');
-      expect(outcome === 'failed' ? decision.next.lastPaymentFailedAt : decision.next.lastPaymentSucceededAt).toBe(created);
+      expect(outcome === 'failed' ? decision.next.lastPaymentFailedAt : decision.next.lastPaymentSucceededAt).toBe(T);
       expect(decision.next.lastInvoiceId).toBe('in_new');
-      expect(decision.next.lastEventId).toBe(record!.lastEventId);
     }
   });
 });

@@ -1,28 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { hashToken } from '../../src/users/index.js';
-import { BACKENDS, type TestDatabase } from '../helpers/databases.js';
-import { type RunningService, startService } from '../helpers/service.js';
+import { BACKENDS } from '../helpers/databases.js';
+import { useService } from '../helpers/service.js';
 import { createUser, premiumPing } from '../helpers/users.js';
 
 describe.each(BACKENDS)('users and bearer tokens on $name', (backend) => {
-  let database: TestDatabase;
-  let svc: RunningService;
+  const context = useService(backend);
 
-  beforeAll(async () => {
-    database = await backend.create();
-    svc = await startService(database);
-  });
-  afterAll(async () => {
-    await svc?.close();
-    await database?.drop();
-  });
 
   it.each([
     ['no body', undefined, undefined],
     ['an empty JSON body', 'application/json', ''],
     ['{}', 'application/json', '{}'],
   ])('POST /v1/users with %s: 201 with a user id and a 43+ character token', async (_name, type, body) => {
-    const response = await fetch(`${svc.baseUrl}/v1/users`, { method: 'POST', headers: type ? { 'content-type': type } : {}, body });
+    const response = await fetch(`${context.svc.baseUrl}/v1/users`, { method: 'POST', headers: type ? { 'content-type': type } : {}, body });
     expect(response.status).toBe(201);
     const created = (await response.json()) as { userId: string; token: string };
     expect(created.userId).toMatch(/^usr_/);
@@ -30,16 +21,16 @@ describe.each(BACKENDS)('users and bearer tokens on $name', (backend) => {
   });
 
   it('stores only a hash of the token, and never logs it', async () => {
-    const user = await createUser(svc.baseUrl);
-    const row = await svc.store.db.selectFrom('users').selectAll().where('id', '=', user.userId).executeTakeFirstOrThrow();
+    const user = await createUser(context.svc.baseUrl);
+    const row = await context.svc.store.db.selectFrom('users').selectAll().where('id', '=', user.userId).executeTakeFirstOrThrow();
     expect(row.token_hash).toBe(hashToken(user.token));
     expect(JSON.stringify(row)).not.toContain(user.token);
-    await fetch(`${svc.baseUrl}/v1/entitlements`, { headers: { authorization: `Bearer ${user.token}` } });
-    expect(JSON.stringify(svc.logs)).not.toContain(user.token);
+    await fetch(`${context.svc.baseUrl}/v1/entitlements`, { headers: { authorization: `Bearer ${user.token}` } });
+    expect(JSON.stringify(context.svc.logs)).not.toContain(user.token);
   });
 
   it('tokens are unique per user', async () => {
-    const users = await Promise.all(Array.from({ length: 20 }, () => createUser(svc.baseUrl)));
+    const users = await Promise.all(Array.from({ length: 20 }, () => createUser(context.svc.baseUrl)));
     expect(new Set(users.map((u) => u.token)).size).toBe(20);
     expect(new Set(users.map((u) => u.userId)).size).toBe(20);
   });
@@ -50,22 +41,22 @@ describe.each(BACKENDS)('users and bearer tokens on $name', (backend) => {
     ['a malformed header', 'Token abc'],
     ['a token hash instead of the token', 'hash'],
   ])('GET /v1/entitlements with %s: 401', async (_name, authorization) => {
-    const user = await createUser(svc.baseUrl);
+    const user = await createUser(context.svc.baseUrl);
     const value = authorization === 'hash' ? `Bearer ${hashToken(user.token)}` : authorization;
-    const response = await fetch(`${svc.baseUrl}/v1/entitlements`, { headers: value ? { authorization: value } : {} });
+    const response = await fetch(`${context.svc.baseUrl}/v1/entitlements`, { headers: value ? { authorization: value } : {} });
     expect(response.status).toBe(401);
     expect(((await response.json()) as { error: string }).error).toBe('unauthorized');
-    expect(await premiumPing(svc.baseUrl, value?.replace('Bearer ', ''))).toBe(401);
+    expect(await premiumPing(context.svc.baseUrl, value?.replace('Bearer ', ''))).toBe(401);
   });
 
   it('unknown routes answer a JSON 404', async () => {
-    const response = await fetch(`${svc.baseUrl}/v1/nope`);
+    const response = await fetch(`${context.svc.baseUrl}/v1/nope`);
     expect(response.status).toBe(404);
     expect(((await response.json()) as { error: string }).error).toBe('not_found');
   });
 
   it('a malformed JSON body on a user route is a 400 with a JSON error', async () => {
-    const response = await fetch(`${svc.baseUrl}/v1/users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":' });
+    const response = await fetch(`${context.svc.baseUrl}/v1/users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":' });
     expect(response.status).toBe(400);
     expect(((await response.json()) as { error: string }).error).toBe('invalid_json');
   });

@@ -1,51 +1,42 @@
 import { createHmac } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BACKENDS, type TestDatabase } from '../helpers/databases.js';
+import { describe, expect, it } from 'vitest';
+import { BACKENDS } from '../helpers/databases.js';
 import { deliver, envelope, newId, nowSeconds, serialize, signatureHeader, subscriptionEvent } from '../helpers/events.js';
-import { type RunningService, startService, TEST_SECRET } from '../helpers/service.js';
+import { TEST_SECRET, useService } from '../helpers/service.js';
 
 const OLD_SECRET = 'whsec_the_previous_secret_still_rolling_out';
 const OTHER_SECRET = 'whsec_some_other_endpoints_secret_0000000';
 
 /** Every answer of `POST /webhooks/stripe`, on each backend. */
 describe.each(BACKENDS)('webhook intake on $name', (backend) => {
-  let database: TestDatabase;
-  let svc: RunningService;
+  const context = useService(backend, { config: { webhookSecrets: [TEST_SECRET, OLD_SECRET] } });
 
-  beforeAll(async () => {
-    database = await backend.create();
-    svc = await startService(database, { config: { webhookSecrets: [TEST_SECRET, OLD_SECRET] } });
-  });
-  afterAll(async () => {
-    await svc?.close();
-    await database?.drop();
-  });
 
   function anEvent() {
     return subscriptionEvent('updated', { id: newId('sub'), customer: newId('cus'), status: 'active' }, nowSeconds());
   }
 
   async function storedCount(id: string): Promise<number> {
-    const rows = await svc.store.db.selectFrom('webhook_events').select('id').where('id', '=', id).execute();
+    const rows = await context.svc.store.db.selectFrom('webhook_events').select('id').where('id', '=', id).execute();
     return rows.length;
   }
 
   async function signatureFailures(reason: string): Promise<number> {
-    const text = await (await fetch(`${svc.baseUrl}/metrics`)).text();
+    const text = await (await fetch(`${context.svc.baseUrl}/metrics`)).text();
     const line = text.split('\n').find((l) => l.startsWith(`stripe_webhook_signature_failures_total{reason="${reason}"}`));
     return line ? Number(line.split(' ')[1]) : 0;
   }
 
   it('accepts a correctly signed event: 200 {received:true}, stored', async () => {
     const event = anEvent();
-    expect(await deliver(svc.baseUrl, event)).toEqual({ status: 200, body: { received: true } });
+    expect(await deliver(context.svc.baseUrl, event)).toEqual({ status: 200, body: { received: true } });
     expect(await storedCount(event.id)).toBe(1);
   });
 
   it('accepts an event signed with any configured secret (rotation)', async () => {
     const event = anEvent();
-    expect((await deliver(svc.baseUrl, event, { secret: OLD_SECRET })).status).toBe(200);
+    expect((await deliver(context.svc.baseUrl, event, { secret: OLD_SECRET })).status).toBe(200);
     expect(await storedCount(event.id)).toBe(1);
   });
 
@@ -56,7 +47,7 @@ describe.each(BACKENDS)('webhook intake on $name', (backend) => {
     const good = createHmac('sha256', TEST_SECRET).update(`${t}.${payload}`).digest('hex');
     const bad = createHmac('sha256', OTHER_SECRET).update(`${t}.${payload}`).digest('hex');
     const header = `t=${t},v1=${bad},v1=${good},v0=${bad}`;
-    const result = await deliver(svc.baseUrl, event, { body: payload, headers: { 'content-type': 'application/json', 'stripe-signature': header } });
+    const result = await deliver(context.svc.baseUrl, event, { body: payload, headers: { 'content-type': 'application/json', 'stripe-signature': header } });
     expect(result.status).toBe(200);
     expect(await storedCount(event.id)).toBe(1);
   });
@@ -79,7 +70,7 @@ describe.each(BACKENDS)('webhook intake on $name', (backend) => {
       const before = await signatureFailures(reason);
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       if (header) headers['stripe-signature'] = header;
-      const result = await deliver(svc.baseUrl, event, { body: body ?? payload, headers });
+      const result = await deliver(context.svc.baseUrl, event, { body: body ?? payload, headers });
       expect(result.status).toBe(400);
       expect(result.body.error).toBe('invalid_signature');
       expect(await storedCount(event.id)).toBe(0);
@@ -92,7 +83,7 @@ describe.each(BACKENDS)('webhook intake on $name', (backend) => {
       const header = signatureHeader(payload);
       // fetch would fold the two into one value; node:http sends two header lines.
       const status = await new Promise<number>((resolve, reject) => {
-        const request = httpRequest(`${svc.baseUrl}/webhooks/stripe`, {
+        const request = httpRequest(`${context.svc.baseUrl}/webhooks/stripe`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', 'stripe-signature': [header, header] },
         });
@@ -114,16 +105,16 @@ describe.each(BACKENDS)('webhook intake on $name', (backend) => {
       ['missing type', serialize({ id: 'evt_no_type', object: 'event', created: 1, data: { object: {} } })],
       ['object is not "event"', serialize({ id: 'evt_not_event', object: 'customer', type: 'customer.updated', created: 1 })],
     ])('a validly signed body that is not a Stripe event (%s): 400', async (_name, body) => {
-      const result = await deliver(svc.baseUrl, undefined, { body, headers: { 'content-type': 'application/json', 'stripe-signature': signatureHeader(body) } });
+      const result = await deliver(context.svc.baseUrl, undefined, { body, headers: { 'content-type': 'application/json', 'stripe-signature': signatureHeader(body) } });
       expect(result.status).toBe(400);
       expect(result.body.error).toBe('not_a_stripe_event');
-      const count = await svc.store.db.selectFrom('webhook_events').select('id').where('id', 'in', ['evt_no_type', 'evt_not_event']).execute();
+      const count = await context.svc.store.db.selectFrom('webhook_events').select('id').where('id', 'in', ['evt_no_type', 'evt_not_event']).execute();
       expect(count).toHaveLength(0);
     });
 
     it('a body over 1 MiB: 413', async () => {
       const event = { ...anEvent(), padding: 'x'.repeat(1024 * 1024) };
-      const result = await deliver(svc.baseUrl, event);
+      const result = await deliver(context.svc.baseUrl, event);
       expect(result.status).toBe(413);
       expect(result.body.error).toBe('payload_too_large');
       expect(await storedCount(event.id)).toBe(0);
@@ -134,34 +125,34 @@ describe.each(BACKENDS)('webhook intake on $name', (backend) => {
     const base = anEvent();
     const padding = 'x'.repeat(1024 * 1024 - serialize({ ...base, padding: '' }).length - 10);
     const event = { ...base, padding };
-    expect((await deliver(svc.baseUrl, event)).status).toBe(200);
+    expect((await deliver(context.svc.baseUrl, event)).status).toBe(200);
   });
 
   it('logs a signature failure with its likely cause, never the secret or the header', async () => {
     const event = anEvent();
     const payload = serialize(event);
     const header = signatureHeader(payload, { secret: OTHER_SECRET });
-    await deliver(svc.baseUrl, event, { body: payload, headers: { 'content-type': 'application/json', 'stripe-signature': header } });
-    const line = svc.logs.find((l) => l.reason === 'signature_mismatch' && typeof l.likelyCause === 'string');
+    await deliver(context.svc.baseUrl, event, { body: payload, headers: { 'content-type': 'application/json', 'stripe-signature': header } });
+    const line = context.svc.logs.find((l) => l.reason === 'signature_mismatch' && typeof l.likelyCause === 'string');
     expect(line?.likelyCause).toMatch(/wrong endpoint's secret|stripe listen/);
-    const all = JSON.stringify(svc.logs);
+    const all = JSON.stringify(context.svc.logs);
     for (const secret of [TEST_SECRET, OLD_SECRET, OTHER_SECRET, header.split('v1=')[1]!]) expect(all).not.toContain(secret);
   });
 
   it('stores unhandled types as ignored and answers 200', async () => {
     const event = envelope('payment_intent.succeeded', { id: newId('pi'), object: 'payment_intent' }, nowSeconds());
-    expect((await deliver(svc.baseUrl, event)).status).toBe(200);
-    const row = await svc.store.db.selectFrom('webhook_events').selectAll().where('id', '=', event.id).executeTakeFirstOrThrow();
+    expect((await deliver(context.svc.baseUrl, event)).status).toBe(200);
+    const row = await context.svc.store.db.selectFrom('webhook_events').selectAll().where('id', '=', event.id).executeTakeFirstOrThrow();
     expect(row.status).toBe('ignored');
   });
 
   it('stores an odd but signed event, answers 200, and records why it cannot be applied', async () => {
     const broken = envelope('customer.subscription.updated', { object: 'subscription', id: newId('sub'), status: 'zombie' }, nowSeconds());
     const good = anEvent();
-    expect((await deliver(svc.baseUrl, broken)).status).toBe(200);
-    expect((await deliver(svc.baseUrl, good)).status).toBe(200);
-    await svc.settle();
-    const rows = await svc.store.db.selectFrom('webhook_events').selectAll().where('id', 'in', [broken.id, good.id]).execute();
+    expect((await deliver(context.svc.baseUrl, broken)).status).toBe(200);
+    expect((await deliver(context.svc.baseUrl, good)).status).toBe(200);
+    await context.svc.settle();
+    const rows = await context.svc.store.db.selectFrom('webhook_events').selectAll().where('id', 'in', [broken.id, good.id]).execute();
     const byId = Object.fromEntries(rows.map((r) => [r.id, r]));
     expect(byId[broken.id]!.status).toBe('dead');
     expect(byId[broken.id]!.last_error).toMatch(/data\.object\.(status|customer)/);
@@ -171,29 +162,24 @@ describe.each(BACKENDS)('webhook intake on $name', (backend) => {
 
   it('counts and warns once about events of another API version', async () => {
     const legacy = () => subscriptionEvent('updated', { id: newId('sub'), customer: newId('cus'), status: 'active', shape: 'legacy' }, nowSeconds());
-    await deliver(svc.baseUrl, legacy());
-    await deliver(svc.baseUrl, legacy());
-    const metrics = await (await fetch(`${svc.baseUrl}/metrics`)).text();
+    await deliver(context.svc.baseUrl, legacy());
+    await deliver(context.svc.baseUrl, legacy());
+    const metrics = await (await fetch(`${context.svc.baseUrl}/metrics`)).text();
     expect(metrics).toMatch(/stripe_webhook_api_version_mismatch_total\{api_version="2020-03-02"\} [2-9]/);
-    expect(svc.logs.filter((l) => l.apiVersion === '2020-03-02')).toHaveLength(1);
+    expect(context.svc.logs.filter((l) => l.apiVersion === '2020-03-02')).toHaveLength(1);
   });
 });
 
 describe.each(BACKENDS)('webhook intake when the database is down, on $name', (backend) => {
+  const context = useService(backend);
+
   it('answers 503 so that Stripe retries, and readyz says so', async () => {
-    const database = await backend.create();
-    const svc = await startService(database);
-    try {
-      await svc.store.close();
-      const event = subscriptionEvent('updated', { id: newId('sub'), customer: newId('cus'), status: 'active' }, nowSeconds());
-      const result = await deliver(svc.baseUrl, event);
-      expect(result.status).toBe(503);
-      expect(result.body.error).toBe('storage_unavailable');
-      expect((await fetch(`${svc.baseUrl}/readyz`)).status).toBe(503);
-      expect((await fetch(`${svc.baseUrl}/healthz`)).status).toBe(200);
-    } finally {
-      await svc.close();
-      await database.drop();
-    }
+    await context.svc.store.close();
+    const event = subscriptionEvent('updated', { id: newId('sub'), customer: newId('cus'), status: 'active' }, nowSeconds());
+    const result = await deliver(context.svc.baseUrl, event);
+    expect(result.status).toBe(503);
+    expect(result.body.error).toBe('storage_unavailable');
+    expect((await fetch(`${context.svc.baseUrl}/readyz`)).status).toBe(503);
+    expect((await fetch(`${context.svc.baseUrl}/healthz`)).status).toBe(200);
   });
 });

@@ -7,11 +7,12 @@ function paymentFactHandler(outcome: PaymentOutcome): EventHandler {
   return async (event, repo) => {
     const invoice = parseInvoice(event.data.object);
     if (!invoice.subscriptionId) return { outcome: `invoice ${invoice.id} belongs to no subscription` };
-    await repo.lockSubscription(invoice.subscriptionId);
-    const current = await repo.getSubscription(invoice.subscriptionId);
-    const decision = decidePaymentFact(current, invoice.id, outcome, event);
+    const subscriptionId = invoice.subscriptionId;
+    await repo.lockSubscription(subscriptionId);
+    const current = await repo.getPaymentFacts(subscriptionId);
+    const decision = decidePaymentFact(current, { id: invoice.id, subscriptionId }, outcome, event);
     if (!decision.apply) return { outcome: `invoice ${invoice.id} not recorded: ${decision.reason}` };
-    await repo.saveSubscription(current, decision.next, event);
+    await repo.savePaymentFacts(current, decision.next, event);
     return { outcome: `payment ${outcome} recorded for subscription ${invoice.subscriptionId}` };
   };
 }

@@ -8,12 +8,16 @@ export const handleSubscriptionEvent: EventHandler = async (event, repo) => {
   const snapshot = parseSubscription(event.data.object);
   await repo.lockSubscription(snapshot.id);
   const link = snapshot.userId ? await linkCustomerToUser(repo, snapshot.customerId, snapshot.userId, event.id) : undefined;
+  const observations = await repo.observeStatus(snapshot.id, event, snapshot.status);
   const current = await repo.getSubscription(snapshot.id);
-  const decision = decideSubscriptionEvent(current, snapshot, event);
+  const decision = decideSubscriptionEvent(current, snapshot, event, observations);
   if (!decision.apply) return { outcome: `subscription ${snapshot.id} unchanged: ${decision.reason}`, warning: link?.warning };
   await repo.saveSubscription(current, decision.next, event);
+  const change = current?.lastEventId === decision.next.lastEventId
+    ? `past_due since corrected to ${decision.next.pastDueSince} by an older event`
+    : `${current ? `${current.status} -> ` : 'recorded as '}${decision.next.status}`;
   return {
-    outcome: `subscription ${snapshot.id} ${current ? `${current.status} -> ` : 'recorded as '}${decision.next.status}`,
+    outcome: `subscription ${snapshot.id} ${change}`,
     warning: link?.warning,
   };
 };
