@@ -21,9 +21,18 @@ export interface Config {
   priceFeatures: Record<string, string[]>;
   /** Delays (ms) before each retry of a failed event; after the last one the event is dead. */
   retrySchedule: number[];
+  /** What this process runs: intake and the sync worker (default), intake only, or the worker only. */
+  processRole: ProcessRole;
+  /** Applied and ignored events older than this many days are pruned; dead ones are kept. */
+  eventRetentionDays: number;
+  workerConcurrency: number;
+  /** How long a worker's claim on an event lasts before another worker may take it over. */
+  workerLeaseMs: number;
   dataDir: string;
   logLevel: string;
 }
+
+export type ProcessRole = 'all' | 'intake' | 'worker';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -79,6 +88,10 @@ const envSchema = z.object({
   ADMIN_TOKEN: optionalText.refine((v) => v === undefined || v.length >= 16, 'must be at least 16 characters'),
   PRICE_FEATURES: optionalText.refine((v) => v === undefined || parsePriceFeatures(v) !== undefined, 'must be JSON like {"price_123":["feature_a"]}'),
   RETRY_SCHEDULE: optionalText.refine((v) => v === undefined || parseDurationList(v) !== undefined, 'must be a list like "30s,2m,10m,1h,6h,24h"'),
+  PROCESS_ROLE: optionalText.refine((v) => v === undefined || ['all', 'intake', 'worker'].includes(v), 'must be one of all, intake, worker'),
+  EVENT_RETENTION_DAYS: optionalText.refine((v) => v === undefined || /^\d+$/.test(v), 'must be a whole number of days'),
+  WORKER_CONCURRENCY: optionalText.refine((v) => v === undefined || (/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 64), 'must be a whole number from 1 to 64'),
+  WORKER_LEASE_SECONDS: optionalText.refine((v) => v === undefined || (/^\d+$/.test(v) && Number(v) >= 1), 'must be a whole number of seconds, at least 1'),
   DATA_DIR: optionalText,
   LOG_LEVEL: optionalText.refine(
     (v) => v === undefined || ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(v),
@@ -129,6 +142,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminToken: e.ADMIN_TOKEN,
     priceFeatures: e.PRICE_FEATURES ? parsePriceFeatures(e.PRICE_FEATURES)! : {},
     retrySchedule: parseDurationList(e.RETRY_SCHEDULE ?? '30s,2m,10m,1h,6h,24h')!,
+    processRole: (e.PROCESS_ROLE ?? 'all') as ProcessRole,
+    eventRetentionDays: e.EVENT_RETENTION_DAYS === undefined ? 30 : Number(e.EVENT_RETENTION_DAYS),
+    workerConcurrency: e.WORKER_CONCURRENCY === undefined ? 4 : Number(e.WORKER_CONCURRENCY),
+    workerLeaseMs: (e.WORKER_LEASE_SECONDS === undefined ? 60 : Number(e.WORKER_LEASE_SECONDS)) * 1000,
     dataDir,
     logLevel: e.LOG_LEVEL ?? 'info',
   };

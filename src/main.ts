@@ -1,67 +1,86 @@
-import { ConfigError, loadConfig } from './config.js';
-import { openStore, redactDatabaseUrl } from './db/index.js';
-import { buildService } from './server.js';
+import pino from 'pino';
+import type { Config, ProcessRole } from './config.js';
+import { redactDatabaseUrl } from './db/index.js';
+import { buildService, createWorker } from './server.js';
+import { configOrExit, fail, storeOrExit } from './startup.js';
+import { WorkerLockError } from './subscriptions/index.js';
 
-/** `npm start`: validate the configuration, open and migrate the database, serve. */
+/**
+ * `npm start`: validate the configuration, open and migrate the database, then serve intake and
+ * run the sync worker. `--no-worker` (or PROCESS_ROLE=intake) serves intake only;
+ * `--worker-only` (`npm run worker`, or PROCESS_ROLE=worker) runs the worker only.
+ */
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(error.message);
-      process.exit(1);
-    }
-    throw error;
-  }
+  const config = configOrExit();
+  const role = roleFrom(process.argv.slice(2), config.processRole);
+  const store = await storeOrExit(config);
+  if (role !== 'worker' && config.webhookSecretSource !== 'env') printLocalSecret(config);
 
-  let store;
-  try {
-    store = await openStore(config.databaseUrl);
-  } catch (error) {
-    console.error(`DATABASE_URL: cannot open ${redactDatabaseUrl(config.databaseUrl)}: ${(error as Error).message}`);
-    process.exit(1);
-  }
-
-  if (config.webhookSecretSource !== 'env') {
-    // Local mode only: printed (not logged) so that a local signer (a test script, a dev tool) can use it.
-    console.error(
-      [
-        '',
-        'Local mode: no STRIPE_WEBHOOK_SECRET set, so this service uses a generated signing secret',
-        `kept in ${config.dataDir}/webhook-secret:`,
-        '',
-        `  ${config.webhookSecrets[0]}`,
-        '',
-        'Set STRIPE_WEBHOOK_SECRET (and NODE_ENV=production) for a real deployment.',
-        '',
-      ].join('\n'),
-    );
-  }
-
-  const service = await buildService({ config, store });
-  const shutdown = async (signal: string) => {
-    service.app.log.info({ signal }, 'shutting down');
-    const timer = setTimeout(() => process.exit(1), 10_000).unref();
-    await service.close();
+  const stopAll: (() => Promise<void>)[] = [];
+  let shuttingDown = false;
+  const shutdown = async (signal: string, log: Pick<pino.BaseLogger, 'info' | 'error'>) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    log.info({ signal }, 'shutting down');
+    const timer = setTimeout(() => process.exit(1), 15_000).unref();
+    for (const stop of stopAll) await stop().catch((error) => log.error({ err: error }, 'error while shutting down'));
     await store.close();
     clearTimeout(timer);
     process.exit(0);
   };
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
-  process.once('SIGINT', () => void shutdown('SIGINT'));
 
   try {
-    await service.app.listen({ host: config.host, port: config.port });
+    if (role === 'worker') {
+      const logger = pino({ level: config.logLevel });
+      const worker = createWorker(config, store, logger);
+      await worker.start();
+      stopAll.push(() => worker.stop());
+      onSignals((signal) => void shutdown(signal, logger));
+      logger.info({ database: redactDatabaseUrl(config.databaseUrl), owner: worker.owner }, 'sync worker ready');
+      return;
+    }
+    const service = await buildService({ config: { ...config, processRole: role }, store });
+    stopAll.push(() => service.close());
+    onSignals((signal) => void shutdown(signal, service.app.log));
+    try {
+      await service.app.listen({ host: config.host, port: config.port });
+    } catch (error) {
+      await service.close();
+      fail(`HOST/PORT: cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`);
+    }
+    service.app.log.info(
+      { database: redactDatabaseUrl(config.databaseUrl), role, webhookSecrets: config.webhookSecrets.length, production: config.production },
+      'billing service ready',
+    );
   } catch (error) {
-    console.error(`HOST/PORT: cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`);
-    await service.close();
-    await store.close();
-    process.exit(1);
+    if (error instanceof WorkerLockError) fail(`Cannot run the sync worker: ${error.message}`);
+    throw error;
   }
-  service.app.log.info(
-    { database: redactDatabaseUrl(config.databaseUrl), webhookSecrets: config.webhookSecrets.length, production: config.production },
-    'billing service ready',
+}
+
+function roleFrom(args: string[], configured: ProcessRole): ProcessRole {
+  if (args.includes('--no-worker')) return 'intake';
+  if (args.includes('--worker-only')) return 'worker';
+  return configured;
+}
+
+function onSignals(handler: (signal: string) => void): void {
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => handler(signal));
+}
+
+/** Local mode only: printed (not logged) so that a local signer (a test script, a dev tool) can use it. */
+function printLocalSecret(config: Config): void {
+  console.error(
+    [
+      '',
+      'Local mode: no STRIPE_WEBHOOK_SECRET set, so this service uses a generated signing secret',
+      `kept in ${config.dataDir}/webhook-secret:`,
+      '',
+      `  ${config.webhookSecrets[0]}`,
+      '',
+      'Set STRIPE_WEBHOOK_SECRET (and NODE_ENV=production) for a real deployment.',
+      '',
+    ].join('\n'),
   );
 }
 

@@ -2,19 +2,32 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { Config } from './config.js';
 import type { Store } from './db/index.js';
 import { entitlementRoutes } from './entitlements/index.js';
-import { createMetrics, opsRoutes } from './ops/index.js';
-import { SyncWorker } from './subscriptions/index.js';
+import { adminRoutes, createMetrics, opsRoutes } from './ops/index.js';
+import { SyncWorker, type SyncWorkerOptions } from './subscriptions/index.js';
 import { userRoutes } from './users/index.js';
 import { webhookRoutes } from './webhooks/index.js';
 
 export interface Service {
   app: FastifyInstance;
-  worker: SyncWorker;
+  /** Absent when this process runs intake only. */
+  worker: SyncWorker | undefined;
   /** Stops the worker and the HTTP server; the store is the caller's to close. */
   close(): Promise<void>;
 }
 
-export type ServiceConfig = Pick<Config, 'webhookSecrets' | 'pastDueGraceHours' | 'priceFeatures' | 'retrySchedule' | 'logLevel'>;
+export type ServiceConfig = Pick<
+  Config,
+  | 'webhookSecrets'
+  | 'pastDueGraceHours'
+  | 'priceFeatures'
+  | 'retrySchedule'
+  | 'logLevel'
+  | 'adminToken'
+  | 'processRole'
+  | 'eventRetentionDays'
+  | 'workerConcurrency'
+  | 'workerLeaseMs'
+>;
 
 export interface ServiceOptions {
   config: ServiceConfig;
@@ -22,9 +35,24 @@ export interface ServiceOptions {
   /** Pino options or an instance; defaults to JSON logs at the configured level. */
   logger?: FastifyServerOptions['logger'] | FastifyServerOptions['loggerInstance'];
   now?: () => number;
+  /** Test seams of the worker (failure injection, jitter). */
+  worker?: Pick<SyncWorkerOptions, 'afterApply' | 'random' | 'pollIntervalMs'>;
 }
 
-/** Builds the HTTP service and its sync worker on an open store. */
+/** The sync worker for a configuration; `start()` it to run. */
+export function createWorker(config: ServiceConfig, store: Store, logger: SyncWorkerOptions['logger'], extra: ServiceOptions['worker'] & { now?: () => number } = {}): SyncWorker {
+  return new SyncWorker({
+    store,
+    logger,
+    retrySchedule: config.retrySchedule,
+    retentionDays: config.eventRetentionDays,
+    concurrency: config.workerConcurrency,
+    leaseMs: config.workerLeaseMs,
+    ...extra,
+  });
+}
+
+/** Builds the HTTP service, and unless the role is intake only, starts its sync worker (throws WorkerLockError when SQLite's one worker runs elsewhere). */
 export async function buildService(options: ServiceOptions): Promise<Service> {
   const { config, store } = options;
   const app = Fastify({
@@ -43,12 +71,12 @@ export async function buildService(options: ServiceOptions): Promise<Service> {
     connectionTimeout: 60_000,
   });
   const metrics = createMetrics();
-  const worker = new SyncWorker({ store, logger: app.log, retrySchedule: config.retrySchedule, now: options.now });
+  const worker = config.processRole === 'intake' ? undefined : createWorker(config, store, app.log, { ...options.worker, now: options.now });
 
   installJsonHandling(app);
 
   await app.register(async (scope) => {
-    await webhookRoutes(scope, { store, metrics, secrets: config.webhookSecrets, onStored: () => worker.kick() });
+    await webhookRoutes(scope, { store, metrics, secrets: config.webhookSecrets, onStored: () => worker?.kick() });
   });
   userRoutes(app, store.db);
   entitlementRoutes(app, {
@@ -58,15 +86,21 @@ export async function buildService(options: ServiceOptions): Promise<Service> {
     now: options.now,
   });
   opsRoutes(app, store, metrics);
+  if (config.adminToken) adminRoutes(app, store, config.adminToken, () => worker?.kick());
 
   await app.ready();
-  worker.start();
+  try {
+    await worker?.start();
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
   return {
     app,
     worker,
     async close() {
       await app.close();
-      await worker.stop();
+      await worker?.stop();
     },
   };
 }

@@ -22,9 +22,17 @@ export interface Store {
 // Stripe times and our millisecond clocks are int8 in PostgreSQL; read them as numbers, not strings.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 
+export interface StoreOptions {
+  migrate?: boolean;
+  /** How long an SQLite write waits for another writer's lock before failing. */
+  sqliteBusyTimeoutMs?: number;
+}
+
 /** Opens `sqlite:<path>` or `postgres://…` and applies migrations. */
-export async function openStore(databaseUrl: string, options: { migrate?: boolean } = {}): Promise<Store> {
-  const store = databaseUrl.startsWith('sqlite:') ? openSqlite(databaseUrl.slice('sqlite:'.length)) : openPostgres(databaseUrl);
+export async function openStore(databaseUrl: string, options: StoreOptions = {}): Promise<Store> {
+  const store = databaseUrl.startsWith('sqlite:')
+    ? openSqlite(databaseUrl.slice('sqlite:'.length), options.sqliteBusyTimeoutMs ?? 5000)
+    : openPostgres(databaseUrl);
   try {
     await store.ping();
     if (options.migrate !== false) await migrateToLatest(store.db, store.dialect === 'postgres');
@@ -35,14 +43,14 @@ export async function openStore(databaseUrl: string, options: { migrate?: boolea
   return store;
 }
 
-function openSqlite(path: string): Store {
+function openSqlite(path: string, busyTimeoutMs: number): Store {
   const file = path === ':memory:' ? path : resolve(path);
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const database = new SqliteDatabase(file);
   database.pragma('journal_mode = WAL');
   // FULL: an acknowledged webhook survives a power cut, not only a process crash.
   database.pragma('synchronous = FULL');
-  database.pragma('busy_timeout = 5000');
+  database.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
   database.pragma('foreign_keys = ON');
   return storeOf(new Kysely<Database>({ dialect: new SqliteDialect({ database }) }), 'sqlite');
 }

@@ -12,6 +12,7 @@ export interface Database {
   subscription_history: SubscriptionHistoryTable;
   subscription_observations: SubscriptionObservationsTable;
   subscription_payments: SubscriptionPaymentsTable;
+  worker_locks: WorkerLocksTable;
 }
 
 export interface UsersTable {
@@ -21,7 +22,8 @@ export interface UsersTable {
   created_at: number;
 }
 
-export type WebhookEventStatus = 'pending' | 'applied' | 'ignored' | 'failed' | 'dead';
+/** pending → processing → applied | ignored | failed (→ processing again) | dead. */
+export type WebhookEventStatus = 'pending' | 'processing' | 'applied' | 'ignored' | 'failed' | 'dead';
 
 export interface WebhookEventsTable {
   id: string;
@@ -40,6 +42,18 @@ export interface WebhookEventsTable {
   processed_at: number | null;
   /** What processing did, in words (for example why a stale event changed nothing). */
   outcome: string | null;
+  /** The subscription (or customer) the event is about: events of one key are applied in `created` order. */
+  ordering_key: string | null;
+  /** The worker holding the event while it is `processing`, and until when (ms); an expired lease may be taken over. */
+  locked_by: string | null;
+  lease_until: number | null;
+}
+
+/** SQLite allows one worker process per database file; this row says which one, while its heartbeat is fresh. */
+export interface WorkerLocksTable {
+  name: string;
+  owner: string;
+  heartbeat_at: number;
 }
 
 export interface CustomersTable {

@@ -22,3 +22,4 @@ export function opsRoutes(app: FastifyInstance, store: Store, metrics: Metrics):
     return reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 }
+export { adminRoutes, tokenMatches } from './admin.js';

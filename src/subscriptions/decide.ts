@@ -50,6 +50,7 @@ export function decideSubscriptionEvent(
 }
 
 function refusalOf(current: SubscriptionRecord, snapshot: SubscriptionSnapshot, event: EventStamp): string | undefined {
+  if (event.id === current.lastEventId) return 'already applied (a replay)';
   if (event.type === 'customer.subscription.created') return 'a created event never overwrites an existing record';
   if (event.created < current.lastEventCreated) {
     return `stale: created ${event.created} is older than the applied ${current.lastEventId} (${current.lastEventCreated})`;
@@ -96,6 +97,7 @@ export function decidePaymentFact(
   const facts = current ?? { subscriptionId: invoice.subscriptionId, lastPaymentSucceededAt: null, lastPaymentFailedAt: null, lastInvoiceId: null };
   const field = outcome === 'succeeded' ? 'lastPaymentSucceededAt' : 'lastPaymentFailedAt';
   const known = facts[field];
+  if (known === event.created && facts.lastInvoiceId === invoice.id) return { apply: false, reason: 'already recorded (a replay)' };
   if (known !== null && known > event.created) {
     return { apply: false, reason: `a newer payment ${outcome === 'succeeded' ? 'success' : 'failure'} is already recorded` };
   }

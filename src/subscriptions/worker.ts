@@ -1,59 +1,120 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import { ZodError, z } from 'zod';
 import type { Store, WebhookEventRow } from '../db/index.js';
 import { EVENT_HANDLERS, type HandlerResult } from './handlers/index.js';
+import { EventQueue } from './queue.js';
 import { SyncRepository } from './repository.js';
+import { nextAttemptAt } from './retry.js';
+import { SqliteWorkerLock } from './worker-lock.js';
 
 export interface SyncWorkerOptions {
   store: Store;
   logger: FastifyBaseLogger;
   /** Delays (ms) before each retry; after the last one a failing event is dead. */
   retrySchedule: number[];
-  /** How often to look for events whose retry is due. */
+  /** How often to look for due events when nothing kicks the worker (events stored by other processes, retries). */
   pollIntervalMs?: number;
+  /** How long a claim lasts; a worker that dies loses its events to others after this. */
+  leaseMs?: number;
+  /** Events applied at once (of different subscriptions). SQLite applies one at a time whatever this says. */
+  concurrency?: number;
+  batchSize?: number;
+  /** Applied and ignored events older than this are deleted; dead ones are kept. */
+  retentionDays?: number;
+  /** How long `stop()` waits for events in hand before releasing them. */
+  stopTimeoutMs?: number;
   now?: () => number;
+  random?: () => number;
+  /**
+   * Runs inside each event's transaction after its effects and before its commit. Only tests
+   * pass it (to inject failures and crashes); nothing in the configuration can set it.
+   */
+  afterApply?: (event: WebhookEventRow) => Promise<void> | void;
 }
-
-const BATCH = 100;
 
 /** An event that can never be applied as stored (its shape is wrong): retrying cannot help. */
 export class InvalidEventError extends Error {
   override name = 'InvalidEventError';
 }
 
+class LeaseLostError extends Error {
+  override name = 'LeaseLostError';
+}
+
 function describeZodError(error: ZodError, prefix: string[]): string {
   return error.issues.map((i) => `${[...prefix, ...i.path].join('.')}: ${i.message}`).join('; ');
 }
 
-/** Why an event cannot be applied, and whether trying again could help. */
-function describeFailure(error: unknown): { message: string; retryable: boolean } {
-  if (error instanceof InvalidEventError) return { message: error.message, retryable: false };
-  return { message: error instanceof Error ? error.message : String(error), retryable: true };
+const storedEventSchema = z.looseObject({
+  created: z.number().int().positive(),
+  data: z.looseObject({ object: z.looseObject({}) }),
+});
+
+async function applyEvent(row: WebhookEventRow, repo: SyncRepository): Promise<HandlerResult & { status: 'applied' | 'ignored' }> {
+  const handler = EVENT_HANDLERS[row.type];
+  if (!handler) return { status: 'ignored', outcome: 'ignored: type not handled' };
+  const envelope = storedEventSchema.safeParse(JSON.parse(row.payload));
+  if (!envelope.success) throw new InvalidEventError(`invalid event: ${describeZodError(envelope.error, [])}`);
+  try {
+    const result = await handler({ id: row.id, type: row.type, created: envelope.data.created, data: envelope.data.data }, repo);
+    return { ...result, status: 'applied' };
+  } catch (error) {
+    if (error instanceof ZodError) throw new InvalidEventError(`invalid event payload: ${describeZodError(error, ['data', 'object'])}`);
+    throw error;
+  }
 }
 
 /**
- * Applies stored events to the records, oldest `created` first. Each event's effect and its
- * "applied" mark commit in one transaction, and the mark is conditional on the event still
- * being pending, so an event is applied exactly once however often it is stored or drained.
+ * Applies stored events to the records. Events are claimed with a lease; each event's effects
+ * and its "applied" mark commit in one transaction that also checks the lease is still held,
+ * so an event is applied exactly once whatever crashes, restarts or other workers happen.
+ * Failures are retried on the schedule, then the event is dead.
  */
 export class SyncWorker {
+  readonly owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  private readonly queue: EventQueue;
+  private readonly now: () => number;
+  private readonly lock: SqliteWorkerLock | undefined;
   private running: Promise<void> | undefined;
   private again = false;
-  private timer: NodeJS.Timeout | undefined;
-  private readonly now: () => number;
+  private stopping = false;
+  private timers: NodeJS.Timeout[] = [];
 
   constructor(private readonly options: SyncWorkerOptions) {
     this.now = options.now ?? Date.now;
+    this.queue = new EventQueue(options.store);
+    this.lock =
+      options.store.dialect === 'sqlite' ? new SqliteWorkerLock(options.store, this.owner, 15_000, this.now) : undefined;
   }
 
-  start(): void {
-    this.timer = setInterval(() => this.kick(), this.options.pollIntervalMs ?? 1000);
-    this.timer.unref();
+  private get leaseMs(): number {
+    return this.options.leaseMs ?? 60_000;
+  }
+
+  /** Takes the SQLite worker lock (throws WorkerLockError when another process has it) and starts polling. */
+  async start(): Promise<void> {
+    if (this.lock) {
+      await this.lock.acquire();
+      // The only worker on this file: anything still `processing` belongs to a process that died.
+      const orphans = await this.queue.expireAllLeases();
+      if (orphans > 0) this.options.logger.warn({ events: orphans }, 'taking back events left in processing by a previous run');
+    }
+    const every = (ms: number, task: () => void) => {
+      const timer = setInterval(task, ms);
+      timer.unref();
+      this.timers.push(timer);
+    };
+    every(this.options.pollIntervalMs ?? 500, () => this.kick());
+    every(3_600_000, () => void this.prune());
+    void this.prune();
     this.kick();
   }
 
   /** Asks for a drain soon; cheap to call after every stored event. */
   kick(): void {
+    if (this.stopping) return;
     if (this.running) {
       this.again = true;
       return;
@@ -63,132 +124,105 @@ export class SyncWorker {
     });
   }
 
-  /** Processes everything due now; resolves when the queue holds nothing due. */
+  /** Processes everything due now; resolves when nothing due is left. */
   async drain(): Promise<void> {
     this.kick();
     while (this.running) await this.running;
   }
 
+  /** Stops taking work, finishes what is in hand (or releases it after `stopTimeoutMs`), frees the lock. */
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    this.again = false;
-    await this.running;
+    this.stopping = true;
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+    const deadline = new Promise((resolve) => setTimeout(resolve, this.options.stopTimeoutMs ?? 10_000).unref());
+    await Promise.race([this.running, deadline]);
+    await this.lock?.release().catch((error) => this.options.logger.error({ err: error }, 'could not release the worker lock'));
   }
 
   private async drainLoop(): Promise<void> {
     do {
       this.again = false;
       try {
-        while ((await this.processBatch()) === BATCH);
+        while (!this.stopping && (await this.runBatch()) > 0);
       } catch (error) {
         // The database is unreachable: the poll timer tries again.
         this.options.logger.error({ err: error }, 'sync worker could not read the event queue');
         return;
       }
-    } while (this.again);
+    } while (this.again && !this.stopping);
   }
 
-  private async processBatch(): Promise<number> {
-    const { db } = this.options.store;
-    const due = await db
-      .selectFrom('webhook_events')
-      .selectAll()
-      .where((eb) =>
-        eb.or([
-          eb('status', '=', 'pending'),
-          eb.and([eb('status', '=', 'failed'), eb('next_attempt_at', '<=', this.now())]),
-        ]),
-      )
-      .orderBy('created')
-      .orderBy('received_at')
-      .limit(BATCH)
-      .execute();
-    for (const row of due) await this.processEvent(row);
-    return due.length;
+  /** Claims a batch and applies it with bounded concurrency; returns how many were claimed. */
+  private async runBatch(): Promise<number> {
+    const claimed = await this.queue.claim(this.owner, this.now(), this.leaseMs, this.options.batchSize ?? 100);
+    const waiting = [...claimed];
+    const lanes = this.options.store.dialect === 'sqlite' ? 1 : Math.max(1, this.options.concurrency ?? 4);
+    const lane = async () => {
+      for (let row = waiting.shift(); row && !this.stopping; row = waiting.shift()) await this.processEvent(row);
+    };
+    await Promise.all(Array.from({ length: Math.min(lanes, claimed.length) }, lane));
+    if (waiting.length > 0) await this.queue.release(waiting.map((r) => r.id), this.owner);
+    return claimed.length;
   }
 
-  /** Applies one stored event. Never throws: a failure is recorded on the event. */
+  /** Applies one event this worker has claimed. Never throws: a failure is recorded on the event. */
   async processEvent(row: WebhookEventRow): Promise<void> {
     const { store, logger } = this.options;
     const started = this.now();
-    const attempt = row.attempts + 1;
+    const context = { eventId: row.id, type: row.type, attempt: row.attempts };
     try {
       const result = await store.db.transaction().execute(async (trx) => {
-        const claimed = await trx
-          .updateTable('webhook_events')
-          .set({ attempts: attempt })
-          .where('id', '=', row.id)
-          .where('status', 'in', ['pending', 'failed'])
-          .where('attempts', '=', row.attempts)
-          .executeTakeFirst();
-        if (Number(claimed.numUpdatedRows) === 0) return undefined;
-        const outcome = await applyEvent(row, new SyncRepository(trx, store.dialect, this.now));
-        await trx
-          .updateTable('webhook_events')
-          .set({ status: 'applied', outcome: outcome.outcome, processed_at: this.now(), last_error: null, next_attempt_at: null })
-          .where('id', '=', row.id)
-          .execute();
-        return outcome;
+        const applied = await applyEvent(row, new SyncRepository(trx, store.dialect, this.now));
+        await this.options.afterApply?.(row);
+        if (!(await this.queue.complete(trx, row, this.owner, applied.status, applied.outcome, this.now()))) {
+          throw new LeaseLostError('lease expired and the event was taken over by another worker');
+        }
+        return applied;
       });
-      if (!result) return;
-      const log = { eventId: row.id, type: row.type, attempt, outcome: result.outcome, durationMs: this.now() - started };
+      const log = { ...context, outcome: result.outcome, durationMs: this.now() - started };
       if (result.warning) logger.warn({ ...log, warning: result.warning }, 'event applied with a warning');
-      else logger.info(log, 'event applied');
+      else logger.info(log, result.status === 'ignored' ? 'event ignored' : 'event applied');
     } catch (error) {
-      await this.recordFailure(row, attempt, error, started);
+      if (error instanceof LeaseLostError) {
+        logger.warn({ ...context, durationMs: this.now() - started }, `event rolled back: ${error.message}`);
+        return;
+      }
+      await this.recordFailure(row, error, started);
     }
   }
 
-  private async recordFailure(row: WebhookEventRow, attempt: number, error: unknown, started: number): Promise<void> {
-    const { message, retryable } = describeFailure(error);
-    const delay = this.options.retrySchedule[attempt - 1];
-    const dead = !retryable || delay === undefined;
-    const nextAttemptAt = dead ? null : this.now() + jitter(delay);
+  private async recordFailure(row: WebhookEventRow, error: unknown, started: number): Promise<void> {
+    const retryable = !(error instanceof InvalidEventError);
+    const message = error instanceof Error ? error.message : String(error);
+    const next = retryable ? nextAttemptAt(row.attempts, this.options.retrySchedule, this.now(), this.options.random) : null;
     try {
-      await this.options.store.db
-        .updateTable('webhook_events')
-        .set({ status: dead ? 'dead' : 'failed', attempts: attempt, last_error: message, next_attempt_at: nextAttemptAt })
-        .where('id', '=', row.id)
-        .where('status', 'in', ['pending', 'failed'])
-        .execute();
+      await this.queue.fail(row, this.owner, message, next);
     } catch (writeError) {
-      this.options.logger.error({ eventId: row.id, err: writeError }, 'could not record a processing failure; the event stays queued');
+      // The lease runs out and another attempt follows; nothing is lost.
+      this.options.logger.error({ eventId: row.id, err: writeError }, 'could not record a processing failure; the event stays claimed until its lease expires');
     }
-    this.options.logger[dead ? 'error' : 'warn'](
+    this.options.logger[next === null ? 'error' : 'warn'](
       {
         eventId: row.id,
         type: row.type,
-        attempt,
-        outcome: dead ? 'dead' : 'failed',
-        nextAttemptAt: nextAttemptAt === null ? null : new Date(nextAttemptAt).toISOString(),
+        attempt: row.attempts,
+        outcome: next === null ? 'dead' : 'failed',
+        nextAttemptAt: next === null ? null : new Date(next).toISOString(),
         error: message,
         durationMs: this.now() - started,
       },
-      dead ? 'event processing failed for good; event is dead' : 'event processing failed; will retry',
+      next === null ? 'event processing failed for good; event is dead' : 'event processing failed; will retry',
     );
   }
-}
 
-const storedEventSchema = z.looseObject({
-  created: z.number().int().positive(),
-  data: z.looseObject({ object: z.looseObject({}) }),
-});
-
-async function applyEvent(row: WebhookEventRow, repo: SyncRepository): Promise<HandlerResult> {
-  const handler = EVENT_HANDLERS[row.type];
-  if (!handler) return { outcome: 'ignored: type not handled' };
-  const envelope = storedEventSchema.safeParse(JSON.parse(row.payload));
-  if (!envelope.success) throw new InvalidEventError(`invalid event: ${describeZodError(envelope.error, [])}`);
-  try {
-    return await handler({ id: row.id, type: row.type, created: envelope.data.created, data: envelope.data.data }, repo);
-  } catch (error) {
-    if (error instanceof ZodError) throw new InvalidEventError(`invalid event payload: ${describeZodError(error, ['data', 'object'])}`);
-    throw error;
+  private async prune(): Promise<void> {
+    const days = this.options.retentionDays ?? 30;
+    try {
+      const deleted = await this.queue.prune(this.now() - days * 86_400_000);
+      if (deleted > 0) this.options.logger.info({ deleted, retentionDays: days }, 'pruned old applied and ignored events');
+    } catch (error) {
+      this.options.logger.error({ err: error }, 'could not prune old events');
+    }
   }
-}
-
-/** ±10 % so that many events failing together do not retry in lockstep. */
-function jitter(delayMs: number): number {
-  return Math.round(delayMs * (0.9 + Math.random() * 0.2));
 }

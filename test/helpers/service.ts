@@ -1,8 +1,8 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll } from 'vitest';
-import { openStore, type Store } from '../../src/db/index.js';
-import { buildService, type Service, type ServiceConfig } from '../../src/server.js';
+import { openStore, type Store, type StoreOptions } from '../../src/db/index.js';
+import { buildService, type Service, type ServiceConfig, type ServiceOptions } from '../../src/server.js';
 import type { TestDatabase } from './databases.js';
 
 export const TEST_SECRET = 'whsec_test_secret_for_the_suite_0123456789';
@@ -21,9 +21,9 @@ export interface RunningService {
 /** Starts the real service on a loopback port over the given database. */
 export async function startService(
   database: TestDatabase,
-  options: { config?: Partial<ServiceConfig>; now?: () => number } = {},
+  options: { config?: Partial<ServiceConfig>; now?: () => number; worker?: ServiceOptions['worker']; store?: StoreOptions } = {},
 ): Promise<RunningService> {
-  const store = await openStore(database.url);
+  const store = await openStore(database.url, options.store);
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk, _encoding, callback) {
@@ -34,6 +34,7 @@ export async function startService(
   const service = await buildService({
     store,
     now: options.now,
+    worker: options.worker,
     logger: pino({ level: 'info' }, sink),
     config: {
       webhookSecrets: [TEST_SECRET],
@@ -41,6 +42,11 @@ export async function startService(
       priceFeatures: {},
       retrySchedule: [60_000],
       logLevel: 'info',
+      adminToken: undefined,
+      processRole: 'all',
+      eventRetentionDays: 30,
+      workerConcurrency: 4,
+      workerLeaseMs: 60_000,
       ...options.config,
     },
   });
@@ -52,7 +58,7 @@ export async function startService(
     service,
     store,
     logs,
-    settle: () => service.worker.drain(),
+    settle: async () => service.worker?.drain(),
     async close() {
       await service.close();
       await store.close().catch(() => {});

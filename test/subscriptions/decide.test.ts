@@ -74,6 +74,19 @@ describe('decideSubscriptionEvent: ordering rules', () => {
     }
   });
 
+  it('the same event applied again (a replay) changes nothing', () => {
+    let record: SubscriptionRecord | null = null;
+    const observations: StatusObservation[] = [];
+    for (const [id, status, at] of [['evt_a', 'past_due', T], ['evt_b', 'past_due', T + 5], ['evt_a', 'past_due', T]] as const) {
+      observations.push({ created: at, status });
+      const decision = decideSubscriptionEvent(record, snapshot(status), { id, type: updated, created: at }, observations);
+      if (id === 'evt_a' && record) expect(decision.apply).toBe(false);
+      if (decision.apply) record = decision.next;
+    }
+    const again = decideSubscriptionEvent(record, snapshot('past_due'), { id: 'evt_b', type: updated, created: T + 5 }, observations);
+    expect(again).toEqual({ apply: false, reason: 'already applied (a replay)' });
+  });
+
   it.each<{ name: string; steps: Step[]; pastDueSince: number | null }>([
     { name: 'starts at the first past_due event', steps: [[updated, 'active', T], [updated, 'past_due', T + 10]], pastDueSince: T + 10 },
     { name: 'holds while it stays past_due', steps: [[updated, 'past_due', T + 10], [updated, 'past_due', T + 500]], pastDueSince: T + 10 },
@@ -136,6 +149,7 @@ describe('decidePaymentFact: invoices record payments, never status', () => {
     { name: 'records a success', current: facts({}), outcome: 'succeeded', apply: true },
     { name: 'an older failure does not replace a newer one', current: facts({ lastPaymentFailedAt: T + 10 }), outcome: 'failed', apply: false },
     { name: 'a newer success replaces an older one', current: facts({ lastPaymentSucceededAt: T - 10 }), outcome: 'succeeded', apply: true },
+    { name: 'the same invoice again (a replay)', current: facts({ lastPaymentSucceededAt: T, lastInvoiceId: 'in_new' }), outcome: 'succeeded', apply: false },
   ] as const)('$name', ({ current, outcome, apply }) => {
     const decision = decidePaymentFact(current, { id: 'in_new', subscriptionId: 'sub_1' }, outcome, { id: 'evt_inv', type: 'invoice.paid', created: T });
     expect(decision.apply).toBe(apply);

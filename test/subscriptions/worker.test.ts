@@ -1,76 +1,120 @@
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openStore, type Store } from '../../src/db/index.js';
-import { SyncWorker } from '../../src/subscriptions/index.js';
-import { BACKENDS, type TestDatabase } from '../helpers/databases.js';
+import { EventQueue, SyncWorker, WorkerLockError } from '../../src/subscriptions/index.js';
+import { BACKENDS } from '../helpers/databases.js';
 import { deliverAll, envelope, newId, nowSeconds, subscriptionEvent } from '../helpers/events.js';
-import { type RunningService, startService } from '../helpers/service.js';
+import { useService } from '../helpers/service.js';
+
+const quiet = pino({ level: 'silent' });
 
 /** Exactly-once application, whoever drains the queue and however often. */
 describe.each(BACKENDS)('sync worker on $name', (backend) => {
-  let database: TestDatabase;
-  let svc: RunningService;
+  const context = useService(backend, { config: { processRole: 'intake' } });
   let secondStore: Store;
+  const workers: SyncWorker[] = [];
 
   beforeAll(async () => {
-    database = await backend.create();
-    svc = await startService(database);
-    await svc.service.worker.stop(); // these tests drive processing themselves
-    secondStore = await openStore(database.url);
+    secondStore = await openStore(context.database.url);
+  });
+  afterEach(async () => {
+    for (const worker of workers.splice(0)) await worker.stop();
   });
   afterAll(async () => {
     await secondStore?.close();
-    await svc?.close();
-    await database?.drop();
   });
 
-  const quiet = pino({ level: 'silent' });
-
-  async function historyCount(eventId: string): Promise<number> {
-    return (await svc.store.db.selectFrom('subscription_history').select('id').where('event_id', '=', eventId).execute()).length;
+  function worker(store: Store = context.svc.store, options: Partial<ConstructorParameters<typeof SyncWorker>[0]> = {}) {
+    const created = new SyncWorker({ store, logger: quiet, retrySchedule: [1000], pollIntervalMs: 60_000, ...options });
+    workers.push(created);
+    return created;
   }
 
-  it('processing the same stored row twice applies it once', async () => {
+  async function events(ids: string[]) {
+    return context.svc.store.db.selectFrom('webhook_events').selectAll().where('id', 'in', ids).execute();
+  }
+
+  async function historyOf(ids: string[]) {
+    return context.svc.store.db.selectFrom('subscription_history').select('event_id').where('event_id', 'in', ids).orderBy('id').execute();
+  }
+
+  it('an event claimed and processed twice is applied once', async () => {
     const event = subscriptionEvent('created', { id: newId('sub'), customer: newId('cus'), status: 'active' }, nowSeconds());
-    await deliverAll(svc.baseUrl, [event]);
-    const row = await svc.store.db.selectFrom('webhook_events').selectAll().where('id', '=', event.id).executeTakeFirstOrThrow();
-    const worker = new SyncWorker({ store: svc.store, logger: quiet, retrySchedule: [1000] });
-    await worker.processEvent(row);
-    await worker.processEvent(row);
-    expect(await historyCount(event.id)).toBe(1);
-    const after = await svc.store.db.selectFrom('webhook_events').selectAll().where('id', '=', event.id).executeTakeFirstOrThrow();
-    expect(after).toMatchObject({ status: 'applied', attempts: 1 });
+    await deliverAll(context.svc.baseUrl, [event]);
+    const w = worker();
+    const [row] = await new EventQueue(context.svc.store).claim(w.owner, Date.now(), 60_000, 1_000);
+    expect(row?.id).toBe(event.id);
+    await w.processEvent(row!);
+    await w.processEvent(row!);
+    expect(await historyOf([event.id])).toHaveLength(1);
+    expect((await events([event.id]))[0]).toMatchObject({ status: 'applied', attempts: 1, locked_by: null });
   });
 
-  it('two workers on two connections draining one backlog apply every event exactly once', async () => {
-    const t = nowSeconds() - 1000;
-    const events = Array.from({ length: 60 }, (_, i) => {
-      const spec = { id: newId('sub'), customer: newId('cus'), status: i % 3 === 0 ? 'canceled' : 'active' };
-      return [subscriptionEvent('created', { ...spec, status: 'incomplete' }, t + i), subscriptionEvent('updated', spec, t + i + 1)];
-    }).flat();
-    await deliverAll(svc.baseUrl, events);
-    const a = new SyncWorker({ store: svc.store, logger: quiet, retrySchedule: [1000] });
-    const b = new SyncWorker({ store: secondStore, logger: quiet, retrySchedule: [1000] });
-    await Promise.all([a.drain(), b.drain(), a.drain(), b.drain()]);
-    const ids = events.map((e) => e.id);
-    const history = await svc.store.db.selectFrom('subscription_history').select('event_id').where('event_id', 'in', ids).execute();
-    expect(history.map((h) => h.event_id).sort()).toEqual([...ids].sort());
-    const statuses = await svc.store.db.selectFrom('webhook_events').select(['status', 'attempts']).where('id', 'in', ids).execute();
-    expect(statuses.every((s) => s.status === 'applied' && s.attempts === 1)).toBe(true);
+  it('events of one subscription are applied in created order, whatever their arrival order', async () => {
+    const t = nowSeconds() - 100;
+    const spec = { id: newId('sub'), customer: newId('cus') };
+    const sent = [
+      subscriptionEvent('updated', { ...spec, status: 'past_due' }, t + 3),
+      subscriptionEvent('updated', { ...spec, status: 'active' }, t + 1),
+      subscriptionEvent('updated', { ...spec, status: 'active', priceId: 'price_pro' }, t + 2),
+    ];
+    await deliverAll(context.svc.baseUrl, sent);
+    await worker().start();
+    await workers.at(-1)!.drain();
+    const history = await historyOf(sent.map((e) => e.id));
+    expect(history.map((h) => h.event_id)).toEqual([sent[1]!.id, sent[2]!.id, sent[0]!.id]);
   });
+
+  if (backend.name === 'postgres') {
+    it('two workers on two connections draining one backlog apply every event exactly once', async () => {
+      const t = nowSeconds() - 1000;
+      const sent = Array.from({ length: 60 }, (_, i) => {
+        const spec = { id: newId('sub'), customer: newId('cus'), status: i % 3 === 0 ? 'canceled' : 'active' };
+        return [subscriptionEvent('created', { ...spec, status: 'incomplete' }, t + i), subscriptionEvent('updated', spec, t + i + 1)];
+      }).flat();
+      await deliverAll(context.svc.baseUrl, sent);
+      const [a, b] = [worker(context.svc.store, { concurrency: 4 }), worker(secondStore, { concurrency: 4 })];
+      await Promise.all([a.start(), b.start()]);
+      await Promise.all([a.drain(), b.drain(), a.drain(), b.drain()]);
+      const ids = sent.map((e) => e.id);
+      expect((await historyOf(ids)).map((h) => h.event_id).sort()).toEqual([...ids].sort());
+      expect((await events(ids)).every((e) => e.status === 'applied' && e.attempts === 1)).toBe(true);
+    });
+  } else {
+    it('a second worker on the same SQLite file refuses to run, with a clear message', async () => {
+      const first = worker();
+      await first.start();
+      await expect(worker(secondStore).start()).rejects.toThrow(WorkerLockError);
+      await expect(worker(secondStore).start()).rejects.toThrow(/SQLite supports one worker process.*--no-worker.*PostgreSQL/);
+      await first.stop();
+      // Once the first one stops, another may take over.
+      await worker(secondStore).start();
+    });
+  }
 
   it('an event that fails validation is dead at once with the reason; the next one still applies', async () => {
     const noCreated = { ...envelope('customer.subscription.updated', {}, 0), created: 'yesterday' };
     const noObject = envelope('customer.subscription.updated', { object: 'subscription', id: newId('sub') }, nowSeconds());
     const good = subscriptionEvent('updated', { id: newId('sub'), customer: newId('cus'), status: 'active' }, nowSeconds());
-    await deliverAll(svc.baseUrl, [noCreated, noObject, good]);
-    await new SyncWorker({ store: svc.store, logger: quiet, retrySchedule: [1000] }).drain();
-    const rows = await svc.store.db.selectFrom('webhook_events').selectAll().where('id', 'in', [noCreated.id, noObject.id, good.id]).execute();
-    const byId = Object.fromEntries(rows.map((r) => [r.id, r]));
+    await deliverAll(context.svc.baseUrl, [noCreated, noObject, good]);
+    const w = worker();
+    await w.start();
+    await w.drain();
+    const byId = Object.fromEntries((await events([noCreated.id, noObject.id, good.id])).map((r) => [r.id, r]));
     expect(byId[noCreated.id]).toMatchObject({ status: 'dead', attempts: 1 });
     expect(byId[noCreated.id]!.last_error).toMatch(/^invalid event: created/);
     expect(byId[noObject.id]).toMatchObject({ status: 'dead' });
     expect(byId[noObject.id]!.last_error).toMatch(/data\.object\.customer/);
     expect(byId[good.id]).toMatchObject({ status: 'applied' });
+  });
+
+  it('prunes applied and ignored events past the retention, keeps dead and recent ones', async () => {
+    const old = Date.now() - 31 * 86_400_000;
+    const base = { type: 'x', api_version: null, livemode: 0, created: 1, payload: '{}', attempts: 1, ordering_key: null };
+    const rows = (['applied', 'ignored', 'dead'] as const).map((status) => ({ ...base, id: newId('evt'), status, received_at: old }));
+    const recent = { ...base, id: newId('evt'), status: 'applied' as const, received_at: Date.now() };
+    await context.svc.store.db.insertInto('webhook_events').values([...rows, recent]).execute();
+    await worker(context.svc.store, { retentionDays: 30 }).start();
+    await expect.poll(async () => (await events([...rows, recent].map((r) => r.id))).map((r) => r.status).sort()).toEqual(['applied', 'dead']);
   });
 });

@@ -1,0 +1,150 @@
+import { type Kysely, sql } from 'kysely';
+import type { Database, Store, WebhookEventRow, WebhookEventStatus } from '../db/index.js';
+
+/**
+ * The stored events as a durable work queue. A worker claims events with a lease
+ * (`processing`, `locked_by`, `lease_until`); only the lease holder may finish them, and an
+ * expired lease (a worker that died) lets any worker take the event again. On PostgreSQL claims
+ * use `FOR UPDATE SKIP LOCKED`, so concurrent workers never claim the same event.
+ */
+export class EventQueue {
+  constructor(private readonly store: Store) {}
+
+  /**
+   * Claims up to `limit` due events, oldest `created` first, at most one per ordering key and
+   * none whose key has an older event still pending or in process: events of one subscription
+   * are applied in order, different subscriptions in parallel.
+   */
+  async claim(owner: string, now: number, leaseMs: number, limit: number): Promise<WebhookEventRow[]> {
+    const { db, dialect } = this.store;
+    const due = db
+      .selectFrom('webhook_events as e')
+      .select('e.id')
+      .where((eb) =>
+        eb.or([
+          eb('e.status', '=', 'pending'),
+          eb.and([eb('e.status', '=', 'failed'), eb('e.next_attempt_at', '<=', now)]),
+          eb.and([eb('e.status', '=', 'processing'), eb('e.lease_until', '<', now)]),
+        ]),
+      )
+      .where((eb) =>
+        eb.not(
+          eb.exists(
+            eb
+              .selectFrom('webhook_events as o')
+              .select(sql.lit(1).as('one'))
+              .whereRef('o.ordering_key', '=', 'e.ordering_key')
+              .where('o.status', 'in', ['pending', 'processing'])
+              .whereRef('o.id', '<>', 'e.id')
+              .where((older) =>
+                older.or([
+                  older('o.created', '<', older.ref('e.created')),
+                  older.and([older('o.created', '=', older.ref('e.created')), older('o.received_at', '<', older.ref('e.received_at'))]),
+                ]),
+              ),
+          ),
+        ),
+      )
+      .orderBy('e.created')
+      .orderBy('e.received_at')
+      .limit(limit)
+      .$if(dialect === 'postgres', (qb) => qb.forUpdate().skipLocked());
+    const claimed = await db
+      .updateTable('webhook_events')
+      .set((eb) => ({ status: 'processing', locked_by: owner, lease_until: now + leaseMs, attempts: eb('attempts', '+', 1) }))
+      .where('id', 'in', due)
+      .returningAll()
+      .execute();
+    return claimed.sort((a, b) => a.created - b.created || a.received_at - b.received_at);
+  }
+
+  /**
+   * Inside the transaction that applies the event: marks it finished if this worker still holds
+   * it. False means the lease was lost (taken over after expiry): the caller must roll back.
+   */
+  async complete(
+    trx: Kysely<Database>,
+    row: WebhookEventRow,
+    owner: string,
+    status: Extract<WebhookEventStatus, 'applied' | 'ignored'>,
+    outcome: string,
+    now: number,
+  ): Promise<boolean> {
+    const result = await trx
+      .updateTable('webhook_events')
+      .set({ status, outcome, processed_at: now, last_error: null, next_attempt_at: null, locked_by: null, lease_until: null })
+      .where('id', '=', row.id)
+      .where('locked_by', '=', owner)
+      .where('status', '=', 'processing')
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  /** Records a failed attempt: `failed` with the next attempt's time, or `dead`. */
+  async fail(row: WebhookEventRow, owner: string, error: string, nextAttemptAt: number | null): Promise<void> {
+    await this.store.db
+      .updateTable('webhook_events')
+      .set({ status: nextAttemptAt === null ? 'dead' : 'failed', last_error: error, next_attempt_at: nextAttemptAt, locked_by: null, lease_until: null })
+      .where('id', '=', row.id)
+      .where('locked_by', '=', owner)
+      .execute();
+  }
+
+  /** Gives back claimed events that were not started (shutdown), without counting the attempt. */
+  async release(ids: string[], owner: string): Promise<void> {
+    if (ids.length === 0) return;
+    await this.store.db
+      .updateTable('webhook_events')
+      .set((eb) => ({ status: 'pending', locked_by: null, lease_until: null, attempts: eb('attempts', '-', 1) }))
+      .where('id', 'in', ids)
+      .where('locked_by', '=', owner)
+      .where('status', '=', 'processing')
+      .execute();
+  }
+
+  /** Makes every `processing` lease expire now: used when this worker knows it is the only one (SQLite). */
+  async expireAllLeases(): Promise<number> {
+    const result = await this.store.db
+      .updateTable('webhook_events')
+      .set({ lease_until: 0 })
+      .where('status', '=', 'processing')
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
+  /**
+   * Puts events back in the queue with a fresh retry budget: by id, or every event of a status.
+   * Replaying an applied event is harmless: sync recognises what it already applied.
+   */
+  async replay(selector: { id: string } | { status: WebhookEventStatus }): Promise<string[]> {
+    const rows = await this.store.db
+      .updateTable('webhook_events')
+      .set({ status: 'pending', attempts: 0, next_attempt_at: null, locked_by: null, lease_until: null })
+      .where((eb) => ('id' in selector ? eb('id', '=', selector.id) : eb('status', '=', selector.status)))
+      .where('status', '<>', 'processing')
+      .returning('id')
+      .execute();
+    return rows.map((r) => r.id);
+  }
+
+  /** Deletes applied and ignored events received before `before` (ms), in bounded batches. Dead ones stay. */
+  async prune(before: number, batch = 5000): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const result = await this.store.db
+        .deleteFrom('webhook_events')
+        .where('id', 'in', (eb) =>
+          eb
+            .selectFrom('webhook_events')
+            .select('id')
+            .where('status', 'in', ['applied', 'ignored'])
+            .where('received_at', '<', before)
+            .limit(batch),
+        )
+        .executeTakeFirst();
+      const deleted = Number(result.numDeletedRows);
+      total += deleted;
+      if (deleted < batch) return total;
+    }
+  }
+}
