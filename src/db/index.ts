@@ -57,8 +57,10 @@ function openSqlite(path: string, busyTimeoutMs: number): Store {
 
 function openPostgres(url: string): Store {
   const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 5000 });
-  // An idle client losing its server must not crash the process; the next query reports the error.
+  // A client losing its server (idle in the pool, or checked out between queries) must not crash
+  // the process with an unhandled 'error' event; the next query on it reports the failure.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   return storeOf(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), 'postgres');
 }
 
