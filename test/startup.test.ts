@@ -23,9 +23,9 @@ interface Run {
 }
 
 /** Runs `tsx src/main.ts` as `npm start` does, with only the given environment, until it exits or prints `until`. */
-function runService(env: Record<string, string>, until?: RegExp): Promise<Run & { port?: number }> {
+function runService(env: Record<string, string>, until?: RegExp, args: string[] = []): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', PORT: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -117,6 +117,30 @@ describe('starting the service', () => {
     expect(run.output).toContain(secret);
     expect(run.output).toMatch(/"msg":"shutting down"/);
     expect(run.code).toBe(0);
+  });
+
+  it('on SQLite a second worker process refuses to run; an intake-only one runs beside it', async () => {
+    const dataDir = tempDir();
+    const env = { DATA_DIR: dataDir };
+    const first = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let output = '';
+        first.stdout.on('data', (chunk) => {
+          output += chunk;
+          if (output.includes('billing service ready')) resolve();
+        });
+        first.on('exit', (code) => reject(new Error(`first service exited (${code})`)));
+      });
+      const second = await runService({ ...env, PROCESS_ROLE: 'worker' });
+      expect(second.code).toBe(1);
+      expect(second.output).toMatch(/Cannot run the sync worker: another process .* SQLite supports one worker process/);
+      const intakeOnly = await runService(env, /billing service ready/, ['--no-worker']);
+      expect(intakeOnly.output).toMatch(/"role":"intake"/);
+      expect(intakeOnly.code).toBe(0);
+    } finally {
+      first.kill('SIGTERM');
+    }
   });
 
   it('refuses to start in production without a webhook secret, naming the variable', async () => {
