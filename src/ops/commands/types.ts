@@ -1,0 +1,9 @@
+import type { Config } from '../../config.js';
+import type { Store } from '../../db/index.js';
+
+/** One `npm run cli -- <name> …` command: returns the process exit code. */
+export interface CliCommand {
+  /** One usage line per form, shown by `npm run cli` without arguments. */
+  usage: string[];
+  run(context: { store: Store; config: Config; args: string[] }): Promise<number>;
+}
