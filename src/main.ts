@@ -1,14 +1,14 @@
-import pino from 'pino';
 import type { Config, ProcessRole } from './config.js';
 import { redactDatabaseUrl } from './db/index.js';
-import { buildService, createWorker } from './server.js';
+import { buildService } from './server.js';
 import { configOrExit, fail, storeOrExit } from './startup.js';
 import { WorkerLockError } from './subscriptions/index.js';
 
 /**
  * `npm start`: validate the configuration, open and migrate the database, then serve intake and
  * run the sync worker. `--no-worker` (or PROCESS_ROLE=intake) serves intake only;
- * `--worker-only` (`npm run worker`, or PROCESS_ROLE=worker) runs the worker only.
+ * `--worker-only` (`npm run worker`, or PROCESS_ROLE=worker) runs the worker only, serving
+ * health and metrics on HOST:PORT.
  */
 async function main(): Promise<void> {
   const config = configOrExit();
@@ -16,32 +16,19 @@ async function main(): Promise<void> {
   const store = await storeOrExit(config);
   if (role !== 'worker' && config.webhookSecretSource !== 'env') printLocalSecret(config);
 
-  const stopAll: (() => Promise<void>)[] = [];
-  let shuttingDown = false;
-  const shutdown = async (signal: string, log: Pick<pino.BaseLogger, 'info' | 'error'>) => {
-    if (shuttingDown) return;
-    shuttingDown = true;
-    log.info({ signal }, 'shutting down');
-    const timer = setTimeout(() => process.exit(1), 15_000).unref();
-    for (const stop of stopAll) await stop().catch((error) => log.error({ err: error }, 'error while shutting down'));
-    await store.close();
-    clearTimeout(timer);
-    process.exit(0);
-  };
-
   try {
-    if (role === 'worker') {
-      const logger = pino({ level: config.logLevel });
-      const worker = createWorker(config, store, logger);
-      await worker.start();
-      stopAll.push(() => worker.stop());
-      onSignals((signal) => void shutdown(signal, logger));
-      logger.info({ database: redactDatabaseUrl(config.databaseUrl), owner: worker.owner }, 'sync worker ready');
-      return;
-    }
     const service = await buildService({ config: { ...config, processRole: role }, store });
-    stopAll.push(() => service.close());
-    onSignals((signal) => void shutdown(signal, service.app.log));
+    let shuttingDown = false;
+    onSignals(async (signal) => {
+      if (shuttingDown) return;
+      shuttingDown = true;
+      service.app.log.info({ signal }, 'shutting down');
+      const timer = setTimeout(() => process.exit(1), 15_000).unref();
+      await service.close().catch((error) => service.app.log.error({ err: error }, 'error while shutting down'));
+      await store.close();
+      clearTimeout(timer);
+      process.exit(0);
+    });
     try {
       await service.app.listen({ host: config.host, port: config.port });
     } catch (error) {
@@ -50,7 +37,7 @@ async function main(): Promise<void> {
     }
     service.app.log.info(
       { database: redactDatabaseUrl(config.databaseUrl), role, webhookSecrets: config.webhookSecrets.length, production: config.production },
-      'billing service ready',
+      role === 'worker' ? 'sync worker ready (serving /healthz, /readyz and /metrics only)' : 'billing service ready',
     );
   } catch (error) {
     if (error instanceof WorkerLockError) fail(`Cannot run the sync worker: ${error.message}`);
@@ -64,8 +51,8 @@ function roleFrom(args: string[], configured: ProcessRole): ProcessRole {
   return configured;
 }
 
-function onSignals(handler: (signal: string) => void): void {
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => handler(signal));
+function onSignals(handler: (signal: string) => Promise<void>): void {
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => void handler(signal));
 }
 
 /** Local mode only: printed (not logged) so that a local signer (a test script, a dev tool) can use it. */

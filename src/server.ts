@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { Config } from './config.js';
 import type { Store } from './db/index.js';
 import { entitlementRoutes } from './entitlements/index.js';
-import { adminRoutes, createMetrics, opsRoutes } from './ops/index.js';
+import { adminRoutes, createMetrics, type Metrics, opsRoutes } from './ops/index.js';
 import { SyncWorker, type SyncWorkerOptions } from './subscriptions/index.js';
 import { userRoutes } from './users/index.js';
 import { webhookRoutes } from './webhooks/index.js';
@@ -40,10 +40,23 @@ export interface ServiceOptions {
 }
 
 /** The sync worker for a configuration; `start()` it to run. */
-export function createWorker(config: ServiceConfig, store: Store, logger: SyncWorkerOptions['logger'], extra: ServiceOptions['worker'] & { now?: () => number } = {}): SyncWorker {
+export function createWorker(
+  config: ServiceConfig,
+  store: Store,
+  logger: SyncWorkerOptions['logger'],
+  extra: ServiceOptions['worker'] & { now?: () => number; metrics?: Metrics } = {},
+): SyncWorker {
+  const { metrics, ...seams } = extra;
   return new SyncWorker({
     store,
     logger,
+    onAttempt: metrics
+      ? ({ type, outcome, durationMs }) => {
+          metrics.processingAttempts.inc({ type, outcome });
+          if (outcome === 'failed' || outcome === 'dead') metrics.processingFailures.inc({ type });
+          metrics.processingDuration.observe({ type }, durationMs / 1000);
+        }
+      : undefined,
     retrySchedule: config.retrySchedule,
     retentionDays: config.eventRetentionDays,
     concurrency: config.workerConcurrency,
@@ -70,23 +83,34 @@ export async function buildService(options: ServiceOptions): Promise<Service> {
     requestTimeout: 30_000,
     connectionTimeout: 60_000,
   });
-  const metrics = createMetrics();
-  const worker = config.processRole === 'intake' ? undefined : createWorker(config, store, app.log, { ...options.worker, now: options.now });
-
-  installJsonHandling(app);
-
-  await app.register(async (scope) => {
-    await webhookRoutes(scope, { store, metrics, secrets: config.webhookSecrets, onStored: () => worker?.kick() });
-  });
-  userRoutes(app, store.db);
-  entitlementRoutes(app, {
+  const metrics = createMetrics(store);
+  const worker = config.processRole === 'intake' ? undefined : createWorker(config, store, app.log, { ...options.worker, now: options.now, metrics });
+  const entitlementOptions = {
     db: store.db,
     pastDueGraceHours: config.pastDueGraceHours,
     priceFeatures: config.priceFeatures,
     now: options.now,
+    onCheck: (result: 'premium' | 'not_premium' | 'unauthorized') => metrics.entitlementChecks.inc({ result }),
+  };
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.httpDuration.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
   });
+
+  installJsonHandling(app);
+
+  // A worker-only process serves only health and metrics.
+  if (config.processRole !== 'worker') {
+    await app.register(async (scope) => {
+      await webhookRoutes(scope, { store, metrics, secrets: config.webhookSecrets, onStored: () => worker?.kick() });
+    });
+    userRoutes(app, store.db);
+    entitlementRoutes(app, entitlementOptions);
+    if (config.adminToken) adminRoutes(app, { store, adminToken: config.adminToken, entitlements: entitlementOptions, onReplayed: () => worker?.kick() });
+  }
   opsRoutes(app, store, metrics);
-  if (config.adminToken) adminRoutes(app, store, config.adminToken, () => worker?.kick());
 
   await app.ready();
   try {

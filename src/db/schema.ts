@@ -13,6 +13,21 @@ export interface Database {
   subscription_observations: SubscriptionObservationsTable;
   subscription_payments: SubscriptionPaymentsTable;
   worker_locks: WorkerLocksTable;
+  event_attempts: EventAttemptsTable;
+}
+
+export type AttemptOutcome = 'applied' | 'ignored' | 'failed' | 'dead' | 'lease_lost';
+
+/** One processing attempt of a stored event: when, by which worker, and how it ended. */
+export interface EventAttemptsTable {
+  id: Generated<number>;
+  event_id: string;
+  attempt: number;
+  worker: string;
+  started_at: number;
+  finished_at: number;
+  outcome: AttemptOutcome;
+  error: string | null;
 }
 
 export interface UsersTable {
@@ -125,3 +140,4 @@ export type NewWebhookEvent = Insertable<WebhookEventsTable>;
 export type CustomerRow = Selectable<CustomersTable>;
 export type SubscriptionRow = Selectable<SubscriptionsTable>;
 export type SubscriptionPaymentsRow = Selectable<SubscriptionPaymentsTable>;
+export type EventAttemptRow = Selectable<EventAttemptsTable>;

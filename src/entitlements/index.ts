@@ -12,6 +12,8 @@ export interface EntitlementOptions {
   pastDueGraceHours: number;
   priceFeatures: Record<string, string[]>;
   now?: () => number;
+  /** Told of every check's result (for metrics). */
+  onCheck?: (result: 'premium' | 'not_premium' | 'unauthorized') => void;
 }
 
 /** Reads the user's subscriptions on every call: no cache that a processed webhook could outrun. */
@@ -34,6 +36,18 @@ export async function entitlementOf(options: EntitlementOptions, userId: string)
   });
 }
 
+/** Authenticates the request and decides its user's entitlement; undefined without a valid token. */
+async function check(options: EntitlementOptions, request: FastifyRequest): Promise<{ userId: string; entitlement: Entitlement } | undefined> {
+  const userId = await authenticate(options.db, request);
+  if (!userId) {
+    options.onCheck?.('unauthorized');
+    return undefined;
+  }
+  const entitlement = await entitlementOf(options, userId);
+  options.onCheck?.(entitlement.premium ? 'premium' : 'not_premium');
+  return { userId, entitlement };
+}
+
 function unauthorized(reply: FastifyReply) {
   return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'unauthorized', message: 'a valid bearer token is required' });
 }
@@ -44,9 +58,9 @@ function unauthorized(reply: FastifyReply) {
  */
 export function premiumGuard(options: EntitlementOptions) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
-    const userId = await authenticate(options.db, request);
-    if (!userId) return unauthorized(reply);
-    const entitlement = await entitlementOf(options, userId);
+    const checked = await check(options, request);
+    if (!checked) return unauthorized(reply);
+    const { entitlement } = checked;
     if (!entitlement.premium) {
       return reply.code(402).send({ error: 'premium_required', reason: entitlement.reason });
     }
@@ -55,10 +69,9 @@ export function premiumGuard(options: EntitlementOptions) {
 
 export function entitlementRoutes(app: FastifyInstance, options: EntitlementOptions): void {
   app.get('/v1/entitlements', async (request, reply) => {
-    const userId = await authenticate(options.db, request);
-    if (!userId) return unauthorized(reply);
-    const entitlement = await entitlementOf(options, userId);
-    return reply.header('cache-control', 'no-store').send({ userId, ...entitlement });
+    const checked = await check(options, request);
+    if (!checked) return unauthorized(reply);
+    return reply.header('cache-control', 'no-store').send({ userId: checked.userId, ...checked.entitlement });
   });
 
   app.get('/v1/premium/ping', { preHandler: premiumGuard(options) }, async () => ({ ok: true }));

@@ -1,7 +1,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Store } from '../db/index.js';
+import { z } from 'zod';
+import type { Store, WebhookEventStatus } from '../db/index.js';
+import type { EntitlementOptions } from '../entitlements/index.js';
 import { EventQueue } from '../subscriptions/index.js';
+import { eventDetail, InvalidCursorError, listEvents, statsView, userDetail } from './views.js';
 
 /** Compares digests so that neither the length nor the content of the token leaks through timing. */
 export function tokenMatches(given: string, expected: string): boolean {
@@ -9,9 +12,27 @@ export function tokenMatches(given: string, expected: string): boolean {
   return timingSafeEqual(digest(given), digest(expected));
 }
 
+export const EVENT_STATUSES: WebhookEventStatus[] = ['pending', 'processing', 'applied', 'ignored', 'failed', 'dead'];
+
+const listQuery = z.object({
+  status: z.enum(EVENT_STATUSES).optional(),
+  type: z.string().min(1).max(255).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().max(1000).optional(),
+});
+
+export interface AdminOptions {
+  store: Store;
+  adminToken: string;
+  entitlements: EntitlementOptions;
+  onReplayed: () => void;
+}
+
 /** `/admin/*`, behind `Authorization: Bearer <ADMIN_TOKEN>`; mounted only when ADMIN_TOKEN is set. */
-export function adminRoutes(app: FastifyInstance, store: Store, adminToken: string, onReplayed: () => void): void {
+export function adminRoutes(app: FastifyInstance, options: AdminOptions): void {
+  const { store, adminToken } = options;
   const queue = new EventQueue(store);
+  const notFound = (reply: FastifyReply, message: string) => reply.code(404).send({ error: 'not_found', message });
 
   app.register(async (admin) => {
     admin.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
@@ -19,6 +40,24 @@ export function adminRoutes(app: FastifyInstance, store: Store, adminToken: stri
       if (!match || !tokenMatches(match[1]!, adminToken)) {
         return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'unauthorized', message: 'a valid admin token is required' });
       }
+      reply.header('cache-control', 'no-store');
+    });
+
+    admin.get('/admin/webhook-events', async (request, reply) => {
+      const query = listQuery.safeParse(request.query);
+      if (!query.success) {
+        return reply.code(400).send({ error: 'bad_request', message: query.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
+      }
+      try {
+        return await listEvents(store.db, query.data);
+      } catch (error) {
+        if (error instanceof InvalidCursorError) return reply.code(400).send({ error: 'bad_request', message: error.message });
+        throw error;
+      }
+    });
+
+    admin.get<{ Params: { id: string } }>('/admin/webhook-events/:id', async (request, reply) => {
+      return (await eventDetail(store.db, request.params.id)) ?? notFound(reply, 'no stored event with this id');
     });
 
     admin.post<{ Params: { id: string } }>('/admin/webhook-events/:id/replay', async (request, reply) => {
@@ -28,11 +67,17 @@ export function adminRoutes(app: FastifyInstance, store: Store, adminToken: stri
         const exists = await store.db.selectFrom('webhook_events').select('status').where('id', '=', id).executeTakeFirst();
         return exists
           ? reply.code(409).send({ error: 'in_process', message: 'the event is being processed right now; try again shortly' })
-          : reply.code(404).send({ error: 'not_found', message: 'no stored event with this id' });
+          : notFound(reply, 'no stored event with this id');
       }
       request.log.info({ eventId: id }, 'event replayed by an admin');
-      onReplayed();
+      options.onReplayed();
       return { replayed };
     });
+
+    admin.get<{ Params: { id: string } }>('/admin/users/:id', async (request, reply) => {
+      return (await userDetail(options.entitlements, request.params.id)) ?? notFound(reply, 'no user or linked customer with this id');
+    });
+
+    admin.get('/admin/stats', async () => statsView(store.db));
   });
 }

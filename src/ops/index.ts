@@ -3,6 +3,7 @@ import type { Store } from '../db/index.js';
 import type { Metrics } from './metrics.js';
 
 export { createMetrics, type Metrics } from './metrics.js';
+export { adminRoutes, tokenMatches } from './admin.js';
 
 /** Liveness, readiness and metrics. */
 export function opsRoutes(app: FastifyInstance, store: Store, metrics: Metrics): void {
@@ -22,4 +23,3 @@ export function opsRoutes(app: FastifyInstance, store: Store, metrics: Metrics):
     return reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 }
-export { adminRoutes, tokenMatches } from './admin.js';

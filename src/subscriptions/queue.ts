@@ -1,5 +1,14 @@
 import { type Kysely, sql } from 'kysely';
-import type { Database, Store, WebhookEventRow, WebhookEventStatus } from '../db/index.js';
+import type { AttemptOutcome, Database, Store, WebhookEventRow, WebhookEventStatus } from '../db/index.js';
+
+export interface Attempt {
+  row: WebhookEventRow;
+  worker: string;
+  startedAt: number;
+  finishedAt: number;
+  outcome: AttemptOutcome;
+  error: string | null;
+}
 
 /**
  * The stored events as a durable work queue. A worker claims events with a lease
@@ -80,6 +89,22 @@ export class EventQueue {
     return Number(result.numUpdatedRows) === 1;
   }
 
+  /** Appends to the event's attempt log (inside the applying transaction when the attempt succeeded). */
+  async recordAttempt(db: Kysely<Database>, attempt: Attempt): Promise<void> {
+    await db
+      .insertInto('event_attempts')
+      .values({
+        event_id: attempt.row.id,
+        attempt: attempt.row.attempts,
+        worker: attempt.worker,
+        started_at: attempt.startedAt,
+        finished_at: attempt.finishedAt,
+        outcome: attempt.outcome,
+        error: attempt.error,
+      })
+      .execute();
+  }
+
   /** Records a failed attempt: `failed` with the next attempt's time, or `dead`. */
   async fail(row: WebhookEventRow, owner: string, error: string, nextAttemptAt: number | null): Promise<void> {
     await this.store.db
@@ -127,8 +152,13 @@ export class EventQueue {
     return rows.map((r) => r.id);
   }
 
-  /** Deletes applied and ignored events received before `before` (ms), in bounded batches. Dead ones stay. */
+  /** Deletes applied and ignored events received before `before` (ms), in bounded batches, and old attempt logs. Dead ones stay. */
   async prune(before: number, batch = 5000): Promise<number> {
+    await this.store.db
+      .deleteFrom('event_attempts')
+      .where('finished_at', '<', before)
+      .where('event_id', 'not in', (eb) => eb.selectFrom('webhook_events').select('webhook_events.id').where('webhook_events.status', '=', 'dead'))
+      .execute();
     let total = 0;
     for (;;) {
       const result = await this.store.db

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import { ZodError, z } from 'zod';
-import type { Store, WebhookEventRow } from '../db/index.js';
+import type { AttemptOutcome, Store, WebhookEventRow } from '../db/index.js';
 import { EVENT_HANDLERS, type HandlerResult } from './handlers/index.js';
 import { EventQueue } from './queue.js';
 import { SyncRepository } from './repository.js';
@@ -27,6 +27,8 @@ export interface SyncWorkerOptions {
   stopTimeoutMs?: number;
   now?: () => number;
   random?: () => number;
+  /** Told of every finished attempt (for metrics). */
+  onAttempt?: (attempt: { type: string; outcome: AttemptOutcome; durationMs: number }) => void;
   /**
    * Runs inside each event's transaction after its effects and before its commit. Only tests
    * pass it (to inject failures and crashes); nothing in the configuration can set it.
@@ -169,7 +171,7 @@ export class SyncWorker {
   /** Applies one event this worker has claimed. Never throws: a failure is recorded on the event. */
   async processEvent(row: WebhookEventRow): Promise<void> {
     const { store, logger } = this.options;
-    const started = this.now();
+    const startedAt = this.now();
     const context = { eventId: row.id, type: row.type, attempt: row.attempts };
     try {
       const result = await store.db.transaction().execute(async (trx) => {
@@ -178,41 +180,51 @@ export class SyncWorker {
         if (!(await this.queue.complete(trx, row, this.owner, applied.status, applied.outcome, this.now()))) {
           throw new LeaseLostError('lease expired and the event was taken over by another worker');
         }
+        await this.queue.recordAttempt(trx, { row, worker: this.owner, startedAt, finishedAt: this.now(), outcome: applied.status, error: null });
         return applied;
       });
-      const log = { ...context, outcome: result.outcome, durationMs: this.now() - started };
+      const durationMs = this.finished(row, result.status, startedAt);
+      const log = { ...context, outcome: result.outcome, durationMs };
       if (result.warning) logger.warn({ ...log, warning: result.warning }, 'event applied with a warning');
       else logger.info(log, result.status === 'ignored' ? 'event ignored' : 'event applied');
     } catch (error) {
       if (error instanceof LeaseLostError) {
-        logger.warn({ ...context, durationMs: this.now() - started }, `event rolled back: ${error.message}`);
+        logger.warn({ ...context, outcome: 'lease_lost', durationMs: this.finished(row, 'lease_lost', startedAt) }, `event rolled back: ${error.message}`);
         return;
       }
-      await this.recordFailure(row, error, started);
+      await this.recordFailure(row, error, startedAt);
     }
   }
 
-  private async recordFailure(row: WebhookEventRow, error: unknown, started: number): Promise<void> {
+  private finished(row: WebhookEventRow, outcome: AttemptOutcome, startedAt: number): number {
+    const durationMs = this.now() - startedAt;
+    this.options.onAttempt?.({ type: row.type, outcome, durationMs });
+    return durationMs;
+  }
+
+  private async recordFailure(row: WebhookEventRow, error: unknown, startedAt: number): Promise<void> {
     const retryable = !(error instanceof InvalidEventError);
     const message = error instanceof Error ? error.message : String(error);
     const next = retryable ? nextAttemptAt(row.attempts, this.options.retrySchedule, this.now(), this.options.random) : null;
+    const outcome = next === null ? 'dead' : 'failed';
     try {
       await this.queue.fail(row, this.owner, message, next);
+      await this.queue.recordAttempt(this.options.store.db, { row, worker: this.owner, startedAt, finishedAt: this.now(), outcome, error: message });
     } catch (writeError) {
       // The lease runs out and another attempt follows; nothing is lost.
       this.options.logger.error({ eventId: row.id, err: writeError }, 'could not record a processing failure; the event stays claimed until its lease expires');
     }
-    this.options.logger[next === null ? 'error' : 'warn'](
+    this.options.logger[outcome === 'dead' ? 'error' : 'warn'](
       {
         eventId: row.id,
         type: row.type,
         attempt: row.attempts,
-        outcome: next === null ? 'dead' : 'failed',
+        outcome,
         nextAttemptAt: next === null ? null : new Date(next).toISOString(),
         error: message,
-        durationMs: this.now() - started,
+        durationMs: this.finished(row, outcome, startedAt),
       },
-      next === null ? 'event processing failed for good; event is dead' : 'event processing failed; will retry',
+      outcome === 'dead' ? 'event processing failed for good; event is dead' : 'event processing failed; will retry',
     );
   }
 

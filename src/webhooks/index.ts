@@ -30,6 +30,10 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookOption
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: WEBHOOK_BODY_LIMIT }, (_request, body, done) => done(null, body));
 
+  app.addHook('onResponse', async (_request, reply) => {
+    if (reply.statusCode === 413) metrics.webhookEvents.inc({ type: 'unknown', outcome: 'rejected', reason: 'payload_too_large' });
+  });
+
   app.post('/webhooks/stripe', { bodyLimit: WEBHOOK_BODY_LIMIT }, async (request, reply) => {
     const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const header = request.headers['stripe-signature'];
@@ -37,23 +41,25 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookOption
     const headerCount = request.raw.rawHeaders.filter((name, i) => i % 2 === 0 && name.toLowerCase() === 'stripe-signature').length;
     if (Array.isArray(header) || headerCount > 1) {
       metrics.signatureFailures.inc({ reason: 'malformed_signature' });
+      metrics.webhookEvents.inc({ type: 'unknown', outcome: 'rejected', reason: 'invalid_signature' });
       request.log.warn({ reason: 'malformed_signature' }, 'webhook refused: Stripe-Signature header sent more than once');
       return reply.code(400).send({ error: 'invalid_signature', message: 'Stripe-Signature header sent more than once' });
     }
     const verification = verifyDelivery(raw, header, secrets);
     if (!verification.ok) {
       if (verification.reason === 'not_json') {
-        metrics.webhookEvents.inc({ type: 'unknown', outcome: 'rejected' });
+        metrics.webhookEvents.inc({ type: 'unknown', outcome: 'rejected', reason: 'not_a_stripe_event' });
         return reply.code(400).send({ error: 'not_a_stripe_event', message: verification.message });
       }
       metrics.signatureFailures.inc({ reason: verification.reason });
+      metrics.webhookEvents.inc({ type: 'unknown', outcome: 'rejected', reason: 'invalid_signature' });
       request.log.warn({ reason: verification.reason, likelyCause: verification.likelyCause }, `webhook refused: ${verification.message}`);
       return reply.code(400).send({ error: 'invalid_signature', message: verification.message });
     }
 
     const row = readEnvelope(verification.event, raw, Date.now());
     if (!row) {
-      metrics.webhookEvents.inc({ type: 'unknown', outcome: 'rejected' });
+      metrics.webhookEvents.inc({ type: 'unknown', outcome: 'rejected', reason: 'not_a_stripe_event' });
       return reply.code(400).send({ error: 'not_a_stripe_event', message: 'body must be a Stripe event with "object":"event", "id" and "type"' });
     }
     if (!isHandledEventType(row.type)) {
@@ -71,11 +77,12 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookOption
         .executeTakeFirst();
       stored = Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
     } catch (error) {
-      request.log.error({ err: error, eventId: row.id, type: row.type }, 'webhook not stored: database unavailable; answering 503 so Stripe retries');
+      metrics.webhookEvents.inc({ type: row.type, outcome: 'rejected', reason: 'storage_unavailable' });
+      request.log.error({ err: error, eventId: row.id, type: row.type, outcome: 'storage_unavailable', durationMs: reply.elapsedTime }, 'webhook not stored: database unavailable; answering 503 so Stripe retries');
       return reply.code(503).send({ error: 'storage_unavailable', message: 'event not stored; retry later' });
     }
 
-    metrics.webhookEvents.inc({ type: row.type, outcome: stored ? 'stored' : 'duplicate' });
+    metrics.webhookEvents.inc({ type: row.type, outcome: stored ? 'stored' : 'duplicate', reason: '' });
     if (stored && row.api_version && row.api_version !== PINNED_API_VERSION) {
       metrics.apiVersionMismatches.inc({ api_version: row.api_version });
       if (!versionWarned) {
@@ -86,7 +93,7 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookOption
         );
       }
     }
-    request.log.info({ eventId: row.id, type: row.type, outcome: stored ? 'stored' : 'duplicate' }, 'webhook received');
+    request.log.info({ eventId: row.id, type: row.type, outcome: stored ? 'stored' : 'duplicate', durationMs: reply.elapsedTime }, 'webhook received');
     if (stored && row.status === 'pending') options.onStored();
     return stored ? { received: true } : { received: true, duplicate: true };
   });
