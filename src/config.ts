@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
+import type { AlertSettings } from './ops/index.js';
 
 /** Everything the service reads from its environment, validated once at start. */
 export interface Config {
@@ -28,6 +29,8 @@ export interface Config {
   workerConcurrency: number;
   /** How long a worker's claim on an event lasts before another worker may take it over. */
   workerLeaseMs: number;
+  /** Built-in Slack-compatible alerts; off without ALERT_WEBHOOK_URL. */
+  alerts: AlertSettings | undefined;
   dataDir: string;
   logLevel: string;
 }
@@ -92,6 +95,12 @@ const envSchema = z.object({
   EVENT_RETENTION_DAYS: optionalText.refine((v) => v === undefined || /^\d+$/.test(v), 'must be a whole number of days'),
   WORKER_CONCURRENCY: optionalText.refine((v) => v === undefined || (/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 64), 'must be a whole number from 1 to 64'),
   WORKER_LEASE_SECONDS: optionalText.refine((v) => v === undefined || (/^\d+$/.test(v) && Number(v) >= 1), 'must be a whole number of seconds, at least 1'),
+  ALERT_WEBHOOK_URL: optionalText.refine((v) => v === undefined || /^https?:\/\/[^/]+/.test(v), 'must be an http(s) URL (a Slack-compatible incoming webhook)'),
+  ALERT_WINDOW: optionalText.refine((v) => v === undefined || parseDurationList(v)?.length === 1, 'must be one duration like "5m"'),
+  ALERT_CHECK_INTERVAL: optionalText.refine((v) => v === undefined || parseDurationList(v)?.length === 1, 'must be one duration like "30s"'),
+  ALERT_BACKLOG_AGE: optionalText.refine((v) => v === undefined || parseDurationList(v)?.length === 1, 'must be one duration like "10m"'),
+  ALERT_FAILURE_THRESHOLD: optionalText.refine((v) => v === undefined || (/^\d+$/.test(v) && Number(v) >= 1), 'must be a whole number, at least 1'),
+  ALERT_SIGNATURE_FAILURE_THRESHOLD: optionalText.refine((v) => v === undefined || (/^\d+$/.test(v) && Number(v) >= 1), 'must be a whole number, at least 1'),
   DATA_DIR: optionalText,
   LOG_LEVEL: optionalText.refine(
     (v) => v === undefined || ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(v),
@@ -146,6 +155,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     eventRetentionDays: e.EVENT_RETENTION_DAYS === undefined ? 30 : Number(e.EVENT_RETENTION_DAYS),
     workerConcurrency: e.WORKER_CONCURRENCY === undefined ? 4 : Number(e.WORKER_CONCURRENCY),
     workerLeaseMs: (e.WORKER_LEASE_SECONDS === undefined ? 60 : Number(e.WORKER_LEASE_SECONDS)) * 1000,
+    alerts: e.ALERT_WEBHOOK_URL
+      ? {
+          webhookUrl: e.ALERT_WEBHOOK_URL,
+          windowMs: parseDurationList(e.ALERT_WINDOW ?? '5m')![0]!,
+          checkIntervalMs: parseDurationList(e.ALERT_CHECK_INTERVAL ?? '30s')![0]!,
+          backlogAgeMs: parseDurationList(e.ALERT_BACKLOG_AGE ?? '10m')![0]!,
+          failureThreshold: Number(e.ALERT_FAILURE_THRESHOLD ?? 10),
+          signatureFailureThreshold: Number(e.ALERT_SIGNATURE_FAILURE_THRESHOLD ?? 20),
+        }
+      : undefined,
     dataDir,
     logLevel: e.LOG_LEVEL ?? 'info',
   };

@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { Config } from './config.js';
 import type { Store } from './db/index.js';
 import { entitlementRoutes } from './entitlements/index.js';
-import { adminRoutes, createMetrics, type Metrics, opsRoutes } from './ops/index.js';
+import { AlertMonitor, adminRoutes, createMetrics, type Metrics, opsRoutes } from './ops/index.js';
 import { SyncWorker, type SyncWorkerOptions } from './subscriptions/index.js';
 import { userRoutes } from './users/index.js';
 import { webhookRoutes } from './webhooks/index.js';
@@ -11,6 +11,8 @@ export interface Service {
   app: FastifyInstance;
   /** Absent when this process runs intake only. */
   worker: SyncWorker | undefined;
+  /** Absent without ALERT_WEBHOOK_URL. */
+  alerts: AlertMonitor | undefined;
   /** Stops the worker and the HTTP server; the store is the caller's to close. */
   close(): Promise<void>;
 }
@@ -27,6 +29,7 @@ export type ServiceConfig = Pick<
   | 'eventRetentionDays'
   | 'workerConcurrency'
   | 'workerLeaseMs'
+  | 'alerts'
 >;
 
 export interface ServiceOptions {
@@ -112,6 +115,10 @@ export async function buildService(options: ServiceOptions): Promise<Service> {
   }
   opsRoutes(app, store, metrics);
 
+  const alerts = config.alerts
+    ? new AlertMonitor(store, metrics, config.alerts, app.log, worker?.owner ?? `intake:${process.pid}`, config.processRole !== 'worker', options.now)
+    : undefined;
+
   await app.ready();
   try {
     await worker?.start();
@@ -119,11 +126,14 @@ export async function buildService(options: ServiceOptions): Promise<Service> {
     await app.close();
     throw error;
   }
+  alerts?.start();
   return {
     app,
     worker,
+    alerts,
     async close() {
       await app.close();
+      await alerts?.stop();
       await worker?.stop();
     },
   };

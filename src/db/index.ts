@@ -79,3 +79,4 @@ function storeOf(db: Kysely<Database>, dialect: Dialect): Store {
 export function redactDatabaseUrl(url: string): string {
   return url.replace(/\/\/([^:/@]+):([^@]*)@/, '//$1:***@');
 }
+export { NamedLock } from './named-lock.js';

@@ -4,6 +4,7 @@ import type { Metrics } from './metrics.js';
 
 export { createMetrics, type Metrics } from './metrics.js';
 export { adminRoutes, tokenMatches } from './admin.js';
+export { AlertMonitor, type AlertSettings } from './alerts.js';
 
 /** Liveness, readiness and metrics. */
 export function opsRoutes(app: FastifyInstance, store: Store, metrics: Metrics): void {

@@ -2,12 +2,12 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import { ZodError, z } from 'zod';
-import type { AttemptOutcome, Store, WebhookEventRow } from '../db/index.js';
+import { type AttemptOutcome, NamedLock, type Store, type WebhookEventRow } from '../db/index.js';
 import { EVENT_HANDLERS, type HandlerResult } from './handlers/index.js';
 import { EventQueue } from './queue.js';
 import { SyncRepository } from './repository.js';
 import { nextAttemptAt } from './retry.js';
-import { SqliteWorkerLock } from './worker-lock.js';
+
 
 export interface SyncWorkerOptions {
   store: Store;
@@ -39,6 +39,10 @@ export interface SyncWorkerOptions {
 /** An event that can never be applied as stored (its shape is wrong): retrying cannot help. */
 export class InvalidEventError extends Error {
   override name = 'InvalidEventError';
+}
+
+export class WorkerLockError extends Error {
+  override name = 'WorkerLockError';
 }
 
 class LeaseLostError extends Error {
@@ -78,7 +82,8 @@ export class SyncWorker {
   readonly owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   private readonly queue: EventQueue;
   private readonly now: () => number;
-  private readonly lock: SqliteWorkerLock | undefined;
+  /** SQLite serves one worker process per database file. */
+  private readonly lock: NamedLock | undefined;
   private running: Promise<void> | undefined;
   private again = false;
   private stopping = false;
@@ -88,7 +93,7 @@ export class SyncWorker {
     this.now = options.now ?? Date.now;
     this.queue = new EventQueue(options.store);
     this.lock =
-      options.store.dialect === 'sqlite' ? new SqliteWorkerLock(options.store, this.owner, 15_000, this.now) : undefined;
+      options.store.dialect === 'sqlite' ? new NamedLock(options.store, 'sqlite-worker', this.owner, 15_000, this.now) : undefined;
   }
 
   private get leaseMs(): number {
@@ -98,7 +103,12 @@ export class SyncWorker {
   /** Takes the SQLite worker lock (throws WorkerLockError when another process has it) and starts polling. */
   async start(): Promise<void> {
     if (this.lock) {
-      await this.lock.acquire();
+      if (!(await this.lock.tryAcquire())) {
+        throw new WorkerLockError(
+          `another process (${await this.lock.holder()}) is running the worker on this SQLite database; SQLite supports one worker process. ` +
+            'Stop it, run this process with --no-worker (intake only), or use PostgreSQL (DATABASE_URL=postgres://…) to run several instances.',
+        );
+      }
       // The only worker on this file: anything still `processing` belongs to a process that died.
       const orphans = await this.queue.expireAllLeases();
       if (orphans > 0) this.options.logger.warn({ events: orphans }, 'taking back events left in processing by a previous run');

@@ -47,6 +47,7 @@ export async function startService(
       eventRetentionDays: 30,
       workerConcurrency: 4,
       workerLeaseMs: 60_000,
+      alerts: undefined,
       ...options.config,
     },
   });

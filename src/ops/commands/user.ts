@@ -1,0 +1,34 @@
+import { parseArgs } from 'node:util';
+import { userDetail } from '../views.js';
+import { printFields, printJson, printTable } from './output.js';
+import type { CliCommand } from './types.js';
+
+/** `user <id>`: the user's link to Stripe, subscriptions with history, and the entitlement decision. */
+export const user: CliCommand = {
+  usage: ['user <user id> [--json]'],
+  async run({ store, config, args }) {
+    const { values, positionals } = parseArgs({ args, options: { json: { type: 'boolean' } }, allowPositionals: true });
+    const [userId] = positionals;
+    if (!userId) {
+      console.error(`usage: npm run cli -- ${user.usage[0]}`);
+      return 2;
+    }
+    const detail = await userDetail({ db: store.db, pastDueGraceHours: config.pastDueGraceHours, priceFeatures: config.priceFeatures }, userId);
+    if (!detail) {
+      console.error(`no user or linked customer ${userId}`);
+      return 1;
+    }
+    if (values.json) {
+      printJson(detail);
+      return 0;
+    }
+    printFields({ userId: detail.userId, createdAt: detail.createdAt, ...detail.entitlement });
+    console.log('\ncustomers:');
+    printTable(detail.customers, ['id', 'linkedBy', 'deleted', 'features']);
+    for (const subscription of detail.subscriptions) {
+      console.log(`\nsubscription ${subscription.id}: ${subscription.status}, ${subscription.priceId ?? '-'}`);
+      printTable(subscription.history, ['appliedAt', 'eventType', 'eventId', 'statusBefore', 'statusAfter', 'changes'], 70);
+    }
+    return 0;
+  },
+};
