@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { AlertSettings } from './ops/index.js';
+import type { JwtSettings } from './users/index.js';
 
 /** Everything the service reads from its environment, validated once at start. */
 export interface Config {
@@ -29,6 +30,8 @@ export interface Config {
   workerConcurrency: number;
   /** How long a worker's claim on an event lasts before another worker may take it over. */
   workerLeaseMs: number;
+  /** The seller's own sign-in, whose JWTs are accepted as bearer tokens; off unless all three AUTH_ variables are set. */
+  jwt: JwtSettings | undefined;
   /** Built-in Slack-compatible alerts; off without ALERT_WEBHOOK_URL. */
   alerts: AlertSettings | undefined;
   dataDir: string;
@@ -101,6 +104,9 @@ const envSchema = z.object({
   ALERT_BACKLOG_AGE: optionalText.refine((v) => v === undefined || parseDurationList(v)?.length === 1, 'must be one duration like "10m"'),
   ALERT_FAILURE_THRESHOLD: optionalText.refine((v) => v === undefined || (/^\d+$/.test(v) && Number(v) >= 1), 'must be a whole number, at least 1'),
   ALERT_SIGNATURE_FAILURE_THRESHOLD: optionalText.refine((v) => v === undefined || (/^\d+$/.test(v) && Number(v) >= 1), 'must be a whole number, at least 1'),
+  AUTH_JWKS_URL: optionalText.refine((v) => v === undefined || /^https?:\/\/[^/]+/.test(v), 'must be the http(s) URL of your identity provider\'s JWKS (its public signing keys)'),
+  AUTH_ISSUER: optionalText,
+  AUTH_AUDIENCE: optionalText,
   DATA_DIR: optionalText,
   LOG_LEVEL: optionalText.refine(
     (v) => v === undefined || ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(v),
@@ -133,6 +139,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       'STRIPE_WEBHOOK_SECRET: required when NODE_ENV=production (the endpoint\'s signing secret, "whsec_…"; comma-separate several during a rotation)',
     ]);
   }
+  const jwtVariables = [e.AUTH_JWKS_URL, e.AUTH_ISSUER, e.AUTH_AUDIENCE];
+  if (jwtVariables.some((v) => v !== undefined) && jwtVariables.some((v) => v === undefined)) {
+    throw new ConfigError(['AUTH_JWKS_URL, AUTH_ISSUER, AUTH_AUDIENCE: set all three to accept your sign-in\'s JWTs, or none']);
+  }
   const dataDir = resolve(e.DATA_DIR ?? './data');
   const secrets = e.STRIPE_WEBHOOK_SECRET
     ? { secrets: e.STRIPE_WEBHOOK_SECRET.split(',').map((s) => s.trim()), source: 'env' as const }
@@ -155,6 +165,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     eventRetentionDays: e.EVENT_RETENTION_DAYS === undefined ? 30 : Number(e.EVENT_RETENTION_DAYS),
     workerConcurrency: e.WORKER_CONCURRENCY === undefined ? 4 : Number(e.WORKER_CONCURRENCY),
     workerLeaseMs: (e.WORKER_LEASE_SECONDS === undefined ? 60 : Number(e.WORKER_LEASE_SECONDS)) * 1000,
+    jwt: e.AUTH_JWKS_URL ? { jwksUrl: e.AUTH_JWKS_URL, issuer: e.AUTH_ISSUER!, audience: e.AUTH_AUDIENCE! } : undefined,
     alerts: e.ALERT_WEBHOOK_URL
       ? {
           webhookUrl: e.ALERT_WEBHOOK_URL,

@@ -4,7 +4,7 @@ import type { Store } from './db/index.js';
 import { entitlementRoutes } from './entitlements/index.js';
 import { AlertMonitor, adminRoutes, createMetrics, type Metrics, opsRoutes } from './ops/index.js';
 import { SyncWorker, type SyncWorkerOptions } from './subscriptions/index.js';
-import { userRoutes } from './users/index.js';
+import { AuthUnavailableError, Authenticator, jwtVerifier, userRoutes } from './users/index.js';
 import { webhookRoutes } from './webhooks/index.js';
 
 export interface Service {
@@ -30,6 +30,7 @@ export type ServiceConfig = Pick<
   | 'workerConcurrency'
   | 'workerLeaseMs'
   | 'alerts'
+  | 'jwt'
 >;
 
 export interface ServiceOptions {
@@ -88,7 +89,9 @@ export async function buildService(options: ServiceOptions): Promise<Service> {
   });
   const metrics = createMetrics(store);
   const worker = config.processRole === 'intake' ? undefined : createWorker(config, store, app.log, { ...options.worker, now: options.now, metrics });
+  const authenticator = new Authenticator(store.db, config.jwt ? jwtVerifier(config.jwt) : undefined);
   const entitlementOptions = {
+    authenticator,
     db: store.db,
     pastDueGraceHours: config.pastDueGraceHours,
     priceFeatures: config.priceFeatures,
@@ -158,6 +161,10 @@ function installJsonHandling(app: FastifyInstance): void {
   });
 
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
+    if (error instanceof AuthUnavailableError) {
+      request.log.error({ err: error }, 'sign-in keys unavailable');
+      return reply.code(503).send({ error: 'auth_unavailable', message: 'the sign-in provider cannot be reached; try again shortly' });
+    }
     const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
     if (status >= 500) {
       request.log.error({ err: error }, 'request failed');

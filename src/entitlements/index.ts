@@ -2,22 +2,28 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/index.js';
 import { recordFromRow } from '../subscriptions/index.js';
-import { authenticate } from '../users/index.js';
+import type { Authenticator } from '../users/index.js';
 import { decideEntitlement, type Entitlement } from './decide.js';
 
 export { accessOf, decideEntitlement, type Entitlement } from './decide.js';
 
-export interface EntitlementOptions {
+/** What deciding an entitlement needs. */
+export interface EntitlementSettings {
   db: Kysely<Database>;
   pastDueGraceHours: number;
   priceFeatures: Record<string, string[]>;
   now?: () => number;
+}
+
+/** What the routes and the premium guard need besides. */
+export interface EntitlementOptions extends EntitlementSettings {
+  authenticator: Authenticator;
   /** Told of every check's result (for metrics). */
   onCheck?: (result: 'premium' | 'not_premium' | 'unauthorized') => void;
 }
 
 /** Reads the user's subscriptions on every call: no cache that a processed webhook could outrun. */
-export async function entitlementOf(options: EntitlementOptions, userId: string): Promise<Entitlement> {
+export async function entitlementOf(options: EntitlementSettings, userId: string): Promise<Entitlement> {
   const rows = await options.db
     .selectFrom('subscriptions')
     .innerJoin('customers', 'customers.id', 'subscriptions.customer_id')
@@ -38,7 +44,7 @@ export async function entitlementOf(options: EntitlementOptions, userId: string)
 
 /** Authenticates the request and decides its user's entitlement; undefined without a valid token. */
 async function check(options: EntitlementOptions, request: FastifyRequest): Promise<{ userId: string; entitlement: Entitlement } | undefined> {
-  const userId = await authenticate(options.db, request);
+  const userId = await options.authenticator.userId(request);
   if (!userId) {
     options.onCheck?.('unauthorized');
     return undefined;

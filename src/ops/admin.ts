@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Store, WebhookEventStatus } from '../db/index.js';
-import type { EntitlementOptions } from '../entitlements/index.js';
+import type { EntitlementSettings } from '../entitlements/index.js';
 import { EventQueue } from '../subscriptions/index.js';
 import { eventDetail, InvalidCursorError, listEvents, statsView, userDetail } from './views.js';
 
@@ -24,7 +24,7 @@ const listQuery = z.object({
 export interface AdminOptions {
   store: Store;
   adminToken: string;
-  entitlements: EntitlementOptions;
+  entitlements: EntitlementSettings;
   onReplayed: () => void;
 }
 

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database, WebhookEventRow, WebhookEventStatus } from '../db/index.js';
-import { type EntitlementOptions, entitlementOf } from '../entitlements/index.js';
+import { type EntitlementSettings, entitlementOf } from '../entitlements/index.js';
 import { recordFromRow } from '../subscriptions/index.js';
 
 /** What operators look at, shared by the admin API and the CLI so both always say the same. */
@@ -126,7 +126,7 @@ export async function eventDetail(db: Kysely<Database>, id: string) {
 }
 
 /** A user's link to Stripe, subscription records with their history, and the entitlement decision; undefined when unknown. */
-export async function userDetail(options: EntitlementOptions, userId: string) {
+export async function userDetail(options: EntitlementSettings, userId: string) {
   const { db } = options;
   const user = await db.selectFrom('users').select(['id', 'created_at']).where('id', '=', userId).executeTakeFirst();
   const customers = await db.selectFrom('customers').selectAll().where('user_id', '=', userId).execute();

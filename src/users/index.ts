@@ -3,7 +3,11 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/index.js';
 
-/** Users of the extension: one anonymous account per install, identified by a bearer token shown once. */
+/**
+ * Users of the extension: by default one anonymous account per install, identified by a bearer
+ * token shown once; optionally the users of the seller's own sign-in, by their JWTs.
+ */
+export { AuthUnavailableError, type JwtSettings, jwtVerifier } from './jwt.js';
 
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
@@ -17,14 +21,41 @@ export async function createUser(db: Kysely<Database>): Promise<{ userId: string
   return { userId, token };
 }
 
-const BEARER = /^Bearer ([A-Za-z0-9_-]{20,200})$/;
+const OPAQUE_TOKEN = /^Bearer ([A-Za-z0-9_-]{20,200})$/;
+const JWT = /^Bearer ([A-Za-z0-9_-]{2,4096}\.[A-Za-z0-9_-]{2,8192}\.[A-Za-z0-9_-]{2,1024})$/;
+const KNOWN_JWT_USERS_LIMIT = 100_000;
 
-/** The user id behind the request's bearer token, or null for a missing, malformed or unknown token. */
-export async function authenticate(db: Kysely<Database>, request: FastifyRequest): Promise<string | null> {
-  const match = BEARER.exec(request.headers.authorization ?? '');
-  if (!match) return null;
-  const row = await db.selectFrom('users').select('id').where('token_hash', '=', hashToken(match[1]!)).executeTakeFirst();
-  return row?.id ?? null;
+/**
+ * Who is calling: the user behind an opaque token from `POST /v1/users`, or, when the seller's
+ * sign-in is configured, the `sub` of a verified JWT (that user is created on first sight).
+ */
+export class Authenticator {
+  /** JWT users already known to exist, so that a check costs no write. */
+  private readonly knownJwtUsers = new Set<string>();
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly verifyJwt?: (token: string) => Promise<string | null>,
+  ) {}
+
+  /** The user id, or null for a missing, malformed, unknown, expired or wrongly signed token. Throws AuthUnavailableError. */
+  async userId(request: FastifyRequest): Promise<string | null> {
+    const header = request.headers.authorization ?? '';
+    const opaque = OPAQUE_TOKEN.exec(header);
+    if (opaque) {
+      const row = await this.db.selectFrom('users').select('id').where('token_hash', '=', hashToken(opaque[1]!)).executeTakeFirst();
+      return row?.id ?? null;
+    }
+    const jwt = this.verifyJwt ? JWT.exec(header) : null;
+    if (!jwt) return null;
+    const userId = await this.verifyJwt!(jwt[1]!);
+    if (userId && !this.knownJwtUsers.has(userId)) {
+      await this.db.insertInto('users').values({ id: userId, token_hash: null, created_at: Date.now() }).onConflict((oc) => oc.column('id').doNothing()).execute();
+      if (this.knownJwtUsers.size >= KNOWN_JWT_USERS_LIMIT) this.knownJwtUsers.clear();
+      this.knownJwtUsers.add(userId);
+    }
+    return userId;
+  }
 }
 
 export function userRoutes(app: FastifyInstance, db: Kysely<Database>): void {

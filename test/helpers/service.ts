@@ -48,6 +48,7 @@ export async function startService(
       workerConcurrency: 4,
       workerLeaseMs: 60_000,
       alerts: undefined,
+      jwt: undefined,
       ...options.config,
     },
   });
