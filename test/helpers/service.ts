@@ -21,7 +21,7 @@ export interface RunningService {
 /** Starts the real service on a loopback port over the given database. */
 export async function startService(
   database: TestDatabase,
-  options: { config?: Partial<ServiceConfig>; now?: () => number; worker?: ServiceOptions['worker']; store?: StoreOptions } = {},
+  options: { config?: Partial<ServiceConfig>; now?: () => number; worker?: ServiceOptions['worker']; store?: StoreOptions; port?: number } = {},
 ): Promise<RunningService> {
   const store = await openStore(database.url, options.store);
   const logs: Record<string, unknown>[] = [];
@@ -52,7 +52,7 @@ export async function startService(
       ...options.config,
     },
   });
-  await service.app.listen({ host: '127.0.0.1', port: 0 });
+  await service.app.listen({ host: '127.0.0.1', port: options.port ?? 0 });
   const address = service.app.server.address();
   if (!address || typeof address === 'string') throw new Error('service did not listen on a TCP port');
   return {

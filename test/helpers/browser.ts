@@ -1,0 +1,52 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type BrowserContext, chromium, type Page, type Worker } from 'playwright-core';
+import { buildExtension } from '../../extension/build.js';
+
+/** Debian's Chromium with the example extension built for `serverUrl`, as a user would load it. */
+export interface ExtensionBrowser {
+  context: BrowserContext;
+  extensionId: string;
+  worker: Worker;
+  openPopup(): Promise<Page>;
+  close(): Promise<void>;
+}
+
+export async function launchWithExtension(serverUrl: string): Promise<ExtensionBrowser> {
+  const root = mkdtempSync(join(tmpdir(), 'billing-browser-'));
+  const extensionDir = await buildExtension({ serverUrl, outDir: join(root, 'extension') });
+  const context = await chromium.launchPersistentContext(join(root, 'profile'), {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: [
+      `--disable-extensions-except=${extensionDir}`,
+      `--load-extension=${extensionDir}`,
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1',
+    ],
+  });
+  const worker = context.serviceWorkers()[0] ?? (await context.waitForEvent('serviceworker'));
+  const extensionId = new URL(worker.url()).host;
+  return {
+    context,
+    extensionId,
+    worker,
+    async openPopup() {
+      const page = await context.newPage();
+      await page.setViewportSize({ width: 330, height: 300 });
+      await page.goto(`chrome-extension://${extensionId}/popup.html`);
+      return page;
+    },
+    async close() {
+      await context.close();
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
