@@ -1,11 +1,13 @@
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import type { Store } from './db/index.js';
 import { entitlementRoutes } from './entitlements/index.js';
+import { httpServerOptions, installHttpSurface } from './http/index.js';
 import { createMetrics, opsRoutes } from './ops/index.js';
 import { SyncWorker } from './subscriptions/index.js';
 import { userRoutes } from './users/index.js';
-import { webhookRoutes } from './webhooks/index.js';
+import { rateLimitHooks } from './users/rate-limit.js';
+import { expectedLivemode, webhookRoutes } from './webhooks/index.js';
 
 export interface Service {
   app: FastifyInstance;
@@ -14,41 +16,58 @@ export interface Service {
   close(): Promise<void>;
 }
 
-export type ServiceConfig = Pick<Config, 'webhookSecrets' | 'pastDueGraceHours' | 'priceFeatures' | 'retrySchedule' | 'logLevel'>;
+export type ServiceConfig = Pick<
+  Config,
+  | 'webhookSecrets'
+  | 'pastDueGraceHours'
+  | 'priceFeatures'
+  | 'retrySchedule'
+  | 'logLevel'
+  | 'stripeSecretKey'
+  | 'extensionOrigins'
+  | 'rateLimits'
+  | 'trustProxy'
+  | 'httpTimeouts'
+>;
 
 export interface ServiceOptions {
   config: ServiceConfig;
   store: Store;
-  /** Pino options or an instance; defaults to JSON logs at the configured level. */
-  logger?: FastifyServerOptions['logger'] | FastifyServerOptions['loggerInstance'];
+  /** Where the JSON logs go; stdout by default. */
+  logStream?: NodeJS.WritableStream;
   now?: () => number;
 }
 
 /** Builds the HTTP service and its sync worker on an open store. */
 export async function buildService(options: ServiceOptions): Promise<Service> {
   const { config, store } = options;
+  const metrics = createMetrics();
   const app = Fastify({
-    ...(isLoggerInstance(options.logger)
-      ? { loggerInstance: options.logger }
-      : {
-          logger: options.logger ?? {
-            level: config.logLevel,
-            redact: ['req.headers.authorization', 'req.headers["stripe-signature"]'],
-          },
-        }),
+    ...httpServerOptions(config, metrics),
+    logger: {
+      level: config.logLevel,
+      redact: ['req.headers.authorization', 'req.headers["stripe-signature"]'],
+      ...(options.logStream ? { stream: options.logStream } : {}),
+    },
     requestIdHeader: 'x-request-id',
     bodyLimit: 64 * 1024,
-    // Slow clients must not hold connections open.
-    requestTimeout: 30_000,
+    // Idle connections are closed after this; slow ones by the header and request timeouts.
     connectionTimeout: 60_000,
   });
-  const metrics = createMetrics();
   const worker = new SyncWorker({ store, logger: app.log, retrySchedule: config.retrySchedule, now: options.now });
 
   installJsonHandling(app);
+  installHttpSurface(app, config, metrics);
+  rateLimitHooks(app, config.rateLimits);
 
   await app.register(async (scope) => {
-    await webhookRoutes(scope, { store, metrics, secrets: config.webhookSecrets, onStored: () => worker.kick() });
+    await webhookRoutes(scope, {
+      store,
+      metrics,
+      secrets: config.webhookSecrets,
+      expectedLivemode: expectedLivemode(config.stripeSecretKey),
+      onStored: () => worker.kick(),
+    });
   });
   userRoutes(app, store.db);
   entitlementRoutes(app, {
@@ -71,10 +90,6 @@ export async function buildService(options: ServiceOptions): Promise<Service> {
   };
 }
 
-function isLoggerInstance(logger: unknown): logger is NonNullable<FastifyServerOptions['loggerInstance']> {
-  return typeof logger === 'object' && logger !== null && typeof (logger as { child?: unknown }).child === 'function';
-}
-
 /** JSON bodies may be empty (`POST /v1/users` takes none); every error answers with a JSON `error` code. */
 function installJsonHandling(app: FastifyInstance): void {
   const parseJson = app.getDefaultJsonParser('error', 'error');
@@ -85,8 +100,9 @@ function installJsonHandling(app: FastifyInstance): void {
     parseJson(request, text, done);
   });
 
-  app.setNotFoundHandler((request, reply) => {
-    reply.code(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` });
+  app.setNotFoundHandler((_request, reply) => {
+    // The URL is not echoed back: an answer never repeats what a caller sent.
+    reply.code(404).send({ error: 'not_found', message: 'no such route' });
   });
 
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
@@ -95,8 +111,11 @@ function installJsonHandling(app: FastifyInstance): void {
       request.log.error({ err: error }, 'request failed');
       return reply.code(status).send({ error: 'internal_error', message: 'internal error' });
     }
-    const code =
-      status === 413 ? 'payload_too_large' : status === 415 ? 'unsupported_media_type' : error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError ? 'invalid_json' : 'bad_request';
+    if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError) {
+      // The parser's message quotes the body; it is not repeated back.
+      return reply.code(status).send({ error: 'invalid_json', message: 'request body is not valid JSON' });
+    }
+    const code = status === 413 ? 'payload_too_large' : status === 415 ? 'unsupported_media_type' : 'bad_request';
     return reply.code(status).send({ error: code, message: error.message });
   });
 }

@@ -40,7 +40,8 @@ function unauthorized(reply: FastifyReply) {
 
 /**
  * The guard every premium route uses: 401 without a valid token, 402 when the user is not premium.
- * Use as a `preHandler`; the decision is on `request.entitlement` afterwards.
+ * Use as a `preHandler`, together with `config: { rateLimit: 'auth' }` so that its 401s count
+ * towards the per-address limit (src/users/rate-limit.ts).
  */
 export function premiumGuard(options: EntitlementOptions) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
@@ -54,12 +55,12 @@ export function premiumGuard(options: EntitlementOptions) {
 }
 
 export function entitlementRoutes(app: FastifyInstance, options: EntitlementOptions): void {
-  app.get('/v1/entitlements', async (request, reply) => {
+  // Cache-Control: no-store comes with every answer (src/http/security-headers.ts).
+  app.get('/v1/entitlements', { config: { rateLimit: 'auth' } }, async (request, reply) => {
     const userId = await authenticate(options.db, request);
     if (!userId) return unauthorized(reply);
-    const entitlement = await entitlementOf(options, userId);
-    return reply.header('cache-control', 'no-store').send({ userId, ...entitlement });
+    return { userId, ...(await entitlementOf(options, userId)) };
   });
 
-  app.get('/v1/premium/ping', { preHandler: premiumGuard(options) }, async () => ({ ok: true }));
+  app.get('/v1/premium/ping', { config: { rateLimit: 'auth' }, preHandler: premiumGuard(options) }, async () => ({ ok: true }));
 }

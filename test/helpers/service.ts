@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
-import pino from 'pino';
 import { afterAll, beforeAll } from 'vitest';
+import { DEFAULT_HTTP_TIMEOUTS } from '../../src/config.js';
 import { openStore, type Store } from '../../src/db/index.js';
 import { buildService, type Service, type ServiceConfig } from '../../src/server.js';
 import type { TestDatabase } from './databases.js';
@@ -34,13 +34,19 @@ export async function startService(
   const service = await buildService({
     store,
     now: options.now,
-    logger: pino({ level: 'info' }, sink),
+    logStream: sink,
     config: {
       webhookSecrets: [TEST_SECRET],
       pastDueGraceHours: 72,
       priceFeatures: {},
       retrySchedule: [60_000],
       logLevel: 'info',
+      stripeSecretKey: undefined,
+      extensionOrigins: [],
+      // Suites other than the rate-limit one make many requests from 127.0.0.1.
+      rateLimits: { signupsPerMinute: 100_000, authFailuresPerMinute: 100_000 },
+      trustProxy: false,
+      httpTimeouts: DEFAULT_HTTP_TIMEOUTS,
       ...options.config,
     },
   });
