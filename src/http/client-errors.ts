@@ -18,12 +18,13 @@ const REASONS: Record<number, string> = { 400: 'Bad Request', 408: 'Request Time
 export function clientErrorHandler(metrics: Metrics) {
   return (error: NodeJS.ErrnoException, socket: Socket): void => {
     if (error.code === 'ECONNRESET' || socket.destroyed) return;
-    const refusal = REFUSALS[error.code ?? ''] ?? MALFORMED;
-    metrics.httpResponses.inc({ route: 'none', status: refusal.status });
+    // Not writable: already answered (the parser can fail again on bytes still arriving), or gone.
     if (!socket.writable) {
       socket.destroy();
       return;
     }
+    const refusal = REFUSALS[error.code ?? ''] ?? MALFORMED;
+    metrics.httpResponses.inc({ route: 'none', status: refusal.status });
     const body = JSON.stringify({ error: refusal.error, message: refusal.message });
     const headers = {
       ...SECURITY_HEADERS,

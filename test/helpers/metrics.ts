@@ -1,0 +1,6 @@
+/** One Prometheus sample read over HTTP from `/metrics`, e.g. `http_responses_total{route="none",status="431"}`; 0 when absent. */
+export async function metricValue(baseUrl: string, sample: string): Promise<number> {
+  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
+  return line ? Number(line.slice(sample.length + 1)) : 0;
+}
