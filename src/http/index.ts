@@ -4,9 +4,7 @@ import type { Config } from '../config.js';
 import type { Metrics } from '../ops/index.js';
 import { clientErrorHandler } from './client-errors.js';
 import { corsForExtensions } from './cors.js';
-import { securityHeaders } from './security-headers.js';
-
-export { SECURITY_HEADERS } from './security-headers.js';
+import { SECURITY_HEADERS, securityHeaders } from './security-headers.js';
 
 /** Node's default, stated: a request whose header block is larger is refused with 431 before routing. */
 export const MAX_HEADER_BYTES = 16 * 1024;
@@ -28,13 +26,14 @@ export function httpServerOptions(config: HttpConfig, metrics: Metrics): Fastify
     },
     requestTimeout: requestMs,
     clientErrorHandler: clientErrorHandler(metrics),
-    frameworkErrors: (_error, _request, reply) => badUrl(reply),
+    frameworkErrors: (_error, _request, reply) => badUrl(reply, metrics),
   };
 }
 
-/** A URL that cannot be decoded or routed: answered like any other error, without echoing it. */
-function badUrl(reply: FastifyReply): void {
-  reply.code(400).send({ error: 'bad_url', message: 'the request URL is malformed' });
+/** A URL that cannot be decoded or routed: answered like any other error, without echoing it. No hook runs for it. */
+function badUrl(reply: FastifyReply, metrics: Metrics): void {
+  metrics.httpResponses.inc({ route: 'none', status: 400 });
+  reply.code(400).headers(SECURITY_HEADERS).send({ error: 'bad_url', message: 'the request URL is malformed' });
 }
 
 function trustHops(hops: number) {
