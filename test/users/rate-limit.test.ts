@@ -78,8 +78,11 @@ describe.each(BACKENDS)('rate limits on $name', (backend) => {
     });
   });
 
-  describe('behind a trusted proxy (TRUST_PROXY=127.0.0.1)', () => {
-    const context = useService(backend, { config: { trustProxy: ['127.0.0.1'], rateLimits: { signupsPerMinute: 3, authFailuresPerMinute: 3 } } });
+  describe.each([
+    { setting: '127.0.0.1', trustProxy: ['127.0.0.1'] },
+    { setting: '1 (hop)', trustProxy: 1 },
+  ])('behind a trusted proxy (TRUST_PROXY=$setting)', ({ trustProxy }) => {
+    const context = useService(backend, { config: { trustProxy, rateLimits: { signupsPerMinute: 3, authFailuresPerMinute: 3 } } });
 
     it('each forwarded client address has its own budget', async () => {
       const first = [];
