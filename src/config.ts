@@ -74,10 +74,12 @@ function parseDuration(text: string): number | undefined {
   return list?.length === 1 ? list[0] : undefined;
 }
 
+/** `scheme://host[:port]`, exactly as a browser sends it in `Origin`: no path, no wildcard. */
 const ORIGIN = /^[a-z][a-z0-9+.-]*:\/\/[^/\s*?#]+$/;
-/** Proxy-addr's named ranges, or an IPv4/IPv6 address with an optional /prefix. */
+/** Named ranges that Fastify's proxy-addr understands. */
 const PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
 
+/** A hop count, or a list of proxy-addr names and IPv4/IPv6 addresses with an optional /prefix. */
 function parseTrustProxy(text: string): number | string[] | undefined {
   if (/^\d+$/.test(text)) return Number(text);
   const entries = text.split(',').map((s) => s.trim());

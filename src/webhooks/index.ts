@@ -10,7 +10,7 @@ export { expectedLivemode } from './livemode.js';
 
 export const WEBHOOK_BODY_LIMIT = 1024 * 1024;
 /** A genuine header is about 150 bytes, a few hundred during a rotation. */
-export const SIGNATURE_HEADER_LIMIT = 4096;
+const SIGNATURE_HEADER_LIMIT = 4096;
 /** The API version events are expected in (the one the `stripe` package pins); others are handled and counted. */
 export const PINNED_API_VERSION = Stripe.API_VERSION;
 

@@ -44,7 +44,7 @@ function stallBody(socket: Socket): void {
 
 /** Slow and greedy clients cannot hold the service: timeouts, and limits checked before reading. */
 describe.each(BACKENDS)('resource abuse on $name', (backend) => {
-  const context = useService(backend, { config: { httpTimeouts: { headersMs: 500, requestMs: 1000 } } });
+  const context = useService(backend, { config: { httpTimeouts: { headersMs: 1000, requestMs: 2000 } } });
   const port = () => Number(new URL(context.svc.baseUrl).port);
 
   it(`${SLOW_CONNECTIONS} slow connections: a signed webhook still gets 200 at once, and the service hangs up on all of them`, async () => {
@@ -55,14 +55,14 @@ describe.each(BACKENDS)('resource abuse on $name', (backend) => {
       const event = subscriptionEvent('updated', { id: newId('sub'), customer: newId('cus'), status: 'active' }, nowSeconds());
       const started = Date.now();
       expect((await deliver(context.svc.baseUrl, event)).status).toBe(200);
-      expect(Date.now() - started).toBeLessThan(1000);
+      expect(Date.now() - started).toBeLessThan(2000);
 
-      // Headers within 0.5 s and the whole request within 1 s, checked every 0.5 s.
+      // Headers within 1 s and the whole request within 2 s, checked every second.
       const closedAfter = await Promise.race([
         Promise.all(clients.map((c) => c.closedByServer)),
-        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('slow connections still open after 4 s')), 4000)),
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('slow connections still open after 5 s')), 5000)),
       ]);
-      expect(Math.max(...closedAfter)).toBeLessThan(4000);
+      expect(Math.max(...closedAfter)).toBeLessThan(5000);
       const answered = clients.filter((c) => c.received().startsWith('HTTP/1.1 408'));
       expect(answered.length).toBeGreaterThan(0);
       for (const client of answered) expect(client.received()).toMatch(/\r\n\r\n\{"error":"request_timeout"/);
