@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
@@ -36,9 +37,30 @@ export interface Config {
   alerts: AlertSettings | undefined;
   dataDir: string;
   logLevel: string;
+  /** Browser origins (the extension's `chrome-extension://<id>`) that may call the `/v1` routes. */
+  extensionOrigins: string[];
+  rateLimits: RateLimits;
+  /** Which peers may set X-Forwarded-For: false (none), a hop count, or proxy addresses/CIDRs. */
+  trustProxy: false | number | string[];
+  httpTimeouts: HttpTimeouts;
 }
 
 export type ProcessRole = 'all' | 'intake' | 'worker';
+
+/** Per client address and minute; a request over the limit is answered 429. */
+export interface RateLimits {
+  signupsPerMinute: number;
+  authFailuresPerMinute: number;
+}
+
+/** How long a client may take to send its headers, and its whole request. */
+export interface HttpTimeouts {
+  headersMs: number;
+  requestMs: number;
+}
+
+export const DEFAULT_RATE_LIMITS: RateLimits = { signupsPerMinute: 30, authFailuresPerMinute: 60 };
+export const DEFAULT_HTTP_TIMEOUTS: HttpTimeouts = { headersMs: 10_000, requestMs: 30_000 };
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -61,10 +83,36 @@ export function parseDurationList(text: string): number[] | undefined {
   return out.length > 0 ? out : undefined;
 }
 
+/** Parses one duration like "10s"; undefined when malformed or not exactly one. */
+function parseDuration(text: string): number | undefined {
+  const list = parseDurationList(text);
+  return list?.length === 1 ? list[0] : undefined;
+}
+
+/** `scheme://host[:port]`, exactly as a browser sends it in `Origin`: no path, no wildcard. */
+const ORIGIN = /^[a-z][a-z0-9+.-]*:\/\/[^/\s*?#]+$/;
+/** Named ranges that Fastify's proxy-addr understands. */
+const PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/** A hop count, or a list of proxy-addr names and IPv4/IPv6 addresses with an optional /prefix. */
+function parseTrustProxy(text: string): number | string[] | undefined {
+  if (/^\d+$/.test(text)) return Number(text);
+  const entries = text.split(',').map((s) => s.trim());
+  const valid = entries.every((entry) => {
+    if (PROXY_NAMES.includes(entry)) return true;
+    const [address, prefix, ...rest] = entry.split('/');
+    return rest.length === 0 && isIP(address ?? '') !== 0 && (prefix === undefined || /^\d{1,3}$/.test(prefix));
+  });
+  return valid ? entries : undefined;
+}
+
 const optionalText = z
   .string()
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+const positiveInteger = optionalText.refine((v) => v === undefined || (/^\d+$/.test(v) && Number(v) >= 1), 'must be a whole number of at least 1');
+const duration = optionalText.refine((v) => v === undefined || (parseDuration(v) ?? 0) > 0, 'must be one duration like "10s" or "500ms"');
 
 // Messages never echo the value: several of these variables hold secrets.
 const envSchema = z.object({
@@ -108,6 +156,18 @@ const envSchema = z.object({
   AUTH_ISSUER: optionalText,
   AUTH_AUDIENCE: optionalText,
   DATA_DIR: optionalText,
+  EXTENSION_ORIGINS: optionalText.refine(
+    (v) => v === undefined || v.split(',').every((o) => ORIGIN.test(o.trim())),
+    'must be comma-separated origins like "chrome-extension://abcdefghijklmnopabcdefghijklmnop" (scheme and host, no path, no "*")',
+  ),
+  RATE_LIMIT_SIGNUPS_PER_MINUTE: positiveInteger,
+  RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: positiveInteger,
+  TRUST_PROXY: optionalText.refine(
+    (v) => v === undefined || parseTrustProxy(v) !== undefined,
+    'must be a number of proxy hops, or comma-separated proxy addresses/CIDRs (or loopback, linklocal, uniquelocal)',
+  ),
+  HEADERS_TIMEOUT: duration,
+  REQUEST_TIMEOUT: duration,
   LOG_LEVEL: optionalText.refine(
     (v) => v === undefined || ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(v),
     'must be one of fatal, error, warn, info, debug, trace, silent',
@@ -142,6 +202,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const jwtVariables = [e.AUTH_JWKS_URL, e.AUTH_ISSUER, e.AUTH_AUDIENCE];
   if (jwtVariables.some((v) => v !== undefined) && jwtVariables.some((v) => v === undefined)) {
     throw new ConfigError(['AUTH_JWKS_URL, AUTH_ISSUER, AUTH_AUDIENCE: set all three to accept your sign-in\'s JWTs, or none']);
+  }
+  const httpTimeouts = {
+    headersMs: e.HEADERS_TIMEOUT ? parseDuration(e.HEADERS_TIMEOUT)! : DEFAULT_HTTP_TIMEOUTS.headersMs,
+    requestMs: e.REQUEST_TIMEOUT ? parseDuration(e.REQUEST_TIMEOUT)! : DEFAULT_HTTP_TIMEOUTS.requestMs,
+  };
+  if (httpTimeouts.headersMs > httpTimeouts.requestMs) {
+    throw new ConfigError(['HEADERS_TIMEOUT: must not be longer than REQUEST_TIMEOUT (the headers are part of the request)']);
   }
   const dataDir = resolve(e.DATA_DIR ?? './data');
   const secrets = e.STRIPE_WEBHOOK_SECRET
@@ -178,6 +245,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       : undefined,
     dataDir,
     logLevel: e.LOG_LEVEL ?? 'info',
+    extensionOrigins: e.EXTENSION_ORIGINS ? e.EXTENSION_ORIGINS.split(',').map((o) => o.trim()) : [],
+    rateLimits: {
+      signupsPerMinute: e.RATE_LIMIT_SIGNUPS_PER_MINUTE ? Number(e.RATE_LIMIT_SIGNUPS_PER_MINUTE) : DEFAULT_RATE_LIMITS.signupsPerMinute,
+      authFailuresPerMinute: e.RATE_LIMIT_AUTH_FAILURES_PER_MINUTE ? Number(e.RATE_LIMIT_AUTH_FAILURES_PER_MINUTE) : DEFAULT_RATE_LIMITS.authFailuresPerMinute,
+    },
+    trustProxy: e.TRUST_PROXY ? parseTrustProxy(e.TRUST_PROXY)! : false,
+    httpTimeouts,
   };
 }
 

@@ -1,11 +1,13 @@
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import type { Store } from './db/index.js';
 import { entitlementRoutes } from './entitlements/index.js';
+import { httpServerOptions, installHttpSurface } from './http/index.js';
 import { AlertMonitor, adminRoutes, createMetrics, type Metrics, opsRoutes } from './ops/index.js';
 import { SyncWorker, type SyncWorkerOptions } from './subscriptions/index.js';
 import { AuthUnavailableError, Authenticator, jwtVerifier, userRoutes } from './users/index.js';
-import { webhookRoutes } from './webhooks/index.js';
+import { rateLimitHooks } from './users/rate-limit.js';
+import { expectedLivemode, webhookRoutes } from './webhooks/index.js';
 
 export interface Service {
   app: FastifyInstance;
@@ -31,13 +33,18 @@ export type ServiceConfig = Pick<
   | 'workerLeaseMs'
   | 'alerts'
   | 'jwt'
+  | 'stripeSecretKey'
+  | 'extensionOrigins'
+  | 'rateLimits'
+  | 'trustProxy'
+  | 'httpTimeouts'
 >;
 
 export interface ServiceOptions {
   config: ServiceConfig;
   store: Store;
-  /** Pino options or an instance; defaults to JSON logs at the configured level. */
-  logger?: FastifyServerOptions['logger'] | FastifyServerOptions['loggerInstance'];
+  /** Where the JSON logs go; stdout by default. */
+  logStream?: NodeJS.WritableStream;
   now?: () => number;
   /** Test seams of the worker (failure injection, jitter). */
   worker?: Pick<SyncWorkerOptions, 'afterApply' | 'random' | 'pollIntervalMs'>;
@@ -45,7 +52,7 @@ export interface ServiceOptions {
 
 /** The sync worker for a configuration; `start()` it to run. */
 export function createWorker(
-  config: ServiceConfig,
+  config: Pick<ServiceConfig, 'retrySchedule' | 'eventRetentionDays' | 'workerConcurrency' | 'workerLeaseMs'>,
   store: Store,
   logger: SyncWorkerOptions['logger'],
   extra: ServiceOptions['worker'] & { now?: () => number; metrics?: Metrics } = {},
@@ -65,29 +72,26 @@ export function createWorker(
     retentionDays: config.eventRetentionDays,
     concurrency: config.workerConcurrency,
     leaseMs: config.workerLeaseMs,
-    ...extra,
+    ...seams,
   });
 }
 
 /** Builds the HTTP service, and unless the role is intake only, starts its sync worker (throws WorkerLockError when SQLite's one worker runs elsewhere). */
 export async function buildService(options: ServiceOptions): Promise<Service> {
   const { config, store } = options;
+  const metrics = createMetrics(store);
   const app = Fastify({
-    ...(isLoggerInstance(options.logger)
-      ? { loggerInstance: options.logger }
-      : {
-          logger: options.logger ?? {
-            level: config.logLevel,
-            redact: ['req.headers.authorization', 'req.headers["stripe-signature"]'],
-          },
-        }),
+    ...httpServerOptions(config, metrics),
+    logger: {
+      level: config.logLevel,
+      redact: ['req.headers.authorization', 'req.headers["stripe-signature"]'],
+      ...(options.logStream ? { stream: options.logStream } : {}),
+    },
     requestIdHeader: 'x-request-id',
     bodyLimit: 64 * 1024,
-    // Slow clients must not hold connections open.
-    requestTimeout: 30_000,
+    // Idle connections are closed after this; slow ones by the header and request timeouts.
     connectionTimeout: 60_000,
   });
-  const metrics = createMetrics(store);
   const worker = config.processRole === 'intake' ? undefined : createWorker(config, store, app.log, { ...options.worker, now: options.now, metrics });
   const authenticator = new Authenticator(store.db, config.jwt ? jwtVerifier(config.jwt) : undefined);
   const entitlementOptions = {
@@ -106,11 +110,19 @@ export async function buildService(options: ServiceOptions): Promise<Service> {
   });
 
   installJsonHandling(app);
+  installHttpSurface(app, config, metrics);
+  rateLimitHooks(app, config.rateLimits);
 
   // A worker-only process serves only health and metrics.
   if (config.processRole !== 'worker') {
     await app.register(async (scope) => {
-      await webhookRoutes(scope, { store, metrics, secrets: config.webhookSecrets, onStored: () => worker?.kick() });
+      await webhookRoutes(scope, {
+        store,
+        metrics,
+        secrets: config.webhookSecrets,
+        expectedLivemode: expectedLivemode(config.stripeSecretKey),
+        onStored: () => worker?.kick(),
+      });
     });
     userRoutes(app, store.db);
     entitlementRoutes(app, entitlementOptions);
@@ -142,10 +154,6 @@ export async function buildService(options: ServiceOptions): Promise<Service> {
   };
 }
 
-function isLoggerInstance(logger: unknown): logger is NonNullable<FastifyServerOptions['loggerInstance']> {
-  return typeof logger === 'object' && logger !== null && typeof (logger as { child?: unknown }).child === 'function';
-}
-
 /** JSON bodies may be empty (`POST /v1/users` takes none); every error answers with a JSON `error` code. */
 function installJsonHandling(app: FastifyInstance): void {
   const parseJson = app.getDefaultJsonParser('error', 'error');
@@ -156,8 +164,9 @@ function installJsonHandling(app: FastifyInstance): void {
     parseJson(request, text, done);
   });
 
-  app.setNotFoundHandler((request, reply) => {
-    reply.code(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` });
+  app.setNotFoundHandler((_request, reply) => {
+    // The URL is not echoed back: an answer never repeats what a caller sent.
+    reply.code(404).send({ error: 'not_found', message: 'no such route' });
   });
 
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
@@ -170,8 +179,11 @@ function installJsonHandling(app: FastifyInstance): void {
       request.log.error({ err: error }, 'request failed');
       return reply.code(status).send({ error: 'internal_error', message: 'internal error' });
     }
-    const code =
-      status === 413 ? 'payload_too_large' : status === 415 ? 'unsupported_media_type' : error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError ? 'invalid_json' : 'bad_request';
+    if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError) {
+      // The parser's message quotes the body; it is not repeated back.
+      return reply.code(status).send({ error: 'invalid_json', message: 'request body is not valid JSON' });
+    }
+    const code = status === 413 ? 'payload_too_large' : status === 415 ? 'unsupported_media_type' : 'bad_request';
     return reply.code(status).send({ error: code, message: error.message });
   });
 }

@@ -35,7 +35,8 @@ describe.each(BACKENDS)('subscription scenarios on $name', (backend) => {
   async function subscribedUser(shape: Shape = 'current', extra: Partial<SubscriptionSpec> = {}) {
     const user = await createUser(context.svc.baseUrl);
     const t = nowSeconds() - 600;
-    const spec: SubscriptionSpec = { id: newId('sub'), customer: newId('cus'), status: 'incomplete', shape, ...extra };
+    // The period is fixed here: left to its default, it would move when a second passes between events.
+    const spec: SubscriptionSpec = { id: newId('sub'), customer: newId('cus'), status: 'incomplete', shape, periodStart: nowSeconds() - 86_400, ...extra };
     await send(
       checkoutCompletedEvent({ customer: spec.customer, userId: user.userId, subscription: spec.id, created: t }),
       subscriptionEvent('created', spec, t),

@@ -62,6 +62,15 @@ describe('configuration', () => {
     [{ PRICE_FEATURES: '{"price_1": "export"}' }, 'PRICE_FEATURES'],
     [{ RETRY_SCHEDULE: '30 seconds' }, 'RETRY_SCHEDULE'],
     [{ NODE_ENV: 'production' }, 'STRIPE_WEBHOOK_SECRET'],
+    [{ EXTENSION_ORIGINS: '*' }, 'EXTENSION_ORIGINS'],
+    [{ EXTENSION_ORIGINS: 'chrome-extension://abcdefghijklmnopabcdefghijklmnop/popup.html' }, 'EXTENSION_ORIGINS'],
+    [{ RATE_LIMIT_SIGNUPS_PER_MINUTE: '0' }, 'RATE_LIMIT_SIGNUPS_PER_MINUTE'],
+    [{ RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: 'lots' }, 'RATE_LIMIT_AUTH_FAILURES_PER_MINUTE'],
+    [{ TRUST_PROXY: 'true' }, 'TRUST_PROXY'],
+    [{ TRUST_PROXY: '10.0.0.0/8,proxy.internal' }, 'TRUST_PROXY'],
+    [{ HEADERS_TIMEOUT: '10' }, 'HEADERS_TIMEOUT'],
+    [{ REQUEST_TIMEOUT: '1s,2s' }, 'REQUEST_TIMEOUT'],
+    [{ HEADERS_TIMEOUT: '40s' }, 'HEADERS_TIMEOUT'],
   ])('%o is refused, naming %s, without echoing the value', (env, variable) => {
     const dataDir = tempDir();
     let error: unknown;
@@ -87,6 +96,10 @@ describe('configuration', () => {
       pastDueGraceHours: 72,
       webhookSecretSource: 'generated',
       retrySchedule: [30_000, 120_000, 600_000, 3_600_000, 21_600_000, 86_400_000],
+      extensionOrigins: [],
+      rateLimits: { signupsPerMinute: 30, authFailuresPerMinute: 60 },
+      trustProxy: false,
+      httpTimeouts: { headersMs: 10_000, requestMs: 30_000 },
     });
     // Generated once, kept (0600) and reused.
     const file = join(dataDir, 'webhook-secret');
@@ -100,6 +113,25 @@ describe('configuration', () => {
   it('several comma-separated secrets are all accepted', () => {
     const config = loadConfig({ STRIPE_WEBHOOK_SECRET: 'whsec_newnewnewnew, whsec_oldoldoldold', NODE_ENV: 'production' });
     expect(config.webhookSecrets).toEqual(['whsec_newnewnewnew', 'whsec_oldoldoldold']);
+  });
+
+  it('reads the browser, rate-limit, proxy and timeout settings', () => {
+    const config = loadConfig({
+      DATA_DIR: tempDir(),
+      EXTENSION_ORIGINS: 'chrome-extension://abcdefghijklmnopabcdefghijklmnop, chrome-extension://ponmlkjihgfedcbaponmlkjihgfedcba',
+      RATE_LIMIT_SIGNUPS_PER_MINUTE: '100',
+      RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '200',
+      TRUST_PROXY: '10.0.0.0/8, 192.168.1.7, loopback, ::1',
+      HEADERS_TIMEOUT: '5s',
+      REQUEST_TIMEOUT: '1m',
+    });
+    expect(config).toMatchObject({
+      extensionOrigins: ['chrome-extension://abcdefghijklmnopabcdefghijklmnop', 'chrome-extension://ponmlkjihgfedcbaponmlkjihgfedcba'],
+      rateLimits: { signupsPerMinute: 100, authFailuresPerMinute: 200 },
+      trustProxy: ['10.0.0.0/8', '192.168.1.7', 'loopback', '::1'],
+      httpTimeouts: { headersMs: 5000, requestMs: 60_000 },
+    });
+    expect(loadConfig({ DATA_DIR: tempDir(), TRUST_PROXY: '2' }).trustProxy).toBe(2);
   });
 
   it('parses retry schedules', () => {

@@ -60,7 +60,8 @@ function unauthorized(reply: FastifyReply) {
 
 /**
  * The guard every premium route uses: 401 without a valid token, 402 when the user is not premium.
- * Use as a `preHandler`; the decision is on `request.entitlement` afterwards.
+ * Use as a `preHandler`, together with `config: { rateLimit: 'auth' }` so that its 401s count
+ * towards the per-address limit (src/users/rate-limit.ts).
  */
 export function premiumGuard(options: EntitlementOptions) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
@@ -74,11 +75,12 @@ export function premiumGuard(options: EntitlementOptions) {
 }
 
 export function entitlementRoutes(app: FastifyInstance, options: EntitlementOptions): void {
-  app.get('/v1/entitlements', async (request, reply) => {
+  // Cache-Control: no-store comes with every answer (src/http/security-headers.ts).
+  app.get('/v1/entitlements', { config: { rateLimit: 'auth' } }, async (request, reply) => {
     const checked = await check(options, request);
     if (!checked) return unauthorized(reply);
-    return reply.header('cache-control', 'no-store').send({ userId: checked.userId, ...checked.entitlement });
+    return { userId: checked.userId, ...checked.entitlement };
   });
 
-  app.get('/v1/premium/ping', { preHandler: premiumGuard(options) }, async () => ({ ok: true }));
+  app.get('/v1/premium/ping', { config: { rateLimit: 'auth' }, preHandler: premiumGuard(options) }, async () => ({ ok: true }));
 }

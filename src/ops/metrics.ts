@@ -26,6 +26,12 @@ export function createMetrics(store?: Store) {
       labelNames: ['reason'] as const,
       registers,
     }),
+    httpResponses: new Counter({
+      name: 'http_responses_total',
+      help: 'Every HTTP answer, by route pattern ("none" when refused before routing) and status code',
+      labelNames: ['route', 'status'] as const,
+      registers: [registry],
+    }),
     apiVersionMismatches: new Counter({
       name: 'stripe_webhook_api_version_mismatch_total',
       help: 'Stored events whose api_version differs from the version this service pins',

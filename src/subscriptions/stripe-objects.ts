@@ -20,27 +20,29 @@ export const SUBSCRIPTION_STATUSES = [
 ] as const;
 export type SubscriptionStatus = (typeof SUBSCRIPTION_STATUSES)[number];
 
+/** PostgreSQL text cannot hold NUL; refusing it here makes such a payload dead on every backend alike, instead of a retried database error. */
+const text = z.string().regex(/^[^\u0000]*$/, 'must not contain NUL characters');
 const unixTime = z.number().int().nonnegative();
 const optionalTime = unixTime.nullable().optional().transform((v) => v ?? null);
 /** An id, or the expanded object carrying it. */
 const reference = z
-  .union([z.string().min(1), z.looseObject({ id: z.string().min(1) })])
+  .union([text.min(1), z.looseObject({ id: text.min(1) })])
   .transform((v) => (typeof v === 'string' ? v : v.id));
 const metadata = z
-  .record(z.string(), z.string())
+  .record(text, text)
   .nullable()
   .optional()
   .transform((v) => v ?? {});
 
 const subscriptionItem = z.looseObject({
-  price: z.looseObject({ id: z.string().min(1), product: reference.nullable().optional() }).nullable().optional(),
+  price: z.looseObject({ id: text.min(1), product: reference.nullable().optional() }).nullable().optional(),
   current_period_start: optionalTime,
   current_period_end: optionalTime,
 });
 
 const subscriptionSchema = z.looseObject({
   object: z.literal('subscription'),
-  id: z.string().min(1),
+  id: text.min(1),
   customer: reference,
   status: z.enum(SUBSCRIPTION_STATUSES),
   cancel_at_period_end: z.boolean().nullable().optional(),
@@ -100,7 +102,7 @@ export function parseSubscription(object: unknown): SubscriptionSnapshot {
 
 const customerSchema = z.looseObject({
   object: z.literal('customer'),
-  id: z.string().min(1),
+  id: text.min(1),
   deleted: z.boolean().optional(),
   metadata,
 });
@@ -118,9 +120,9 @@ export function parseCustomer(object: unknown): CustomerSnapshot {
 
 const checkoutSessionSchema = z.looseObject({
   object: z.literal('checkout.session'),
-  id: z.string().min(1),
-  mode: z.string().nullable().optional(),
-  client_reference_id: z.string().nullable().optional(),
+  id: text.min(1),
+  mode: text.nullable().optional(),
+  client_reference_id: text.nullable().optional(),
   customer: reference.nullable().optional(),
   subscription: reference.nullable().optional(),
   metadata,
@@ -145,7 +147,7 @@ export function parseCheckoutSession(object: unknown): CheckoutSessionSnapshot {
 
 const invoiceSchema = z.looseObject({
   object: z.literal('invoice'),
-  id: z.string().min(1),
+  id: text.min(1),
   customer: reference.nullable().optional(),
   subscription: reference.nullable().optional(),
   parent: z
@@ -168,8 +170,8 @@ export function parseInvoice(object: unknown): InvoiceSnapshot {
 
 const entitlementSummarySchema = z.looseObject({
   object: z.literal('entitlements.active_entitlement_summary'),
-  customer: z.string().min(1),
-  entitlements: z.looseObject({ data: z.array(z.looseObject({ lookup_key: z.string() })) }),
+  customer: text.min(1),
+  entitlements: z.looseObject({ data: z.array(z.looseObject({ lookup_key: text })) }),
 });
 
 export interface EntitlementSummarySnapshot {

@@ -59,7 +59,7 @@ export class Authenticator {
 }
 
 export function userRoutes(app: FastifyInstance, db: Kysely<Database>): void {
-  app.post('/v1/users', async (_request, reply) => {
+  app.post('/v1/users', { config: { rateLimit: 'signup' } }, async (_request, reply) => {
     const created = await createUser(db);
     return reply.code(201).send(created);
   });

@@ -4,11 +4,11 @@ import type { NewWebhookEvent } from '../db/index.js';
 export function readEnvelope(event: unknown, rawBody: Buffer, receivedAt: number): NewWebhookEvent | undefined {
   if (typeof event !== 'object' || event === null) return undefined;
   const e = event as Record<string, unknown>;
-  if (e.object !== 'event' || !isId(e.id) || !isId(e.type)) return undefined;
+  if (e.object !== 'event' || !isShortText(e.id) || !isShortText(e.type)) return undefined;
   return {
     id: e.id,
     type: e.type,
-    api_version: typeof e.api_version === 'string' ? e.api_version : null,
+    api_version: isShortText(e.api_version) ? e.api_version : null,
     livemode: e.livemode === true ? 1 : 0,
     // A missing or odd `created` is stored as 0; processing then rejects the event with the reason.
     created: Number.isSafeInteger(e.created) && (e.created as number) >= 0 ? (e.created as number) : 0,
@@ -30,7 +30,7 @@ export function orderingKeyOf(type: string, data: unknown): string | null {
   if (typeof object !== 'object' || object === null) return null;
   const idOf = (value: unknown): string | null => {
     const id = typeof value === 'object' && value !== null ? (value as { id?: unknown }).id : value;
-    return typeof id === 'string' && id.length > 0 && id.length <= 255 ? id : null;
+    return isShortText(id) ? id : null;
   };
   if (type.startsWith('customer.subscription.')) return idOf(object.id);
   if (type.startsWith('invoice.')) {
@@ -41,6 +41,7 @@ export function orderingKeyOf(type: string, data: unknown): string | null {
   return idOf(object.customer);
 }
 
-function isId(value: unknown): value is string {
-  return typeof value === 'string' && value.length > 0 && value.length <= 255;
+/** Short printable text: no control characters (PostgreSQL text cannot even store NUL). */
+function isShortText(value: unknown): value is string {
+  return typeof value === 'string' && /^[^\u0000-\u001f\u007f]{1,255}$/.test(value);
 }

@@ -6,7 +6,11 @@ import { isHandledEventType } from '../subscriptions/index.js';
 import { readEnvelope } from './envelope.js';
 import { verifyDelivery } from './verify.js';
 
+export { expectedLivemode } from './livemode.js';
+
 export const WEBHOOK_BODY_LIMIT = 1024 * 1024;
+/** A genuine header is about 150 bytes, a few hundred during a rotation. */
+const SIGNATURE_HEADER_LIMIT = 4096;
 /** The API version events are expected in (the one the `stripe` package pins); others are handled and counted. */
 export const PINNED_API_VERSION = Stripe.API_VERSION;
 
@@ -14,6 +18,8 @@ export interface WebhookOptions {
   store: Store;
   metrics: Metrics;
   secrets: readonly string[];
+  /** `livemode` every event must have (from the Stripe key's mode), or undefined to accept both. */
+  expectedLivemode: boolean | undefined;
   /** Called after an event is durably stored, to start processing it. */
   onStored: () => void;
 }
@@ -45,6 +51,11 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookOption
       request.log.warn({ reason: 'malformed_signature' }, 'webhook refused: Stripe-Signature header sent more than once');
       return reply.code(400).send({ error: 'invalid_signature', message: 'Stripe-Signature header sent more than once' });
     }
+    if (header && header.length > SIGNATURE_HEADER_LIMIT) {
+      metrics.signatureFailures.inc({ reason: 'oversized_signature' });
+      request.log.warn({ reason: 'oversized_signature', length: header.length }, 'webhook refused: Stripe-Signature header is too large');
+      return reply.code(431).send({ error: 'invalid_signature', message: `Stripe-Signature header is longer than ${SIGNATURE_HEADER_LIMIT} bytes` });
+    }
     const verification = verifyDelivery(raw, header, secrets);
     if (!verification.ok) {
       if (verification.reason === 'not_json') {
@@ -61,6 +72,13 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookOption
     if (!row) {
       metrics.webhookEvents.inc({ type: 'unknown', outcome: 'rejected', reason: 'not_a_stripe_event' });
       return reply.code(400).send({ error: 'not_a_stripe_event', message: 'body must be a Stripe event with "object":"event", "id" and "type"' });
+    }
+    if (options.expectedLivemode !== undefined && (row.livemode === 1) !== options.expectedLivemode) {
+      // A test endpoint's events reaching a live service (or the reverse) is a misconfiguration: fail loudly.
+      metrics.webhookEvents.inc({ type: row.type, outcome: 'livemode_mismatch' });
+      request.log.warn({ eventId: row.id, livemode: row.livemode === 1 }, 'webhook refused: event mode differs from the STRIPE_SECRET_KEY mode');
+      const expected = options.expectedLivemode ? 'live' : 'test';
+      return reply.code(400).send({ error: 'livemode_mismatch', message: `this service only accepts ${expected}-mode events` });
     }
     if (!isHandledEventType(row.type)) {
       row.status = 'ignored';
@@ -82,7 +100,7 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookOption
       return reply.code(503).send({ error: 'storage_unavailable', message: 'event not stored; retry later' });
     }
 
-    metrics.webhookEvents.inc({ type: row.type, outcome: stored ? 'stored' : 'duplicate', reason: '' });
+    metrics.webhookEvents.inc({ type: row.type, outcome: stored ? 'stored' : 'duplicate' });
     if (stored && row.api_version && row.api_version !== PINNED_API_VERSION) {
       metrics.apiVersionMismatches.inc({ api_version: row.api_version });
       if (!versionWarned) {

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
-import pino from 'pino';
 import { afterAll, beforeAll } from 'vitest';
+import { DEFAULT_HTTP_TIMEOUTS } from '../../src/config.js';
 import { openStore, type Store, type StoreOptions } from '../../src/db/index.js';
 import { buildService, type Service, type ServiceConfig, type ServiceOptions } from '../../src/server.js';
 import type { TestDatabase } from './databases.js';
@@ -35,7 +35,7 @@ export async function startService(
     store,
     now: options.now,
     worker: options.worker,
-    logger: pino({ level: 'info' }, sink),
+    logStream: sink,
     config: {
       webhookSecrets: [TEST_SECRET],
       pastDueGraceHours: 72,
@@ -49,6 +49,12 @@ export async function startService(
       workerLeaseMs: 60_000,
       alerts: undefined,
       jwt: undefined,
+      stripeSecretKey: undefined,
+      extensionOrigins: [],
+      // Suites other than the rate-limit one make many requests from 127.0.0.1.
+      rateLimits: { signupsPerMinute: 100_000, authFailuresPerMinute: 100_000 },
+      trustProxy: false,
+      httpTimeouts: DEFAULT_HTTP_TIMEOUTS,
       ...options.config,
     },
   });
