@@ -35,6 +35,10 @@ export function adminRoutes(app: FastifyInstance, options: AdminOptions): void {
   const notFound = (reply: FastifyReply, message: string) => reply.code(404).send({ error: 'not_found', message });
 
   app.register(async (admin) => {
+    // Wrong admin tokens count towards the per-address limit of failed authentications.
+    admin.addHook('onRoute', (route) => {
+      route.config = { ...route.config, rateLimit: 'auth' };
+    });
     admin.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
       const match = /^Bearer (.+)$/.exec(request.headers.authorization ?? '');
       if (!match || !tokenMatches(match[1]!, adminToken)) {
