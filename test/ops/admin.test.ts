@@ -94,3 +94,14 @@ describe.each(BACKENDS)('admin API and CLI on $name', (backend) => {
     expect(JSON.parse((await cli('stats', '--json')).stdout)).toEqual(body);
   });
 });
+
+describe('wrong admin tokens', () => {
+  const context = useService(BACKENDS[0], { config: { adminToken: ADMIN_TOKEN, rateLimits: { signupsPerMinute: 100, authFailuresPerMinute: 3 } } });
+  it('count towards the failed-authentication limit of the address', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      statuses.push((await fetch(`${context.svc.baseUrl}/admin/stats`, { headers: { authorization: 'Bearer guessing-the-admin-token' } })).status);
+    }
+    expect(statuses).toEqual([401, 401, 401, 429]);
+  });
+});
