@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSqliteDatabase, type TestDatabase } from '../helpers/databases.js';
@@ -38,6 +39,14 @@ describe('the example extension in Chromium', () => {
   async function identity(): Promise<{ userId: string; token: string }> {
     return (await browser.worker.evaluate(() => chrome.storage.local.get('billing.identity')))['billing.identity'] as { userId: string; token: string };
   }
+
+  it('loads with the id its manifest key fixes (the one docs/extension.md gives for EXTENSION_ORIGINS)', () => {
+    const manifest = JSON.parse(readFileSync(new URL('../../extension/example/manifest.json', import.meta.url), 'utf8'));
+    const digest = createHash('sha256').update(Buffer.from(manifest.key, 'base64')).digest('hex').slice(0, 32);
+    const expected = [...digest].map((c) => String.fromCharCode(97 + parseInt(c, 16))).join('');
+    expect(browser.extensionId).toBe(expected);
+    expect(readFileSync(new URL('../../docs/extension.md', import.meta.url), 'utf8')).toContain(`chrome-extension://${expected}`);
+  });
 
   it('fresh install: the popup shows the free plan and the premium feature is refused', async () => {
     const page = await popupShowing('Free');
