@@ -1,3 +1,4 @@
+/// <reference types="chrome" />
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
