@@ -1,7 +1,11 @@
 /** Sync: applying stored Stripe events to subscription records, exactly once and in any order. */
-export { SyncWorker, type SyncWorkerOptions } from './worker.js';
+export { InvalidEventError, SyncWorker, type SyncWorkerOptions } from './worker.js';
+export { storeFetchedSubscription } from './fetched.js';
+export { SyncRepository } from './repository.js';
+export { parseCheckoutSession, parseSubscription } from './stripe-objects.js';
 export { EventQueue } from './queue.js';
 export { WorkerLockError } from './worker-lock.js';
 export { isHandledEventType } from './handlers/index.js';
 export { recordFromRow } from './repository.js';
-export type { SubscriptionRecord } from './decide.js';
+export type { EventStamp, SubscriptionRecord } from './decide.js';
+export { EVENT_HANDLERS } from './handlers/index.js';
