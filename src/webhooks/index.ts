@@ -4,7 +4,11 @@ import type { Store } from '../db/index.js';
 import type { Metrics } from '../ops/index.js';
 import { isHandledEventType } from '../subscriptions/index.js';
 import { readEnvelope } from './envelope.js';
+import { storeEvent } from './store-event.js';
 import { verifyDelivery } from './verify.js';
+
+export { readEnvelope } from './envelope.js';
+export { storeEvent } from './store-event.js';
 
 export const WEBHOOK_BODY_LIMIT = 1024 * 1024;
 /** The API version events are expected in (the one the `stripe` package pins); others are handled and counted. */
@@ -56,20 +60,9 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookOption
       metrics.webhookEvents.inc({ type: 'unknown', outcome: 'rejected' });
       return reply.code(400).send({ error: 'not_a_stripe_event', message: 'body must be a Stripe event with "object":"event", "id" and "type"' });
     }
-    if (!isHandledEventType(row.type)) {
-      row.status = 'ignored';
-      row.outcome = 'ignored: type not handled';
-      row.processed_at = row.received_at;
-    }
-
     let stored: boolean;
     try {
-      const result = await store.db
-        .insertInto('webhook_events')
-        .values(row)
-        .onConflict((oc) => oc.column('id').doNothing())
-        .executeTakeFirst();
-      stored = Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+      stored = await storeEvent(store, row);
     } catch (error) {
       request.log.error({ err: error, eventId: row.id, type: row.type }, 'webhook not stored: database unavailable; answering 503 so Stripe retries');
       return reply.code(503).send({ error: 'storage_unavailable', message: 'event not stored; retry later' });
@@ -87,7 +80,7 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookOption
       }
     }
     request.log.info({ eventId: row.id, type: row.type, outcome: stored ? 'stored' : 'duplicate' }, 'webhook received');
-    if (stored && row.status === 'pending') options.onStored();
+    if (stored && isHandledEventType(row.type)) options.onStored();
     return stored ? { received: true } : { received: true, duplicate: true };
   });
 }
