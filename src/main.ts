@@ -1,4 +1,5 @@
 import pino from 'pino';
+import { createStripeClient, startBillingJobs } from './billing/index.js';
 import type { Config, ProcessRole } from './config.js';
 import { redactDatabaseUrl } from './db/index.js';
 import { buildService, createWorker } from './server.js';
@@ -32,9 +33,11 @@ async function main(): Promise<void> {
   try {
     if (role === 'worker') {
       const logger = pino({ level: config.logLevel });
-      const worker = createWorker(config, store, logger);
+      const stripe = createStripeClient(config);
+      const worker = createWorker(config, store, logger, { stripe });
       await worker.start();
-      stopAll.push(() => worker.stop());
+      const jobs = startBillingJobs({ config, stripe, store, logger, onStored: () => worker.kick() });
+      stopAll.push(() => jobs.stop(), () => worker.stop());
       onSignals((signal) => void shutdown(signal, logger));
       logger.info({ database: redactDatabaseUrl(config.databaseUrl), owner: worker.owner }, 'sync worker ready');
       return;

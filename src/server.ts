@@ -1,4 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type Stripe from 'stripe';
+import { type BillingConfig, billingRoutes, createStripeClient, startBillingJobs, subscriptionReader } from './billing/index.js';
 import type { Config } from './config.js';
 import type { Store } from './db/index.js';
 import { entitlementRoutes } from './entitlements/index.js';
@@ -27,7 +29,8 @@ export type ServiceConfig = Pick<
   | 'eventRetentionDays'
   | 'workerConcurrency'
   | 'workerLeaseMs'
->;
+> &
+  BillingConfig;
 
 export interface ServiceOptions {
   config: ServiceConfig;
@@ -40,7 +43,13 @@ export interface ServiceOptions {
 }
 
 /** The sync worker for a configuration; `start()` it to run. */
-export function createWorker(config: ServiceConfig, store: Store, logger: SyncWorkerOptions['logger'], extra: ServiceOptions['worker'] & { now?: () => number } = {}): SyncWorker {
+export function createWorker(
+  config: ServiceConfig,
+  store: Store,
+  logger: SyncWorkerOptions['logger'],
+  extra: ServiceOptions['worker'] & { now?: () => number; stripe?: Stripe } = {},
+): SyncWorker {
+  const { stripe = createStripeClient(config), ...seams } = extra;
   return new SyncWorker({
     store,
     logger,
@@ -48,7 +57,8 @@ export function createWorker(config: ServiceConfig, store: Store, logger: SyncWo
     retentionDays: config.eventRetentionDays,
     concurrency: config.workerConcurrency,
     leaseMs: config.workerLeaseMs,
-    ...extra,
+    readSubscription: config.syncMode === 'refetch' && stripe ? subscriptionReader(stripe) : undefined,
+    ...seams,
   });
 }
 
@@ -71,7 +81,8 @@ export async function buildService(options: ServiceOptions): Promise<Service> {
     connectionTimeout: 60_000,
   });
   const metrics = createMetrics();
-  const worker = config.processRole === 'intake' ? undefined : createWorker(config, store, app.log, { ...options.worker, now: options.now });
+  const stripe = createStripeClient(config);
+  const worker = config.processRole === 'intake' ? undefined : createWorker(config, store, app.log, { ...options.worker, now: options.now, stripe });
 
   installJsonHandling(app);
 
@@ -85,6 +96,7 @@ export async function buildService(options: ServiceOptions): Promise<Service> {
     priceFeatures: config.priceFeatures,
     now: options.now,
   });
+  billingRoutes(app, { stripe, store, settings: config, now: options.now });
   opsRoutes(app, store, metrics);
   if (config.adminToken) adminRoutes(app, store, config.adminToken, () => worker?.kick());
 
@@ -95,10 +107,12 @@ export async function buildService(options: ServiceOptions): Promise<Service> {
     await app.close();
     throw error;
   }
+  const jobs = worker ? startBillingJobs({ config, stripe, store, logger: app.log, metrics, onStored: () => worker.kick() }) : undefined;
   return {
     app,
     worker,
     async close() {
+      await jobs?.stop();
       await app.close();
       await worker?.stop();
     },

@@ -24,6 +24,24 @@ export function createMetrics() {
       labelNames: ['api_version'] as const,
       registers: [registry],
     }),
+    reconcileDifferences: new Counter({
+      name: 'stripe_reconcile_differences_total',
+      help: 'Differences reconcile found between a stored subscription and Stripe, by field (missing: no record at all)',
+      labelNames: ['field'] as const,
+      registers: [registry],
+    }),
+    reconcileRepairs: new Counter({
+      name: 'stripe_reconcile_repairs_total',
+      help: 'Records reconcile rewrote from Stripe (repaired), or left because they changed after the read (newer)',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    backfilledEvents: new Counter({
+      name: 'stripe_backfill_events_total',
+      help: 'Events backfill read from Stripe, by outcome (stored: it had been missed; duplicate: already stored)',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
   };
 }
 

@@ -2,7 +2,7 @@ import { decideFetchedSubscription, type EventStamp, type FetchStamp, type Subsc
 import { linkCustomerToUser } from './handlers/link.js';
 import type { HandlerResult } from './handlers/types.js';
 import type { SyncRepository } from './repository.js';
-import { parseSubscription, type SubscriptionStatus } from './stripe-objects.js';
+import { parseCheckoutSession, parseSubscription, type SubscriptionStatus } from './stripe-objects.js';
 
 /**
  * Stores Stripe's current state of a subscription, read from the API. The one path for the three
@@ -37,4 +37,22 @@ export function describeChange(current: SubscriptionRecord | null, next: Subscri
     return `past_due since corrected to ${next.pastDueSince} by an older event`;
   }
   return `${current ? `${current.status} -> ` : 'recorded as '}${next.status}`;
+}
+
+/**
+ * The Checkout redirect: the session (read from Stripe with its subscription expanded) links its
+ * customer to the user named by `client_reference_id`, and the subscription's state is stored at
+ * once, before any webhook, through the same path as a refetch.
+ */
+export async function storeCompletedCheckout(
+  repo: SyncRepository,
+  session: unknown,
+  subscription: unknown,
+  fetchedAt: number,
+): Promise<HandlerResult & { changed: boolean }> {
+  const checkout = parseCheckoutSession(session);
+  const cause = { id: `checkout:${checkout.id}`, type: 'checkout.session.redirect', created: Math.floor(fetchedAt / 1000) };
+  const link = checkout.customerId && checkout.userId ? await linkCustomerToUser(repo, checkout.customerId, checkout.userId, cause.id) : undefined;
+  const stored = await storeFetchedSubscription(repo, subscription, { fetchedAt, cause });
+  return { ...stored, warning: link?.warning ?? stored.warning };
 }

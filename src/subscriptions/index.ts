@@ -1,6 +1,6 @@
 /** Sync: applying stored Stripe events to subscription records, exactly once and in any order. */
 export { InvalidEventError, SyncWorker, type SyncWorkerOptions } from './worker.js';
-export { storeFetchedSubscription } from './fetched.js';
+export { storeCompletedCheckout, storeFetchedSubscription } from './fetched.js';
 export { SyncRepository } from './repository.js';
 export { parseCheckoutSession, parseSubscription } from './stripe-objects.js';
 export { EventQueue } from './queue.js';

@@ -3,9 +3,11 @@ import pino from 'pino';
 import { afterAll, beforeAll } from 'vitest';
 import { openStore, type Store, type StoreOptions } from '../../src/db/index.js';
 import { buildService, type Service, type ServiceConfig, type ServiceOptions } from '../../src/server.js';
+import { BILLING_OFF } from './billing-off.js';
 import type { TestDatabase } from './databases.js';
 
 export const TEST_SECRET = 'whsec_test_secret_for_the_suite_0123456789';
+
 
 export interface RunningService {
   baseUrl: string;
@@ -47,6 +49,7 @@ export async function startService(
       eventRetentionDays: 30,
       workerConcurrency: 4,
       workerLeaseMs: 60_000,
+      ...BILLING_OFF,
       ...options.config,
     },
   });
