@@ -1,0 +1,53 @@
+import { afterAll, beforeAll } from 'vitest';
+import type { SyncMode } from '../../src/config.js';
+import { StripeStandIn } from '../../tools/stripe-stand-in/server.js';
+import type { TestDatabase } from './databases.js';
+import { type RunningService, startService, TEST_SECRET } from './service.js';
+
+export const TEST_STRIPE_KEY = 'sk_test_stand_in_key_for_the_suite';
+export const SYNC_MODES: SyncMode[] = ['payload', 'refetch'];
+
+export interface BillingContext {
+  readonly svc: RunningService;
+  readonly standIn: StripeStandIn;
+  readonly database: TestDatabase;
+}
+
+/**
+ * The Stripe stand-in and the real service using it through the real `stripe` client (the
+ * stand-in's webhooks go to the service, signed with the suite's secret), for the enclosing
+ * `describe`, on a fresh database of the backend.
+ */
+export function useBillingService(
+  backend: { create(): Promise<TestDatabase> },
+  options: Parameters<typeof startService>[1] & { syncMode?: SyncMode } = {},
+): BillingContext {
+  const context = {} as { svc: RunningService; standIn: StripeStandIn; database: TestDatabase };
+  beforeAll(async () => {
+    context.standIn = new StripeStandIn();
+    await context.standIn.listen();
+    context.database = await backend.create();
+    context.svc = await startService(context.database, {
+      ...options,
+      config: { stripeSecretKey: TEST_STRIPE_KEY, stripeApiUrl: context.standIn.url, stripeTimeoutMs: 1000, syncMode: options.syncMode ?? 'refetch', ...options.config },
+    });
+    context.standIn.setWebhookTarget({ url: `${context.svc.baseUrl}/webhooks/stripe`, secret: TEST_SECRET });
+  });
+  afterAll(async () => {
+    await context.standIn?.close();
+    await context.svc?.close();
+    await context.database?.drop();
+  });
+  return context;
+}
+
+/** The browser following a redirect to the service: the configured URLs name a placeholder origin. */
+export function onService(svc: RunningService, location: string): string {
+  const url = new URL(location);
+  return `${svc.baseUrl}${url.pathname}${url.search}`;
+}
+
+/** Every event the stand-in produced for one subscription, oldest first. */
+export function eventsOf(standIn: StripeStandIn, subscriptionId: string) {
+  return standIn.state.events.filter((e) => e.data.object.id === subscriptionId || e.data.object.subscription === subscriptionId || e.data.object.parent?.subscription_details?.subscription === subscriptionId);
+}
