@@ -112,9 +112,16 @@ export function billingRoutes(app: FastifyInstance, options: BillingRouteOptions
     }
     if (session.status !== 'complete' || typeof session.subscription !== 'object' || session.subscription === null) return sendPage(reply, 'processing');
     // The read happened above; only the write holds the database.
-    const stored = await store.db
-      .transaction()
-      .execute((trx) => storeCompletedCheckout(new SyncRepository(trx, store.dialect, now), session, session.subscription, fetchedAt));
+    let stored: Awaited<ReturnType<typeof storeCompletedCheckout>>;
+    try {
+      stored = await store.db
+        .transaction()
+        .execute((trx) => storeCompletedCheckout(new SyncRepository(trx, store.dialect, now), session, session.subscription, fetchedAt));
+    } catch (error) {
+      // The webhooks still bring the same state.
+      request.log.error({ err: error, sessionId }, 'checkout redirect not stored');
+      return sendPage(reply, 'unconfirmed');
+    }
     request.log.info({ sessionId, outcome: stored.outcome, ...(stored.warning ? { warning: stored.warning } : {}) }, 'checkout redirect stored');
     return sendPage(reply, 'subscribed');
   });

@@ -9,8 +9,9 @@ import { parseCheckoutSession, parseSubscription, type SubscriptionStatus } from
  * readers: the worker in refetch mode, the Checkout redirect and reconcile. Call inside a
  * transaction, never around the read itself (an HTTP call must not hold the database's write lock).
  *
- * `observed` is what the triggering event's own payload showed, a fact about its moment that the
- * past_due grace needs whatever the read says now.
+ * The past_due grace counts from observations on Stripe's clock: a read caused by an event is
+ * observed as what that event's payload showed at its `created`; a read with no event (the
+ * redirect, reconcile) as what it showed at the time of the read.
  */
 export async function storeFetchedSubscription(
   repo: SyncRepository,
@@ -21,9 +22,9 @@ export async function storeFetchedSubscription(
   const snapshot = parseSubscription(object);
   await repo.lockSubscription(snapshot.id);
   const link = snapshot.userId ? await linkCustomerToUser(repo, snapshot.customerId, snapshot.userId, fetch.cause.id) : undefined;
-  if (observed) await repo.observeStatus(snapshot.id, observed.event, observed.status);
-  const readStamp = { id: `${fetch.cause.id}:read`, type: fetch.cause.type, created: Math.floor(fetch.fetchedAt / 1000) };
-  const observations = await repo.observeStatus(snapshot.id, readStamp, snapshot.status);
+  const observations = observed
+    ? await repo.observeStatus(snapshot.id, observed.event, observed.status)
+    : await repo.observeStatus(snapshot.id, { ...fetch.cause, created: Math.floor(fetch.fetchedAt / 1000) }, snapshot.status);
   const current = await repo.getSubscription(snapshot.id);
   const decision = decideFetchedSubscription(current, snapshot, fetch, observations);
   if (!decision.apply) return { outcome: `subscription ${snapshot.id} unchanged: ${decision.reason}`, warning: link?.warning, changed: false };
@@ -51,6 +52,8 @@ export async function storeCompletedCheckout(
   fetchedAt: number,
 ): Promise<HandlerResult & { changed: boolean }> {
   const checkout = parseCheckoutSession(session);
+  // The subscription's lock before the customer's row, in the order every other writer takes them (no deadlock).
+  if (checkout.subscriptionId) await repo.lockSubscription(checkout.subscriptionId);
   const cause = { id: `checkout:${checkout.id}`, type: 'checkout.session.redirect', created: Math.floor(fetchedAt / 1000) };
   const link = checkout.customerId && checkout.userId ? await linkCustomerToUser(repo, checkout.customerId, checkout.userId, cause.id) : undefined;
   const stored = await storeFetchedSubscription(repo, subscription, { fetchedAt, cause });

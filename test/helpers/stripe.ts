@@ -51,3 +51,28 @@ export function onService(svc: RunningService, location: string): string {
 export function eventsOf(standIn: StripeStandIn, subscriptionId: string) {
   return standIn.state.events.filter((e) => e.data.object.id === subscriptionId || e.data.object.subscription === subscriptionId || e.data.object.parent?.subscription_details?.subscription === subscriptionId);
 }
+
+/**
+ * The service in one sync mode, for suites that must hold in both. `publish` makes the stand-in
+ * hold, for every subscription, the newest state among the events published so far: Stripe's
+ * current state when those events are delivered, which is what a refetch reads. Publish events
+ * before delivering them (payload mode ignores the stand-in).
+ */
+export function useSyncModeService(backend: { create(): Promise<TestDatabase> }, syncMode: SyncMode, options: Parameters<typeof startService>[1] = {}) {
+  const context = useBillingService(backend, { ...options, syncMode });
+  const newest = new Map<string, number>();
+  return {
+    get svc() {
+      return context.svc;
+    },
+    publish(events: readonly { type: string; created: number; data: { object: any } }[]) {
+      for (const event of events) {
+        if (!event.type.startsWith('customer.subscription.')) continue;
+        const { id } = event.data.object;
+        if (event.created < (newest.get(id) ?? -Infinity)) continue;
+        newest.set(id, event.created);
+        context.standIn.state.putSubscription(event.data.object);
+      }
+    },
+  };
+}
