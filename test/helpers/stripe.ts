@@ -1,11 +1,14 @@
 import { afterAll, beforeAll } from 'vitest';
 import type { SyncMode } from '../../src/config.js';
 import { StripeStandIn } from '../../tools/stripe-stand-in/server.js';
-import type { TestDatabase } from './databases.js';
+import { BACKENDS, type TestDatabase } from './databases.js';
 import { type RunningService, startService, TEST_SECRET } from './service.js';
 
 export const TEST_STRIPE_KEY = 'sk_test_stand_in_key_for_the_suite';
 export const SYNC_MODES: SyncMode[] = ['payload', 'refetch'];
+
+/** Every backend in both sync modes, for suites that must hold in each. */
+export const SYNC_SETUPS = BACKENDS.flatMap((backend) => SYNC_MODES.map((syncMode) => ({ backend, syncMode, name: backend.name })));
 
 export interface BillingContext {
   readonly svc: RunningService;
