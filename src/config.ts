@@ -105,7 +105,7 @@ const envSchema = z.object({
   ),
   STRIPE_API_URL: optionalText.refine((v) => v === undefined || /^https?:\/\/[^/]+/.test(v), 'must be an http(s) URL'),
   STRIPE_MAX_NETWORK_RETRIES: optionalText.refine((v) => v === undefined || (/^\d+$/.test(v) && Number(v) <= 10), 'must be a whole number from 0 to 10'),
-  STRIPE_TIMEOUT: optionalText.refine((v) => v === undefined || (parseDuration(v) ?? 0) >= 100, 'must be a duration like "20s" (at least 100ms)'),
+  STRIPE_TIMEOUT: optionalText.refine((v) => v === undefined || (parseDuration(v) ?? 0) >= 100, 'must be a duration like "10s" (at least 100ms)'),
   PRICE_IDS: optionalText.refine((v) => v === undefined || v.split(',').every((p) => /^[A-Za-z0-9_-]+$/.test(p.trim())), 'must be comma-separated Stripe price ids like "price_123,price_456"'),
   DEFAULT_PRICE_ID: optionalText.refine((v) => v === undefined || /^[A-Za-z0-9_-]+$/.test(v), 'must be a Stripe price id like "price_123"'),
   PUBLIC_URL: optionalText.refine((v) => v === undefined || /^https?:\/\/[^/]+/.test(v), 'must be an http(s) URL'),
@@ -184,7 +184,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     stripeSecretKey: e.STRIPE_SECRET_KEY,
     stripeApiUrl: e.STRIPE_API_URL,
     stripeMaxNetworkRetries: e.STRIPE_MAX_NETWORK_RETRIES === undefined ? 2 : Number(e.STRIPE_MAX_NETWORK_RETRIES),
-    stripeTimeoutMs: parseDuration(e.STRIPE_TIMEOUT ?? '20s')!,
+    // With the client's retries, a read stays well inside the worker's default 60 s lease.
+    stripeTimeoutMs: parseDuration(e.STRIPE_TIMEOUT ?? '10s')!,
     priceIds,
     defaultPriceId: e.DEFAULT_PRICE_ID ?? priceIds[0],
     checkoutSuccessUrl: e.CHECKOUT_SUCCESS_URL ?? `${publicUrl}/billing/success?session_id={CHECKOUT_SESSION_ID}`,

@@ -114,7 +114,7 @@ describe('configuration', () => {
       portalReturnUrl: 'http://127.0.0.1:4000/billing/done',
       reconcileIntervalMs: undefined,
       stripeMaxNetworkRetries: 2,
-      stripeTimeoutMs: 20_000,
+      stripeTimeoutMs: 10_000,
     });
     const withKey = loadConfig({
       DATA_DIR: tempDir(),

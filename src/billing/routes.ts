@@ -22,8 +22,9 @@ export interface BillingRouteOptions {
 
 const checkoutBody = z.object({ priceId: z.string().min(1).max(255).optional() });
 
-/** A Stripe call failed: logged with Stripe's request id, answered 502 without details. */
+/** A Stripe call failed: logged with Stripe's request id, answered 502 without details. Other errors stay 500s. */
 function stripeFailed(reply: FastifyReply, log: FastifyBaseLogger, operation: string, error: unknown) {
+  if (!(error instanceof Stripe.errors.StripeError)) throw error;
   log.warn({ operation, stripe: describeStripeError(error) }, 'Stripe request failed');
   return reply.code(502).send({ error: 'stripe_error', message: 'the payment provider did not complete the request; try again shortly' });
 }

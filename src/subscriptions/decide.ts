@@ -101,7 +101,7 @@ function settle(
 }
 
 /** Unix seconds the record's state is known to hold at: its newest event, or the read it came from. */
-export function stateTime(record: SubscriptionRecord): number {
+function stateTime(record: SubscriptionRecord): number {
   return Math.max(record.lastEventCreated, record.syncedAt === null ? 0 : Math.floor(record.syncedAt / 1000));
 }
 

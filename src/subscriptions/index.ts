@@ -2,10 +2,10 @@
 export { InvalidEventError, SyncWorker, type SyncWorkerOptions } from './worker.js';
 export { storeCompletedCheckout, storeFetchedSubscription } from './fetched.js';
 export { SyncRepository } from './repository.js';
-export { parseCheckoutSession, parseSubscription } from './stripe-objects.js';
+export { parseSubscription } from './stripe-objects.js';
 export { EventQueue } from './queue.js';
 export { WorkerLockError } from './worker-lock.js';
 export { isHandledEventType } from './handlers/index.js';
 export { recordFromRow } from './repository.js';
-export type { EventStamp, SubscriptionRecord } from './decide.js';
+export type { SubscriptionRecord } from './decide.js';
 export { EVENT_HANDLERS } from './handlers/index.js';

@@ -53,9 +53,12 @@ describe.each(BACKENDS)('backfill and reconcile on $name', (backend) => {
   });
 
   it('reconcile reports (dry run), then repairs a record corrupted in the database', async () => {
-    const { user, subscriptionId } = await paidWithoutWebhooks();
-    await cli('backfill', '--since', '1h');
+    const user = await createUser(context.svc.baseUrl);
+    const checkout = await billing(context.svc.baseUrl, user.token, 'checkout');
+    await payCheckout(checkout.body.url);
+    await context.standIn.webhooks.flush();
     await context.svc.settle();
+    const subscriptionId = context.standIn.state.checkoutSession(checkout.body.url.split('/').at(-1)).subscription as string;
     await context.svc.store.db.updateTable('subscriptions').set({ status: 'canceled', price_id: 'price_corrupt' }).where('id', '=', subscriptionId).execute();
     expect((await getEntitlement(context.svc.baseUrl, user.token)).premium).toBe(false);
 
@@ -70,8 +73,6 @@ describe.each(BACKENDS)('backfill and reconcile on $name', (backend) => {
     expect(await getEntitlement(context.svc.baseUrl, user.token)).toMatchObject({ premium: true, status: 'active', priceId: 'price_basic' });
     const history = await context.svc.store.db.selectFrom('subscription_history').selectAll().where('subscription_id', '=', subscriptionId).orderBy('id', 'desc').executeTakeFirstOrThrow();
     expect(history).toMatchObject({ event_type: 'reconcile', status_before: 'canceled', status_after: 'active' });
-    // Nothing differs any more.
-    expect((await cli('reconcile', '--dry-run')).stdout).toMatch(/ 0 different/);
   });
 
   it('reconcile pages through every subscription (status all) and counts differences in a metric', async () => {

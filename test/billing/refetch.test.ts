@@ -92,7 +92,7 @@ describe.each(BACKENDS)('refetch mode on $name', (backend) => {
       await usePortal(portal, subscriptionId, 'cancel-at-period-end');
       await context.standIn.webhooks.flush();
       // The stand-in now holds the worker's read unanswered.
-      await expect.poll(() => context.standIn.requests.length > 0 && (context.standIn as any).held.size, { timeout: 5000 }).toBe(1);
+      await expect.poll(() => context.standIn.heldRequests, { timeout: 5000 }).toBe(1);
       const other = new SqliteDatabase(context.database.url.slice('sqlite:'.length), { timeout: 0 });
       try {
         expect(() => other.exec('BEGIN IMMEDIATE; COMMIT;')).not.toThrow();

@@ -86,6 +86,11 @@ export class StripeStandIn {
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 
+  /** API requests held unanswered by an injected timeout. */
+  get heldRequests(): number {
+    return this.held.size;
+  }
+
   setWebhookTarget(target: WebhookTarget): void {
     this.webhooks.target = target;
   }
