@@ -3,11 +3,10 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { createStripeClient, reconcile } from '../../src/billing/index.js';
 import { createMetrics } from '../../src/ops/index.js';
-import { payCheckout } from '../../tools/stripe-stand-in/user.js';
 import { BILLING_OFF } from '../helpers/billing-off.js';
 import { BACKENDS } from '../helpers/databases.js';
-import { TEST_STRIPE_KEY, useBillingService } from '../helpers/stripe.js';
-import { billing, createUser, getEntitlement } from '../helpers/users.js';
+import { payThroughCheckout, TEST_STRIPE_KEY, useBillingService } from '../helpers/stripe.js';
+import { createUser, getEntitlement } from '../helpers/users.js';
 
 const run = promisify(execFile);
 
@@ -30,15 +29,7 @@ describe.each(BACKENDS)('backfill and reconcile on $name', (backend) => {
   /** A user who paid while every webhook was lost (and who closed the tab before the redirect). */
   async function paidWithoutWebhooks() {
     const user = await createUser(context.svc.baseUrl);
-    const checkout = await billing(context.svc.baseUrl, user.token, 'checkout');
-    context.standIn.webhooks.enabled = false;
-    try {
-      await payCheckout(checkout.body.url);
-    } finally {
-      context.standIn.webhooks.enabled = true;
-    }
-    const subscriptionId = context.standIn.state.checkoutSession(checkout.body.url.split('/').at(-1)).subscription as string;
-    return { user, subscriptionId };
+    return { user, ...(await payThroughCheckout(context, user.token, { webhooks: false })) };
   }
 
   it('backfill stores the events that were never delivered; the worker applies them; a second run stores nothing', async () => {
@@ -54,11 +45,7 @@ describe.each(BACKENDS)('backfill and reconcile on $name', (backend) => {
 
   it('reconcile reports (dry run), then repairs a record corrupted in the database', async () => {
     const user = await createUser(context.svc.baseUrl);
-    const checkout = await billing(context.svc.baseUrl, user.token, 'checkout');
-    await payCheckout(checkout.body.url);
-    await context.standIn.webhooks.flush();
-    await context.svc.settle();
-    const subscriptionId = context.standIn.state.checkoutSession(checkout.body.url.split('/').at(-1)).subscription as string;
+    const { subscriptionId } = await payThroughCheckout(context, user.token);
     await context.svc.store.db.updateTable('subscriptions').set({ status: 'canceled', price_id: 'price_corrupt' }).where('id', '=', subscriptionId).execute();
     expect((await getEntitlement(context.svc.baseUrl, user.token)).premium).toBe(false);
 

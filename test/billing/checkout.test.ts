@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BACKENDS } from '../helpers/databases.js';
 import { useService } from '../helpers/service.js';
-import { eventsOf, onService, TEST_STRIPE_KEY, useBillingService } from '../helpers/stripe.js';
+import { eventsOf, onService, payThroughCheckout, TEST_STRIPE_KEY, useBillingService } from '../helpers/stripe.js';
 import { billing, createUser, getEntitlement } from '../helpers/users.js';
 import { payCheckout, usePortal } from '../../tools/stripe-stand-in/user.js';
 
@@ -9,14 +9,11 @@ import { payCheckout, usePortal } from '../../tools/stripe-stand-in/user.js';
 describe.each(BACKENDS)('billing routes on $name', (backend) => {
   const context = useBillingService(backend, { config: { priceIds: ['price_basic', 'price_pro'], defaultPriceId: 'price_basic' } });
 
-  async function subscribe(token: string, priceId?: string) {
-    const checkout = await billing(context.svc.baseUrl, token, 'checkout', priceId ? { priceId } : {});
-    expect(checkout.status).toBe(200);
-    const success = await fetch(onService(context.svc, await payCheckout(checkout.body.url)));
-    expect(success.status).toBe(200);
-    await context.standIn.webhooks.flush();
-    await context.svc.settle();
-    return { subscriptionId: context.standIn.state.checkoutSession(checkout.body.url.split('/').at(-1)).subscription as string };
+  /** Pays through Checkout, comes back to the success page; the webhooks are applied. */
+  async function subscribe(token: string) {
+    const paid = await payThroughCheckout(context, token);
+    expect((await fetch(paid.successUrl)).status).toBe(200);
+    return paid;
   }
 
   it('checkout: a customer with metadata.user_id and a subscription-mode session with the user and the configured URLs', async () => {
@@ -105,14 +102,8 @@ describe.each(BACKENDS)('billing routes on $name', (backend) => {
 
   it('409 also when only Stripe knows the subscription yet (its webhooks lost)', async () => {
     const user = await createUser(context.svc.baseUrl);
-    const checkout = await billing(context.svc.baseUrl, user.token, 'checkout');
-    context.standIn.webhooks.enabled = false;
-    try {
-      await payCheckout(checkout.body.url); // the browser never comes back to the service
-      expect((await billing(context.svc.baseUrl, user.token, 'checkout')).status).toBe(409);
-    } finally {
-      context.standIn.webhooks.enabled = true;
-    }
+    await payThroughCheckout(context, user.token, { webhooks: false }); // and the browser never comes back
+    expect((await billing(context.svc.baseUrl, user.token, 'checkout')).status).toBe(409);
   });
 
   it('portal: 404 without a customer; then plan switch, cancel at period end and cancel now reach the entitlement', async () => {

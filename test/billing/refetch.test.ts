@@ -2,9 +2,9 @@ import SqliteDatabase from 'better-sqlite3';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { BACKENDS } from '../helpers/databases.js';
 import { deliver, newId, nowSeconds, subscriptionEvent } from '../helpers/events.js';
-import { eventsOf, useBillingService } from '../helpers/stripe.js';
+import { eventsOf, payThroughCheckout, useBillingService } from '../helpers/stripe.js';
 import { billing, createUser, getEntitlement } from '../helpers/users.js';
-import { payCheckout, usePortal } from '../../tools/stripe-stand-in/user.js';
+import { usePortal } from '../../tools/stripe-stand-in/user.js';
 
 const SECOND = 1000;
 
@@ -29,11 +29,7 @@ describe.each(BACKENDS)('refetch mode on $name', (backend) => {
   /** A user who paid in Checkout; the webhooks arrived and were applied. */
   async function subscribedUser() {
     const user = await createUser(context.svc.baseUrl);
-    const checkout = await billing(context.svc.baseUrl, user.token, 'checkout');
-    await payCheckout(checkout.body.url);
-    await context.standIn.webhooks.flush();
-    await context.svc.settle();
-    const subscriptionId = context.standIn.state.checkoutSession(checkout.body.url.split('/').at(-1)).subscription as string;
+    const { subscriptionId } = await payThroughCheckout(context, user.token);
     const portal = (await billing(context.svc.baseUrl, user.token, 'portal')).body.url as string;
     return { user, subscriptionId, portal };
   }

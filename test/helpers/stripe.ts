@@ -1,8 +1,10 @@
 import { afterAll, beforeAll } from 'vitest';
 import type { SyncMode } from '../../src/config.js';
 import { StripeStandIn } from '../../tools/stripe-stand-in/server.js';
+import { payCheckout } from '../../tools/stripe-stand-in/user.js';
 import { BACKENDS, type TestDatabase } from './databases.js';
 import { type RunningService, startService, TEST_SECRET } from './service.js';
+import { billing } from './users.js';
 
 export const TEST_STRIPE_KEY = 'sk_test_stand_in_key_for_the_suite';
 export const SYNC_MODES: SyncMode[] = ['payload', 'refetch'];
@@ -78,4 +80,27 @@ export function useSyncModeService(backend: { create(): Promise<TestDatabase> },
       }
     },
   };
+}
+
+/**
+ * The user starts a Checkout and pays on the stand-in's hosted page (the browser does not come
+ * back yet: `successUrl` is where Stripe sends it). Unless `webhooks: false` (they are lost), the
+ * webhooks are delivered and applied before this returns.
+ */
+export async function payThroughCheckout(
+  context: BillingContext,
+  token: string,
+  options: { priceId?: string; webhooks?: boolean } = {},
+): Promise<{ subscriptionId: string; successUrl: string }> {
+  const checkout = await billing(context.svc.baseUrl, token, 'checkout', options.priceId ? { priceId: options.priceId } : {});
+  if (checkout.status !== 200) throw new Error(`checkout answered ${checkout.status}: ${JSON.stringify(checkout.body)}`);
+  context.standIn.webhooks.enabled = options.webhooks ?? true;
+  try {
+    const successUrl = onService(context.svc, await payCheckout(checkout.body.url));
+    await context.standIn.webhooks.flush();
+    await context.svc.settle();
+    return { subscriptionId: context.standIn.state.checkoutSession(checkout.body.url.split('/').at(-1)).subscription, successUrl };
+  } finally {
+    context.standIn.webhooks.enabled = true;
+  }
 }
