@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { createStripeClient, reconcile } from '../../src/billing/index.js';
+import pino from 'pino';
+import { createStripeClient, reconcile, startBillingJobs } from '../../src/billing/index.js';
 import { createMetrics } from '../../src/ops/index.js';
 import { BILLING_OFF } from '../helpers/billing-off.js';
 import { BACKENDS } from '../helpers/databases.js';
@@ -41,6 +42,20 @@ describe.each(BACKENDS)('backfill and reconcile on $name', (backend) => {
     expect(await getEntitlement(context.svc.baseUrl, user.token)).toMatchObject({ premium: true, status: 'active' });
     const second = await cli('backfill', '--since', '1h');
     expect(second.stdout).toMatch(/backfill: (\d+) event\(s\) read from Stripe, 0 stored, \1 already stored/);
+  });
+
+  it('BACKFILL_ON_START: the worker process backfills from before the newest stored event when it starts', async () => {
+    const { user } = await paidWithoutWebhooks();
+    const jobs = startBillingJobs({
+      config: { backfillOnStart: true, reconcileIntervalMs: undefined },
+      stripe: createStripeClient({ ...BILLING_OFF, stripeSecretKey: TEST_STRIPE_KEY, stripeApiUrl: context.standIn.url }),
+      store: context.svc.store,
+      logger: pino({ level: 'silent' }),
+      onStored: () => context.svc.service.worker?.kick(),
+    });
+    await jobs.stop(); // waits for the start-up backfill to finish
+    await context.svc.settle();
+    expect(await getEntitlement(context.svc.baseUrl, user.token)).toMatchObject({ premium: true, status: 'active' });
   });
 
   it('reconcile reports (dry run), then repairs a record corrupted in the database', async () => {
