@@ -12,7 +12,6 @@ export { startBillingJobs } from './jobs.js';
 export { backfill as backfillCommand } from './commands/backfill.js';
 export { reconcile as reconcileCommand } from './commands/reconcile.js';
 
-
 /** The settings of billing that the service (not only the CLI) reads. */
 export type BillingConfig = Pick<
   Config,

@@ -67,8 +67,10 @@ export class StripeStandIn {
 
   async listen(port = 0): Promise<string> {
     this.server = createServer((req, res) => {
-      this.handle(req, res).catch((e) => { console.error(e);
-        if (!res.headersSent) res.writeHead(400, { 'content-type': 'application/json' }).end('{"error":{"type":"invalid_request_error","message":"Invalid request"}}');
+      // A body it cannot parse; anything else is a bug of the stand-in, worth seeing on stderr.
+      this.handle(req, res).catch((error) => {
+        if (!(error instanceof SyntaxError)) console.error('stripe stand-in:', error);
+        if (!res.headersSent) send(res, errorReply(new StripeApiError(400, 'invalid_request_error', 'Invalid request body')), `req_${randomBytes(8).toString('hex')}`);
       });
     });
     await new Promise<void>((resolve, reject) => {
@@ -149,6 +151,7 @@ export class StripeStandIn {
     const input = method === 'GET' ? parseForm(url.search.slice(1)) : req.headers['content-type']?.includes('json') ? JSON.parse(text || '{}') : parseForm(text);
     const isApi = url.pathname.startsWith('/v1/');
     const idempotencyKey = isApi && method === 'POST' ? header(req, 'idempotency-key') : undefined;
+    const fingerprint = createHash('sha256').update(`${method} ${url.pathname} ${text}`).digest('hex');
     const record = (reply: Reply, replayed = false) => {
       if (isApi) this.requests.push({ method, path: url.pathname, idempotencyKey, replayed, status: reply.status });
       send(res, reply, requestId);
@@ -173,7 +176,6 @@ export class StripeStandIn {
         );
       }
       if (idempotencyKey) {
-        const fingerprint = createHash('sha256').update(`${method} ${url.pathname} ${text}`).digest('hex');
         const earlier = this.idempotent.get(idempotencyKey);
         if (earlier && earlier.fingerprint !== fingerprint) {
           return record(errorReply(new StripeApiError(400, 'idempotency_error', `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${idempotencyKey}' if you meant to execute a different request.`)));
@@ -196,7 +198,7 @@ export class StripeStandIn {
     }
     // Stripe stores the answer of an idempotent request, errors included, and replays it.
     if (idempotencyKey && reply.status < 500) {
-      this.idempotent.set(idempotencyKey, { fingerprint: createHash('sha256').update(`${method} ${url.pathname} ${text}`).digest('hex'), reply });
+      this.idempotent.set(idempotencyKey, { fingerprint, reply });
     }
     record(reply);
   }
