@@ -5,6 +5,7 @@ import type { Metrics } from '../ops/index.js';
 import { parseSubscription, recordFromRow, storeFetchedSubscription, SyncRepository } from '../subscriptions/index.js';
 import { type Difference, reconcileDifferences } from './decide.js';
 import type { Progress } from './progress.js';
+import { stripeTimeOf } from './stripe-client.js';
 
 export interface ReconcileCounts {
   checked: number;
@@ -60,7 +61,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileCou
         for (const { field } of differences) options.metrics?.reconcileDifferences.inc({ field });
         options.onDifference(subscription.id, differences);
         if (options.dryRun) continue;
-        const cause = { id: runId, type: 'reconcile', created: Math.floor(fetchedAt / 1000) };
+        const cause = { id: runId, type: 'reconcile', created: stripeTimeOf(page, fetchedAt) };
         const result = await store.db
           .transaction()
           .execute((trx) => storeFetchedSubscription(new SyncRepository(trx, store.dialect, now), subscription, { fetchedAt, cause }));

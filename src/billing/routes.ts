@@ -8,7 +8,7 @@ import { authenticate } from '../users/index.js';
 import { customerOfUser, ensureCustomer, subscriptionStatusesOfUser } from './customers.js';
 import { checkoutIdempotencyKey, choosePrice, hasLiveSubscription } from './decide.js';
 import { PAGE_HEADERS, type PageName, renderPage } from './pages.js';
-import { describeStripeError } from './stripe-client.js';
+import { describeStripeError, stripeTimeOf } from './stripe-client.js';
 
 export type BillingSettings = Pick<Config, 'priceIds' | 'defaultPriceId' | 'checkoutSuccessUrl' | 'checkoutCancelUrl' | 'portalReturnUrl'>;
 
@@ -103,7 +103,7 @@ export function billingRoutes(app: FastifyInstance, options: BillingRouteOptions
     const sessionId = request.query.session_id;
     if (typeof sessionId !== 'string' || !/^cs_[A-Za-z0-9_]{1,250}$/.test(sessionId)) return sendPage(reply, 'invalid_link');
     const fetchedAt = now();
-    let session: Stripe.Checkout.Session;
+    let session: Stripe.Response<Stripe.Checkout.Session>;
     try {
       session = await stripe.checkout.sessions.retrieve(sessionId, { expand: ['subscription'] });
     } catch (error) {
@@ -117,7 +117,9 @@ export function billingRoutes(app: FastifyInstance, options: BillingRouteOptions
     try {
       stored = await store.db
         .transaction()
-        .execute((trx) => storeCompletedCheckout(new SyncRepository(trx, store.dialect, now), session, session.subscription, fetchedAt));
+        .execute((trx) =>
+          storeCompletedCheckout(new SyncRepository(trx, store.dialect, now), session, session.subscription, { fetchedAt, stripeTime: stripeTimeOf(session, fetchedAt) }),
+        );
     } catch (error) {
       // The webhooks still bring the same state.
       request.log.error({ err: error, sessionId }, 'checkout redirect not stored');

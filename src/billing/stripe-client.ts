@@ -33,3 +33,12 @@ export function describeStripeError(error: unknown): { message: string; requestI
   }
   return { message: error instanceof Error ? error.message : String(error) };
 }
+
+/**
+ * Stripe's own clock when it answered (its `Date` header), in unix seconds; our clock as a
+ * fallback. A read stamped this way compares with events' `created` without our clock's skew.
+ */
+export function stripeTimeOf(response: { lastResponse?: { headers?: Record<string, string> } }, fallbackMs: number): number {
+  const date = Date.parse(response.lastResponse?.headers?.date ?? '');
+  return Number.isNaN(date) ? Math.floor(fallbackMs / 1000) : Math.floor(date / 1000);
+}

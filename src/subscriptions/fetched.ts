@@ -11,7 +11,7 @@ import { parseCheckoutSession, parseSubscription, type SubscriptionStatus } from
  *
  * The past_due grace counts from observations on Stripe's clock: a read caused by an event is
  * observed as what that event's payload showed at its `created`; a read with no event (the
- * redirect, reconcile) as what it showed at the time of the read.
+ * redirect, reconcile) as what it showed at its cause's `created`, Stripe's time of the answer.
  */
 export async function storeFetchedSubscription(
   repo: SyncRepository,
@@ -24,7 +24,7 @@ export async function storeFetchedSubscription(
   const link = snapshot.userId ? await linkCustomerToUser(repo, snapshot.customerId, snapshot.userId, fetch.cause.id) : undefined;
   const observations = observed
     ? await repo.observeStatus(snapshot.id, observed.event, observed.status)
-    : await repo.observeStatus(snapshot.id, { ...fetch.cause, created: Math.floor(fetch.fetchedAt / 1000) }, snapshot.status);
+    : await repo.observeStatus(snapshot.id, fetch.cause, snapshot.status);
   const current = await repo.getSubscription(snapshot.id);
   const decision = decideFetchedSubscription(current, snapshot, fetch, observations);
   if (!decision.apply) return { outcome: `subscription ${snapshot.id} unchanged: ${decision.reason}`, warning: link?.warning, changed: false };
@@ -43,19 +43,21 @@ export function describeChange(current: SubscriptionRecord | null, next: Subscri
 /**
  * The Checkout redirect: the session (read from Stripe with its subscription expanded) links its
  * customer to the user named by `client_reference_id`, and the subscription's state is stored at
- * once, before any webhook, through the same path as a refetch.
+ * once, before any webhook, through the same path as a refetch. `stripeTime` (Stripe's clock when
+ * it answered, unix seconds) stamps the record, so that payload mode compares the webhooks that
+ * follow with it without our clock's skew.
  */
 export async function storeCompletedCheckout(
   repo: SyncRepository,
   session: unknown,
   subscription: unknown,
-  fetchedAt: number,
+  read: { fetchedAt: number; stripeTime: number },
 ): Promise<HandlerResult & { changed: boolean }> {
   const checkout = parseCheckoutSession(session);
   // The subscription's lock before the customer's row, in the order every other writer takes them (no deadlock).
   if (checkout.subscriptionId) await repo.lockSubscription(checkout.subscriptionId);
-  const cause = { id: `checkout:${checkout.id}`, type: 'checkout.session.redirect', created: Math.floor(fetchedAt / 1000) };
+  const cause = { id: `checkout:${checkout.id}`, type: 'checkout.session.redirect', created: read.stripeTime };
   const link = checkout.customerId && checkout.userId ? await linkCustomerToUser(repo, checkout.customerId, checkout.userId, cause.id) : undefined;
-  const stored = await storeFetchedSubscription(repo, subscription, { fetchedAt, cause });
+  const stored = await storeFetchedSubscription(repo, subscription, { fetchedAt: read.fetchedAt, cause });
   return { ...stored, warning: link?.warning ?? stored.warning };
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkoutIdempotencyKey, choosePrice, hasLiveSubscription, reconcileDifferences } from '../../src/billing/decide.js';
 import { escapeHtml, renderPage } from '../../src/billing/pages.js';
+import { stripeTimeOf } from '../../src/billing/stripe-client.js';
 import type { SubscriptionRecord } from '../../src/subscriptions/decide.js';
 import type { SubscriptionSnapshot } from '../../src/subscriptions/stripe-objects.js';
 
@@ -95,5 +96,15 @@ describe('billing pages', () => {
     const page = renderPage(name);
     expect(page.status).toBe(status);
     expect(page.html).toMatch(/^<!doctype html>[\s\S]*<h1 id="title">[^<]+<\/h1>[\s\S]*<\/html>\n$/);
+  });
+});
+
+describe("stripeTimeOf: Stripe's clock from its answer", () => {
+  it.each([
+    ['the Date header', { lastResponse: { headers: { date: 'Fri, 27 Nov 2026 08:00:05 GMT' } } }, Date.UTC(2026, 10, 27, 8, 0, 5) / 1000],
+    ['no header: our clock', { lastResponse: { headers: {} } }, 1_800_000_000],
+    ['a malformed header: our clock', { lastResponse: { headers: { date: 'soon' } } }, 1_800_000_000],
+  ])('%s', (_name, response, expected) => {
+    expect(stripeTimeOf(response, 1_800_000_000_999)).toBe(expected);
   });
 });
