@@ -77,6 +77,29 @@ describe.each(BACKENDS)('backfill and reconcile on $name', (backend) => {
     expect(history).toMatchObject({ event_type: 'reconcile', status_before: 'canceled', status_after: 'active' });
   });
 
+  it('RECONCILE_INTERVAL: the worker process repairs on its schedule, logs the difference and counts it', async () => {
+    const user = await createUser(context.svc.baseUrl);
+    const { subscriptionId } = await payThroughCheckout(context, user.token);
+    await context.svc.store.db.updateTable('subscriptions').set({ cancel_at_period_end: 1 }).where('id', '=', subscriptionId).execute();
+    const metrics = createMetrics();
+    const logged: unknown[] = [];
+    const jobs = startBillingJobs({
+      config: { backfillOnStart: false, reconcileIntervalMs: 50 },
+      stripe: createStripeClient({ ...BILLING_OFF, stripeSecretKey: TEST_STRIPE_KEY, stripeApiUrl: context.standIn.url }),
+      store: context.svc.store,
+      logger: pino({ level: 'warn' }, { write: (line: string) => void logged.push(JSON.parse(line)) }),
+      metrics,
+      onStored: () => {},
+    });
+    try {
+      await expect.poll(async () => (await getEntitlement(context.svc.baseUrl, user.token)).cancelAtPeriodEnd, { timeout: 10_000 }).toBe(false);
+    } finally {
+      await jobs.stop();
+    }
+    expect(logged).toContainEqual(expect.objectContaining({ msg: 'reconcile: record differs from Stripe', subscriptionId }));
+    expect(await metrics.registry.getSingleMetricAsString('stripe_reconcile_differences_total')).toMatch(/field="cancelAtPeriodEnd"\} [1-9]/);
+  });
+
   it('reconcile pages through every subscription (status all) and counts differences in a metric', async () => {
     const template = [...context.standIn.state.subscriptions.values()][0] ?? (await paidWithoutWebhooks(), [...context.standIn.state.subscriptions.values()][0]);
     for (let i = 0; i < 230; i++) context.standIn.state.putSubscription({ ...structuredClone(template), id: `sub_bulk_${i}`, status: i % 2 ? 'active' : 'canceled' });
