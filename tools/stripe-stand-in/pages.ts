@@ -1,3 +1,4 @@
+import { escapeHtml } from '../../src/billing/pages.js';
 import type { Price, StripeObject } from './objects.js';
 
 /**
@@ -5,10 +6,6 @@ import type { Price, StripeObject } from './objects.js';
  * texts, so that a browser test can play the user: `#pay` ("Pay"), `#cancel`; in the portal
  * `#switch-<price id>` ("Switch to <price id>"), `#cancel-at-period-end`, `#cancel-now`, `#return`.
  */
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
 function page(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
