@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Config } from '../config.js';
 import type { Store } from '../db/index.js';
 import { storeCompletedCheckout, SyncRepository } from '../subscriptions/index.js';
-import { authenticate } from '../users/index.js';
+import { authenticate, unauthorized } from '../users/index.js';
 import { customerOfUser, ensureCustomer, subscriptionStatusesOfUser } from './customers.js';
 import { checkoutIdempotencyKey, choosePrice, hasLiveSubscription } from './decide.js';
 import { PAGE_HEADERS, type PageName, renderPage } from './pages.js';
@@ -43,8 +43,6 @@ export function billingRoutes(app: FastifyInstance, options: BillingRouteOptions
   const now = options.now ?? Date.now;
   const notConfigured = (reply: FastifyReply) =>
     reply.code(503).send({ error: 'billing_not_configured', message: 'billing is not configured on this server (no STRIPE_SECRET_KEY)' });
-  const unauthorized = (reply: FastifyReply) =>
-    reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'unauthorized', message: 'a valid bearer token is required' });
 
   app.post('/v1/billing/checkout', async (request, reply) => {
     if (!stripe) return notConfigured(reply);

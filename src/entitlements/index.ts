@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/index.js';
 import { recordFromRow } from '../subscriptions/index.js';
-import { authenticate } from '../users/index.js';
+import { authenticate, unauthorized } from '../users/index.js';
 import { decideEntitlement, type Entitlement } from './decide.js';
 
 export { accessOf, decideEntitlement, type Entitlement } from './decide.js';
@@ -32,10 +32,6 @@ export async function entitlementOf(options: EntitlementOptions, userId: string)
     now: Math.floor((options.now ?? Date.now)() / 1000),
     pastDueGraceHours: options.pastDueGraceHours,
   });
-}
-
-function unauthorized(reply: FastifyReply) {
-  return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'unauthorized', message: 'a valid bearer token is required' });
 }
 
 /**

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/index.js';
 
@@ -25,6 +25,11 @@ export async function authenticate(db: Kysely<Database>, request: FastifyRequest
   if (!match) return null;
   const row = await db.selectFrom('users').select('id').where('token_hash', '=', hashToken(match[1]!)).executeTakeFirst();
   return row?.id ?? null;
+}
+
+/** The answer to a request without a valid bearer token. */
+export function unauthorized(reply: FastifyReply) {
+  return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'unauthorized', message: 'a valid bearer token is required' });
 }
 
 export function userRoutes(app: FastifyInstance, db: Kysely<Database>): void {
