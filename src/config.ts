@@ -17,7 +17,23 @@ export interface Config {
   /** Where the webhook secrets came from: the environment, or generated for local mode. */
   webhookSecretSource: 'env' | 'generated' | 'stored';
   stripeSecretKey: string | undefined;
+  /** Base URL of Stripe's API (a local stand-in in tests and the demo); undefined means Stripe's own. */
   stripeApiUrl: string | undefined;
+  /** Retries the `stripe` client makes itself (connection errors, 5xx, 409) before a call fails. */
+  stripeMaxNetworkRetries: number;
+  stripeTimeoutMs: number;
+  /** Prices a user may subscribe to through Checkout; the default one is used when none is named. */
+  priceIds: string[];
+  defaultPriceId: string | undefined;
+  checkoutSuccessUrl: string;
+  checkoutCancelUrl: string;
+  portalReturnUrl: string;
+  /** `refetch`: a subscription event makes the worker store Stripe's current state; `payload`: the event's own object. */
+  syncMode: SyncMode;
+  /** How often the worker compares every subscription with Stripe and repairs differences; undefined: never. */
+  reconcileIntervalMs: number | undefined;
+  /** Whether the worker backfills missed events from Stripe when it starts. */
+  backfillOnStart: boolean;
   pastDueGraceHours: number;
   adminToken: string | undefined;
   /** Optional price id → feature lookup keys, used when Stripe sends no entitlement summary. */
@@ -46,6 +62,7 @@ export interface Config {
 }
 
 export type ProcessRole = 'all' | 'intake' | 'worker';
+export type SyncMode = 'payload' | 'refetch';
 
 /** Per client address and minute; a request over the limit is answered 429. */
 export interface RateLimits {
@@ -83,8 +100,8 @@ export function parseDurationList(text: string): number[] | undefined {
   return out.length > 0 ? out : undefined;
 }
 
-/** Parses one duration like "10s"; undefined when malformed or not exactly one. */
-function parseDuration(text: string): number | undefined {
+/** One duration such as "72h" in milliseconds; undefined when malformed or not exactly one. */
+export function parseDuration(text: string): number | undefined {
   const list = parseDurationList(text);
   return list?.length === 1 ? list[0] : undefined;
 }
@@ -135,6 +152,20 @@ const envSchema = z.object({
     'must be a Stripe secret or restricted key ("sk_test_…", "sk_live_…", "rk_…")',
   ),
   STRIPE_API_URL: optionalText.refine((v) => v === undefined || /^https?:\/\/[^/]+/.test(v), 'must be an http(s) URL'),
+  STRIPE_MAX_NETWORK_RETRIES: optionalText.refine((v) => v === undefined || (/^\d+$/.test(v) && Number(v) <= 10), 'must be a whole number from 0 to 10'),
+  STRIPE_TIMEOUT: optionalText.refine((v) => v === undefined || (parseDuration(v) ?? 0) >= 100, 'must be a duration like "10s" (at least 100ms)'),
+  PRICE_IDS: optionalText.refine((v) => v === undefined || v.split(',').every((p) => /^[A-Za-z0-9_-]+$/.test(p.trim())), 'must be comma-separated Stripe price ids like "price_123,price_456"'),
+  DEFAULT_PRICE_ID: optionalText.refine((v) => v === undefined || /^[A-Za-z0-9_-]+$/.test(v), 'must be a Stripe price id like "price_123"'),
+  PUBLIC_URL: optionalText.refine((v) => v === undefined || /^https?:\/\/[^/]+/.test(v), 'must be an http(s) URL'),
+  CHECKOUT_SUCCESS_URL: optionalText.refine(
+    (v) => v === undefined || (/^https?:\/\/[^/]+/.test(v) && v.includes('{CHECKOUT_SESSION_ID}')),
+    'must be an http(s) URL containing {CHECKOUT_SESSION_ID}, which Stripe replaces with the session id',
+  ),
+  CHECKOUT_CANCEL_URL: optionalText.refine((v) => v === undefined || /^https?:\/\/[^/]+/.test(v), 'must be an http(s) URL'),
+  PORTAL_RETURN_URL: optionalText.refine((v) => v === undefined || /^https?:\/\/[^/]+/.test(v), 'must be an http(s) URL'),
+  SYNC_MODE: optionalText.refine((v) => v === undefined || ['payload', 'refetch'].includes(v), 'must be payload or refetch'),
+  RECONCILE_INTERVAL: optionalText.refine((v) => v === undefined || (parseDuration(v) ?? 0) >= 60_000, 'must be a duration like "6h" (at least 1m)'),
+  BACKFILL_ON_START: optionalText.refine((v) => v === undefined || ['true', 'false'].includes(v), 'must be true or false'),
   PAST_DUE_GRACE_HOURS: optionalText.refine(
     (v) => v === undefined || (/^\d+(\.\d+)?$/.test(v) && Number.isFinite(Number(v))),
     'must be a non-negative number of hours',
@@ -210,7 +241,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (httpTimeouts.headersMs > httpTimeouts.requestMs) {
     throw new ConfigError(['HEADERS_TIMEOUT: must not be longer than REQUEST_TIMEOUT (the headers are part of the request)']);
   }
+  if (e.SYNC_MODE === 'refetch' && !e.STRIPE_SECRET_KEY) {
+    throw new ConfigError(['SYNC_MODE: refetch needs STRIPE_SECRET_KEY (the worker reads each subscription from Stripe)']);
+  }
+  const priceIds = [...new Set([...(e.PRICE_IDS?.split(',').map((p) => p.trim()) ?? []), ...(e.DEFAULT_PRICE_ID ? [e.DEFAULT_PRICE_ID] : [])])];
   const dataDir = resolve(e.DATA_DIR ?? './data');
+  const host = e.HOST ?? '127.0.0.1';
+  const port = e.PORT === undefined ? 3000 : Number(e.PORT);
+  // Stripe redirects the user's browser here, so the default is where this service listens.
+  const publicUrl = (e.PUBLIC_URL ?? `http://${host}:${port}`).replace(/\/+$/, '');
   const secrets = e.STRIPE_WEBHOOK_SECRET
     ? { secrets: e.STRIPE_WEBHOOK_SECRET.split(',').map((s) => s.trim()), source: 'env' as const }
     : localWebhookSecret(dataDir);
@@ -218,12 +257,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     production,
     databaseUrl: e.DATABASE_URL ?? `sqlite:${join(dataDir, 'billing.sqlite')}`,
-    host: e.HOST ?? '127.0.0.1',
-    port: e.PORT === undefined ? 3000 : Number(e.PORT),
+    host,
+    port,
     webhookSecrets: secrets.secrets,
     webhookSecretSource: secrets.source,
     stripeSecretKey: e.STRIPE_SECRET_KEY,
     stripeApiUrl: e.STRIPE_API_URL,
+    stripeMaxNetworkRetries: e.STRIPE_MAX_NETWORK_RETRIES === undefined ? 2 : Number(e.STRIPE_MAX_NETWORK_RETRIES),
+    // With the client's retries, a read stays well inside the worker's default 60 s lease.
+    stripeTimeoutMs: parseDuration(e.STRIPE_TIMEOUT ?? '10s')!,
+    priceIds,
+    defaultPriceId: e.DEFAULT_PRICE_ID ?? priceIds[0],
+    checkoutSuccessUrl: e.CHECKOUT_SUCCESS_URL ?? `${publicUrl}/billing/success?session_id={CHECKOUT_SESSION_ID}`,
+    checkoutCancelUrl: e.CHECKOUT_CANCEL_URL ?? `${publicUrl}/billing/cancel`,
+    portalReturnUrl: e.PORTAL_RETURN_URL ?? `${publicUrl}/billing/done`,
+    syncMode: (e.SYNC_MODE ?? (e.STRIPE_SECRET_KEY ? 'refetch' : 'payload')) as SyncMode,
+    reconcileIntervalMs: e.RECONCILE_INTERVAL === undefined ? undefined : parseDuration(e.RECONCILE_INTERVAL),
+    backfillOnStart: e.BACKFILL_ON_START === 'true',
     pastDueGraceHours: e.PAST_DUE_GRACE_HOURS === undefined ? 72 : Number(e.PAST_DUE_GRACE_HOURS),
     adminToken: e.ADMIN_TOKEN,
     priceFeatures: e.PRICE_FEATURES ? parsePriceFeatures(e.PRICE_FEATURES)! : {},

@@ -1,4 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
+import type Stripe from 'stripe';
+import { type BillingConfig, billingRoutes, createStripeClient, startBillingJobs, subscriptionReader } from './billing/index.js';
 import type { Config } from './config.js';
 import type { Store } from './db/index.js';
 import { entitlementRoutes } from './entitlements/index.js';
@@ -38,7 +40,8 @@ export type ServiceConfig = Pick<
   | 'rateLimits'
   | 'trustProxy'
   | 'httpTimeouts'
->;
+> &
+  BillingConfig;
 
 export interface ServiceOptions {
   config: ServiceConfig;
@@ -52,12 +55,12 @@ export interface ServiceOptions {
 
 /** The sync worker for a configuration; `start()` it to run. */
 export function createWorker(
-  config: Pick<ServiceConfig, 'retrySchedule' | 'eventRetentionDays' | 'workerConcurrency' | 'workerLeaseMs'>,
+  config: Pick<ServiceConfig, 'retrySchedule' | 'eventRetentionDays' | 'workerConcurrency' | 'workerLeaseMs' | 'syncMode'>,
   store: Store,
   logger: SyncWorkerOptions['logger'],
-  extra: ServiceOptions['worker'] & { now?: () => number; metrics?: Metrics } = {},
+  extra: ServiceOptions['worker'] & { now?: () => number; metrics?: Metrics; stripe?: Stripe } = {},
 ): SyncWorker {
-  const { metrics, ...seams } = extra;
+  const { metrics, stripe, ...seams } = extra;
   return new SyncWorker({
     store,
     logger,
@@ -72,6 +75,7 @@ export function createWorker(
     retentionDays: config.eventRetentionDays,
     concurrency: config.workerConcurrency,
     leaseMs: config.workerLeaseMs,
+    readSubscription: config.syncMode === 'refetch' && stripe ? subscriptionReader(stripe) : undefined,
     ...seams,
   });
 }
@@ -92,7 +96,8 @@ export async function buildService(options: ServiceOptions): Promise<Service> {
     // Idle connections are closed after this; slow ones by the header and request timeouts.
     connectionTimeout: 60_000,
   });
-  const worker = config.processRole === 'intake' ? undefined : createWorker(config, store, app.log, { ...options.worker, now: options.now, metrics });
+  const stripe = createStripeClient(config);
+  const worker = config.processRole === 'intake' ? undefined : createWorker(config, store, app.log, { ...options.worker, now: options.now, metrics, stripe });
   const authenticator = new Authenticator(store.db, config.jwt ? jwtVerifier(config.jwt) : undefined);
   const entitlementOptions = {
     authenticator,
@@ -126,6 +131,7 @@ export async function buildService(options: ServiceOptions): Promise<Service> {
     });
     userRoutes(app, store.db);
     entitlementRoutes(app, entitlementOptions);
+    billingRoutes(app, { stripe, store, authenticator, settings: config, now: options.now });
     if (config.adminToken) adminRoutes(app, { store, adminToken: config.adminToken, entitlements: entitlementOptions, onReplayed: () => worker?.kick() });
   }
   opsRoutes(app, store, metrics);
@@ -142,11 +148,13 @@ export async function buildService(options: ServiceOptions): Promise<Service> {
     throw error;
   }
   alerts?.start();
+  const jobs = worker ? startBillingJobs({ config, stripe, store, logger: app.log, metrics, onStored: () => worker.kick() }) : undefined;
   return {
     app,
     worker,
     alerts,
     async close() {
+      await jobs?.stop();
       await app.close();
       await alerts?.stop();
       await worker?.stop();

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { BACKENDS } from './helpers/databases.js';
 import {
   checkoutCompletedEvent,
   customerEvent,
@@ -11,18 +10,30 @@ import {
   nowSeconds,
   SHAPES,
   type Shape,
+  type StripeEventBody,
   type SubscriptionSpec,
   subscriptionEvent,
 } from './helpers/events.js';
-import { useService } from './helpers/service.js';
+import { SYNC_SETUPS, useSyncModeService } from './helpers/stripe.js';
 import { createUser, getEntitlement, premiumPing } from './helpers/users.js';
 
-/** The story's scenarios over real HTTP, with events signed by the `stripe` package, on each backend. */
-describe.each(BACKENDS)('subscription scenarios on $name', (backend) => {
-  const context = useService(backend, { config: { priceFeatures: { price_pro: ['export', 'sync'] } } });
+/**
+ * The story's scenarios over real HTTP, with events signed by the `stripe` package, on each
+ * backend and in both sync modes (in refetch mode the stand-in holds each subscription's newest state).
+ */
+describe.each(SYNC_SETUPS)('subscription scenarios on $name, $syncMode sync', ({ backend, syncMode }) => {
+  const context = useSyncModeService(backend, syncMode, { config: { priceFeatures: { price_pro: ['export', 'sync'] } } });
+
+  /** Delivers events all at once, once Stripe holds their state. */
+  async function deliverAtOnce(events: StripeEventBody[]) {
+    context.publish(events);
+    return Promise.all(events.map((e) => deliver(context.svc.baseUrl, e)));
+  }
 
 
-  async function send(...events: unknown[]) {
+  /** Delivers events one after another, once Stripe holds their state, and waits until they are applied. */
+  async function send(...events: StripeEventBody[]) {
+    context.publish(events);
     await deliverAll(context.svc.baseUrl, events);
     await context.svc.settle();
   }
@@ -35,11 +46,9 @@ describe.each(BACKENDS)('subscription scenarios on $name', (backend) => {
   async function subscribedUser(shape: Shape = 'current', extra: Partial<SubscriptionSpec> = {}) {
     const user = await createUser(context.svc.baseUrl);
     const t = nowSeconds() - 600;
-    // The period is fixed here: left to its default, it would move when a second passes between events.
-    const spec: SubscriptionSpec = { id: newId('sub'), customer: newId('cus'), status: 'incomplete', shape, periodStart: nowSeconds() - 86_400, ...extra };
+    const spec: SubscriptionSpec = { id: newId('sub'), customer: newId('cus'), status: 'incomplete', shape, periodStart: t - 86_400, ...extra };
+    await send(checkoutCompletedEvent({ customer: spec.customer, userId: user.userId, subscription: spec.id, created: t }), subscriptionEvent('created', spec, t));
     await send(
-      checkoutCompletedEvent({ customer: spec.customer, userId: user.userId, subscription: spec.id, created: t }),
-      subscriptionEvent('created', spec, t),
       subscriptionEvent('updated', { ...spec, status: 'active' }, t + 1),
       invoiceEvent('paid', { subscription: spec.id, customer: spec.customer, created: t + 1, shape }),
     );
@@ -216,7 +225,7 @@ describe.each(BACKENDS)('subscription scenarios on $name', (backend) => {
         subscriptionEvent(i === 0 ? 'created' : status === 'canceled' ? 'deleted' : 'updated', { ...spec, status, priceId: `price_${i}` }, t + i * 10),
       );
       const deliveries = [...events, ...events.slice(0, 3)].sort(() => Math.random() - 0.5);
-      await Promise.all(deliveries.map((e) => deliver(context.svc.baseUrl, e)));
+      await deliverAtOnce(deliveries);
       await context.svc.settle();
       expect(await entitlement(user.token)).toMatchObject({ premium: false, status: 'canceled', priceId: 'price_5' });
     }
@@ -225,7 +234,7 @@ describe.each(BACKENDS)('subscription scenarios on $name', (backend) => {
   it('the same event delivered 50 times at once is stored once and applied once', async () => {
     const user = await createUser(context.svc.baseUrl);
     const event = subscriptionEvent('created', { id: newId('sub'), customer: newId('cus'), status: 'active', userId: user.userId }, nowSeconds());
-    const results = await Promise.all(Array.from({ length: 50 }, () => deliver(context.svc.baseUrl, event)));
+    const results = await deliverAtOnce(Array.from({ length: 50 }, () => event));
     expect(results.every((r) => r.status === 200 && r.body.received === true)).toBe(true);
     expect(results.filter((r) => !r.body.duplicate).length).toBeGreaterThanOrEqual(1);
     const stored = await context.svc.store.db.selectFrom('webhook_events').select(['status']).where('id', '=', event.id).execute();
@@ -241,6 +250,7 @@ describe.each(BACKENDS)('subscription scenarios on $name', (backend) => {
   it('a stored event is visible in the entitlement within one second of its 2xx', async () => {
     const user = await createUser(context.svc.baseUrl);
     const event = subscriptionEvent('created', { id: newId('sub'), customer: newId('cus'), status: 'active', userId: user.userId }, nowSeconds());
+    context.publish([event]);
     expect((await deliver(context.svc.baseUrl, event)).status).toBe(200);
     const acknowledged = Date.now();
     let premium = false;

@@ -71,6 +71,12 @@ describe('configuration', () => {
     [{ HEADERS_TIMEOUT: '10' }, 'HEADERS_TIMEOUT'],
     [{ REQUEST_TIMEOUT: '1s,2s' }, 'REQUEST_TIMEOUT'],
     [{ HEADERS_TIMEOUT: '40s' }, 'HEADERS_TIMEOUT'],
+    [{ SYNC_MODE: 'sometimes' }, 'SYNC_MODE'],
+    [{ SYNC_MODE: 'refetch' }, 'SYNC_MODE'],
+    [{ CHECKOUT_SUCCESS_URL: 'https://example.com/thanks' }, 'CHECKOUT_SUCCESS_URL'],
+    [{ PRICE_IDS: 'price_1, price two' }, 'PRICE_IDS'],
+    [{ RECONCILE_INTERVAL: '10s' }, 'RECONCILE_INTERVAL'],
+    [{ STRIPE_API_URL: 'ftp://127.0.0.1' }, 'STRIPE_API_URL'],
   ])('%o is refused, naming %s, without echoing the value', (env, variable) => {
     const dataDir = tempDir();
     let error: unknown;
@@ -108,6 +114,36 @@ describe('configuration', () => {
     const again = loadConfig({ DATA_DIR: dataDir });
     expect(again.webhookSecrets).toEqual(config.webhookSecrets);
     expect(again.webhookSecretSource).toBe('stored');
+  });
+
+  it('billing defaults: payload sync without a key, refetch with one, redirects to this service', () => {
+    const withoutKey = loadConfig({ DATA_DIR: tempDir(), PORT: '4000' });
+    expect(withoutKey).toMatchObject({
+      syncMode: 'payload',
+      priceIds: [],
+      defaultPriceId: undefined,
+      checkoutSuccessUrl: 'http://127.0.0.1:4000/billing/success?session_id={CHECKOUT_SESSION_ID}',
+      checkoutCancelUrl: 'http://127.0.0.1:4000/billing/cancel',
+      portalReturnUrl: 'http://127.0.0.1:4000/billing/done',
+      reconcileIntervalMs: undefined,
+      stripeMaxNetworkRetries: 2,
+      stripeTimeoutMs: 10_000,
+    });
+    const withKey = loadConfig({
+      DATA_DIR: tempDir(),
+      STRIPE_SECRET_KEY: 'sk_test_123',
+      PRICE_IDS: 'price_a, price_b',
+      PUBLIC_URL: 'https://billing.example.com/',
+      RECONCILE_INTERVAL: '6h',
+    });
+    expect(withKey).toMatchObject({
+      syncMode: 'refetch',
+      priceIds: ['price_a', 'price_b'],
+      defaultPriceId: 'price_a',
+      checkoutCancelUrl: 'https://billing.example.com/billing/cancel',
+      reconcileIntervalMs: 6 * 3_600_000,
+    });
+    expect(loadConfig({ DATA_DIR: tempDir(), DEFAULT_PRICE_ID: 'price_c', PRICE_IDS: 'price_a' })).toMatchObject({ priceIds: ['price_a', 'price_c'], defaultPriceId: 'price_c' });
   });
 
   it('several comma-separated secrets are all accepted', () => {

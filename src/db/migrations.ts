@@ -163,6 +163,15 @@ function migrations(isPostgres: boolean): Record<string, Migration> {
         await db.schema.dropTable('event_attempts').ifExists().execute();
       },
     },
+    '0004_fetched_state': {
+      async up(db: Kysely<any>) {
+        // When the stored state was read from Stripe's API (ms); an older read never overwrites a newer one.
+        await db.schema.alterTable('subscriptions').addColumn('synced_at', 'bigint').execute();
+      },
+      async down(db: Kysely<any>) {
+        await db.schema.alterTable('subscriptions').dropColumn('synced_at').execute();
+      },
+    },
   };
 }
 

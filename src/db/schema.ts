@@ -100,6 +100,8 @@ export interface SubscriptionsTable {
   last_event_id: string;
   last_event_type: string;
   last_event_created: number;
+  /** When this state was read from Stripe's API (ms), or null when it came from an event's payload. */
+  synced_at: number | null;
   updated_at: number;
 }
 

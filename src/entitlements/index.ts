@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/index.js';
 import { recordFromRow } from '../subscriptions/index.js';
-import type { Authenticator } from '../users/index.js';
+import { type Authenticator, unauthorized } from '../users/index.js';
 import { decideEntitlement, type Entitlement } from './decide.js';
 
 export { accessOf, decideEntitlement, type Entitlement } from './decide.js';
@@ -52,10 +52,6 @@ async function check(options: EntitlementOptions, request: FastifyRequest): Prom
   const entitlement = await entitlementOf(options, userId);
   options.onCheck?.(entitlement.premium ? 'premium' : 'not_premium');
   return { userId, entitlement };
-}
-
-function unauthorized(reply: FastifyReply) {
-  return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'unauthorized', message: 'a valid bearer token is required' });
 }
 
 /**

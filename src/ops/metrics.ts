@@ -70,6 +70,24 @@ export function createMetrics(store?: Store) {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     }),
+    reconcileDifferences: new Counter({
+      name: 'stripe_reconcile_differences_total',
+      help: 'Differences reconcile found between a stored subscription and Stripe, by field (missing: no record at all)',
+      labelNames: ['field'] as const,
+      registers,
+    }),
+    reconcileRepairs: new Counter({
+      name: 'stripe_reconcile_repairs_total',
+      help: 'Records reconcile rewrote from Stripe (repaired), or left because they changed after the read (newer)',
+      labelNames: ['outcome'] as const,
+      registers,
+    }),
+    backfilledEvents: new Counter({
+      name: 'stripe_backfill_events_total',
+      help: 'Events backfill read from Stripe, by outcome (stored: it had been missed; duplicate: already stored)',
+      labelNames: ['outcome'] as const,
+      registers,
+    }),
   };
   if (store) registerQueueGauges(registry, store);
   return metrics;

@@ -7,6 +7,8 @@ export interface SubscriptionRecord extends Omit<SubscriptionSnapshot, 'userId'>
   lastEventId: string;
   lastEventType: string;
   lastEventCreated: number;
+  /** When this state was read from Stripe's API (ms); null when it came from an event's payload. */
+  syncedAt: number | null;
 }
 
 /** What one event said about a subscription's status, whether or not it was applied. */
@@ -23,6 +25,14 @@ export interface EventStamp {
 }
 
 export type Decision<T> = { apply: true; next: T } | { apply: false; reason: string };
+
+/** A subscription read from Stripe's API: Stripe's state as of `fetchedAt`, and what made us read it. */
+export interface FetchStamp {
+  /** When the read was sent (ms, our clock). */
+  fetchedAt: number;
+  /** The event that asked for the read, or a stamp naming another cause (the Checkout redirect, reconcile) at Stripe's time of the answer. */
+  cause: EventStamp;
+}
 
 const TERMINAL: ReadonlySet<SubscriptionStatus> = new Set(['canceled', 'incomplete_expired']);
 
@@ -43,10 +53,56 @@ export function decideSubscriptionEvent(
   observations: readonly StatusObservation[],
 ): Decision<SubscriptionRecord> {
   const refusal = current ? refusalOf(current, snapshot, event) : undefined;
-  const base = current && refusal ? current : recordFromSnapshot(snapshot, event);
-  const next = { ...base, pastDueSince: base.status === 'past_due' ? pastDueStreakStart(observations, base.lastEventCreated) : null };
+  return settle(current, refusal, recordFromSnapshot(snapshot, event), observations);
+}
+
+/**
+ * How Stripe's current state, read from the API, changes the record. Such a read is newer than
+ * every event created before it, whatever their arrival order; but two reads can commit in the
+ * other order, so an older read never overwrites a newer one. A record last written from an
+ * event's payload is newer only when that event was created after the read (whole seconds; our
+ * clock against Stripe's). The record keeps the newest event stamp it has seen, so
+ * `lastEventCreated` means the same in both sync modes.
+ */
+export function decideFetchedSubscription(
+  current: SubscriptionRecord | null,
+  snapshot: SubscriptionSnapshot,
+  fetch: FetchStamp,
+  observations: readonly StatusObservation[],
+): Decision<SubscriptionRecord> {
+  const refusal = current ? fetchRefusal(current, fetch) : undefined;
+  const stamp = current && current.lastEventCreated > fetch.cause.created
+    ? { id: current.lastEventId, type: current.lastEventType, created: current.lastEventCreated }
+    : fetch.cause;
+  return settle(current, refusal, { ...recordFromSnapshot(snapshot, stamp), syncedAt: fetch.fetchedAt }, observations);
+}
+
+function fetchRefusal(current: SubscriptionRecord, fetch: FetchStamp): string | undefined {
+  if (current.syncedAt !== null && current.syncedAt > fetch.fetchedAt) {
+    return `a read of ${new Date(fetch.fetchedAt).toISOString()} never overwrites the newer read of ${new Date(current.syncedAt).toISOString()}`;
+  }
+  if (current.syncedAt === null && current.lastEventCreated > Math.floor(fetch.fetchedAt / 1000)) {
+    return `the applied event ${current.lastEventId} (created ${current.lastEventCreated}) is newer than this read`;
+  }
+  return undefined;
+}
+
+/** Keeps the current record when refused, but lets every decision move the past_due grace start (see above). */
+function settle(
+  current: SubscriptionRecord | null,
+  refusal: string | undefined,
+  candidate: SubscriptionRecord,
+  observations: readonly StatusObservation[],
+): Decision<SubscriptionRecord> {
+  const base = current && refusal ? current : candidate;
+  const next = { ...base, pastDueSince: base.status === 'past_due' ? pastDueStreakStart(observations, stateTime(base)) : null };
   if (refusal && next.pastDueSince === current!.pastDueSince) return { apply: false, reason: refusal };
   return { apply: true, next };
+}
+
+/** Unix seconds the record's state is known to hold at: its newest event, or the read it came from. */
+function stateTime(record: SubscriptionRecord): number {
+  return Math.max(record.lastEventCreated, record.syncedAt === null ? 0 : Math.floor(record.syncedAt / 1000));
 }
 
 function refusalOf(current: SubscriptionRecord, snapshot: SubscriptionSnapshot, event: EventStamp): string | undefined {
@@ -62,7 +118,7 @@ function refusalOf(current: SubscriptionRecord, snapshot: SubscriptionSnapshot, 
 }
 
 function recordFromSnapshot({ userId: _linkedSeparately, ...snapshot }: SubscriptionSnapshot, event: EventStamp): SubscriptionRecord {
-  return { ...snapshot, pastDueSince: null, lastEventId: event.id, lastEventType: event.type, lastEventCreated: event.created };
+  return { ...snapshot, pastDueSince: null, lastEventId: event.id, lastEventType: event.type, lastEventCreated: event.created, syncedAt: null };
 }
 
 /**
@@ -108,7 +164,8 @@ export function decidePaymentFact(
 export function diffRecords<T extends object>(before: T | null, after: T): Record<string, [unknown, unknown]> {
   const changes: Record<string, [unknown, unknown]> = {};
   for (const key of Object.keys(after) as (keyof T & string)[]) {
-    if (key.startsWith('lastEvent')) continue;
+    // Bookkeeping, not a change of the subscription.
+    if (key.startsWith('lastEvent') || key === 'syncedAt') continue;
     const previous = before ? before[key] : null;
     if (previous !== after[key]) changes[key] = [previous, after[key]];
   }

@@ -1,6 +1,10 @@
 /** Sync: applying stored Stripe events to subscription records, exactly once and in any order. */
-export { SyncWorker, type SyncWorkerOptions, WorkerLockError } from './worker.js';
+export { InvalidEventError, SyncWorker, type SyncWorkerOptions, WorkerLockError } from './worker.js';
+export { storeCompletedCheckout, storeFetchedSubscription } from './fetched.js';
+export { SyncRepository } from './repository.js';
+export { parseSubscription } from './stripe-objects.js';
 export { EventQueue } from './queue.js';
 export { isHandledEventType } from './handlers/index.js';
 export { recordFromRow } from './repository.js';
 export type { SubscriptionRecord } from './decide.js';
+export { EVENT_HANDLERS } from './handlers/index.js';

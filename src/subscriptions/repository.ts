@@ -166,6 +166,7 @@ export function recordFromRow(row: SubscriptionRow): SubscriptionRecord {
     lastEventId: row.last_event_id,
     lastEventType: row.last_event_type,
     lastEventCreated: row.last_event_created,
+    syncedAt: row.synced_at,
   };
 }
 
@@ -196,6 +197,7 @@ function rowFromRecord(r: SubscriptionRecord, now: number): SubscriptionRow {
     last_event_id: r.lastEventId,
     last_event_type: r.lastEventType,
     last_event_created: r.lastEventCreated,
+    synced_at: r.syncedAt,
     updated_at: now,
   };
 }

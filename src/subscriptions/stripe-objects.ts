@@ -43,7 +43,8 @@ const subscriptionItem = z.looseObject({
 const subscriptionSchema = z.looseObject({
   object: z.literal('subscription'),
   id: text.min(1),
-  customer: reference,
+  // Read with `expand: ['customer']` in refetch mode, so that the customer's metadata can link it.
+  customer: z.union([text.min(1), z.looseObject({ id: text.min(1), metadata })]),
   status: z.enum(SUBSCRIPTION_STATUSES),
   cancel_at_period_end: z.boolean().nullable().optional(),
   cancel_at: optionalTime,
@@ -83,9 +84,10 @@ export function parseSubscription(object: unknown): SubscriptionSnapshot {
       const value = pick(item);
       return value !== null && (max === null || value > max) ? value : max;
     }, null);
+  const customer = typeof s.customer === 'string' ? { id: s.customer, metadata: {} as Record<string, string> } : s.customer;
   return {
     id: s.id,
-    customerId: s.customer,
+    customerId: customer.id,
     status: s.status,
     priceId: first?.price?.id ?? null,
     productId: first?.price?.product ?? null,
@@ -96,7 +98,7 @@ export function parseSubscription(object: unknown): SubscriptionSnapshot {
     canceledAt: s.canceled_at,
     endedAt: s.ended_at,
     trialEnd: s.trial_end,
-    userId: s.metadata.user_id ?? null,
+    userId: s.metadata.user_id ?? customer.metadata.user_id ?? null,
   };
 }
 

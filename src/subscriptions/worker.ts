@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import { ZodError, z } from 'zod';
 import { type AttemptOutcome, NamedLock, type Store, type WebhookEventRow } from '../db/index.js';
-import { EVENT_HANDLERS, type HandlerResult } from './handlers/index.js';
+import { EVENT_HANDLERS, type FetchedSubscription, type HandlerResult, type StripeEvent, subscriptionToRead } from './handlers/index.js';
 import { EventQueue } from './queue.js';
 import { SyncRepository } from './repository.js';
 import { nextAttemptAt } from './retry.js';
@@ -34,6 +34,12 @@ export interface SyncWorkerOptions {
    * pass it (to inject failures and crashes); nothing in the configuration can set it.
    */
   afterApply?: (event: WebhookEventRow) => Promise<void> | void;
+  /**
+   * Refetch mode: reads a subscription's current state from Stripe. Called before the event's
+   * transaction opens, never inside it; a failure is a retryable processing failure, unless it
+   * throws InvalidEventError.
+   */
+  readSubscription?: (subscriptionId: string) => Promise<unknown>;
 }
 
 /** An event that can never be applied as stored (its shape is wrong): retrying cannot help. */
@@ -58,18 +64,32 @@ const storedEventSchema = z.looseObject({
   data: z.looseObject({ object: z.looseObject({}) }),
 });
 
-async function applyEvent(row: WebhookEventRow, repo: SyncRepository): Promise<HandlerResult & { status: 'applied' | 'ignored' }> {
-  const handler = EVENT_HANDLERS[row.type];
-  if (!handler) return { status: 'ignored', outcome: 'ignored: type not handled' };
+/** The stored event as handlers read it; null when sync does not handle its type. */
+function readStoredEvent(row: WebhookEventRow): StripeEvent | null {
+  if (!EVENT_HANDLERS[row.type]) return null;
   const envelope = storedEventSchema.safeParse(JSON.parse(row.payload));
   if (!envelope.success) throw new InvalidEventError(`invalid event: ${describeZodError(envelope.error, [])}`);
+  return { id: row.id, type: row.type, created: envelope.data.created, data: envelope.data.data };
+}
+
+/** Runs a step that reads `data.object`; a shape it cannot read makes the event invalid for good. */
+async function readingPayload<T>(step: () => Promise<T>): Promise<T> {
   try {
-    const result = await handler({ id: row.id, type: row.type, created: envelope.data.created, data: envelope.data.data }, repo);
-    return { ...result, status: 'applied' };
+    return await step();
   } catch (error) {
     if (error instanceof ZodError) throw new InvalidEventError(`invalid event payload: ${describeZodError(error, ['data', 'object'])}`);
     throw error;
   }
+}
+
+async function applyEvent(
+  event: StripeEvent | null,
+  repo: SyncRepository,
+  fetched: FetchedSubscription | undefined,
+): Promise<HandlerResult & { status: 'applied' | 'ignored' }> {
+  if (!event) return { status: 'ignored', outcome: 'ignored: type not handled' };
+  const result = await readingPayload(() => EVENT_HANDLERS[event.type]!(event, repo, fetched));
+  return { ...result, status: 'applied' };
 }
 
 /**
@@ -184,8 +204,10 @@ export class SyncWorker {
     const startedAt = this.now();
     const context = { eventId: row.id, type: row.type, attempt: row.attempts };
     try {
+      const event = readStoredEvent(row);
+      const fetched = event ? await this.readCurrentState(event) : undefined;
       const result = await store.db.transaction().execute(async (trx) => {
-        const applied = await applyEvent(row, new SyncRepository(trx, store.dialect, this.now));
+        const applied = await applyEvent(event, new SyncRepository(trx, store.dialect, this.now), fetched);
         await this.options.afterApply?.(row);
         if (!(await this.queue.complete(trx, row, this.owner, applied.status, applied.outcome, this.now()))) {
           throw new LeaseLostError('lease expired and the event was taken over by another worker');
@@ -210,6 +232,16 @@ export class SyncWorker {
     const durationMs = this.now() - startedAt;
     this.options.onAttempt?.({ type: row.type, outcome, durationMs });
     return durationMs;
+  }
+
+  /** Refetch mode: Stripe's state of the event's subscription, read before any transaction opens. */
+  private async readCurrentState(event: StripeEvent): Promise<FetchedSubscription | undefined> {
+    const read = this.options.readSubscription;
+    if (!read) return undefined;
+    const subscriptionId = await readingPayload(async () => subscriptionToRead(event));
+    if (!subscriptionId) return undefined;
+    const fetchedAt = this.now();
+    return { object: await read(subscriptionId), fetchedAt };
   }
 
   private async recordFailure(row: WebhookEventRow, error: unknown, startedAt: number): Promise<void> {

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/index.js';
 
@@ -56,6 +56,11 @@ export class Authenticator {
     }
     return userId;
   }
+}
+
+/** The answer to a request without a valid bearer token. */
+export function unauthorized(reply: FastifyReply) {
+  return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'unauthorized', message: 'a valid bearer token is required' });
 }
 
 export function userRoutes(app: FastifyInstance, db: Kysely<Database>): void {

@@ -4,9 +4,12 @@ import type { Store } from '../db/index.js';
 import type { Metrics } from '../ops/index.js';
 import { isHandledEventType } from '../subscriptions/index.js';
 import { readEnvelope } from './envelope.js';
+import { storeEvent } from './store-event.js';
 import { verifyDelivery } from './verify.js';
 
 export { expectedLivemode } from './livemode.js';
+export { readEnvelope } from './envelope.js';
+export { storeEvent } from './store-event.js';
 
 export const WEBHOOK_BODY_LIMIT = 1024 * 1024;
 /** A genuine header is about 150 bytes, a few hundred during a rotation. */
@@ -80,20 +83,9 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookOption
       const expected = options.expectedLivemode ? 'live' : 'test';
       return reply.code(400).send({ error: 'livemode_mismatch', message: `this service only accepts ${expected}-mode events` });
     }
-    if (!isHandledEventType(row.type)) {
-      row.status = 'ignored';
-      row.outcome = 'ignored: type not handled';
-      row.processed_at = row.received_at;
-    }
-
     let stored: boolean;
     try {
-      const result = await store.db
-        .insertInto('webhook_events')
-        .values(row)
-        .onConflict((oc) => oc.column('id').doNothing())
-        .executeTakeFirst();
-      stored = Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+      stored = await storeEvent(store, row);
     } catch (error) {
       metrics.webhookEvents.inc({ type: row.type, outcome: 'rejected', reason: 'storage_unavailable' });
       request.log.error({ err: error, eventId: row.id, type: row.type, outcome: 'storage_unavailable', durationMs: reply.elapsedTime }, 'webhook not stored: database unavailable; answering 503 so Stripe retries');
@@ -112,7 +104,7 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookOption
       }
     }
     request.log.info({ eventId: row.id, type: row.type, outcome: stored ? 'stored' : 'duplicate', durationMs: reply.elapsedTime }, 'webhook received');
-    if (stored && row.status === 'pending') options.onStored();
+    if (stored && isHandledEventType(row.type)) options.onStored();
     return stored ? { received: true } : { received: true, duplicate: true };
   });
 }

@@ -23,6 +23,7 @@ function record(overrides: Partial<SubscriptionRecord>): SubscriptionRecord {
     lastEventId: 'evt_1',
     lastEventType: 'customer.subscription.updated',
     lastEventCreated: NOW - 100,
+    syncedAt: null,
     ...overrides,
   };
 }

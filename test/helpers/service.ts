@@ -3,9 +3,11 @@ import { afterAll, beforeAll } from 'vitest';
 import { DEFAULT_HTTP_TIMEOUTS } from '../../src/config.js';
 import { openStore, type Store, type StoreOptions } from '../../src/db/index.js';
 import { buildService, type Service, type ServiceConfig, type ServiceOptions } from '../../src/server.js';
+import { BILLING_OFF } from './billing-off.js';
 import type { TestDatabase } from './databases.js';
 
 export const TEST_SECRET = 'whsec_test_secret_for_the_suite_0123456789';
+
 
 export interface RunningService {
   baseUrl: string;
@@ -49,12 +51,12 @@ export async function startService(
       workerLeaseMs: 60_000,
       alerts: undefined,
       jwt: undefined,
-      stripeSecretKey: undefined,
       extensionOrigins: [],
       // Suites other than the rate-limit one make many requests from 127.0.0.1.
       rateLimits: { signupsPerMinute: 100_000, authFailuresPerMinute: 100_000 },
       trustProxy: false,
       httpTimeouts: DEFAULT_HTTP_TIMEOUTS,
+      ...BILLING_OFF,
       ...options.config,
     },
   });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  decideFetchedSubscription,
   decidePaymentFact,
   decideSubscriptionEvent,
   pastDueStreakStart,
@@ -126,6 +127,53 @@ describe('decideSubscriptionEvent: ordering rules', () => {
         pastDueSince: T + 200,
       });
     }
+  });
+});
+
+describe('decideFetchedSubscription: Stripe state read from the API', () => {
+  const MS = 1000;
+  const event = (id: string, created: number) => ({ id, type: updated, created });
+  /** A record as a read at `syncedAt` (or, with null, an event's payload) left it. */
+  function stored(status: SubscriptionStatus, lastEventCreated: number, syncedAt: number | null): SubscriptionRecord {
+    return { ...snapshot(status), userId: undefined, pastDueSince: null, lastEventId: 'evt_stored', lastEventType: updated, lastEventCreated, syncedAt } as SubscriptionRecord;
+  }
+
+  it.each<{ name: string; current: SubscriptionRecord | null; readAt: number; causeCreated: number; apply: boolean }>([
+    { name: 'a first read creates the record', current: null, readAt: T * MS, causeCreated: T - 5, apply: true },
+    { name: 'a newer read overwrites an older one', current: stored('active', T - 9, (T - 1) * MS), readAt: T * MS, causeCreated: T - 9, apply: true },
+    { name: 'an older read never overwrites a newer one', current: stored('canceled', T - 9, (T + 1) * MS), readAt: T * MS, causeCreated: T - 5, apply: false },
+    { name: 'a read overwrites a payload record of an older event', current: stored('incomplete', T - 1, null), readAt: T * MS, causeCreated: T - 1, apply: true },
+    { name: 'a read does not overwrite a payload record of a newer event', current: stored('canceled', T + 3, null), readAt: T * MS, causeCreated: T - 1, apply: false },
+    { name: 'a read of the same second as a payload event applies', current: stored('incomplete', T, null), readAt: T * MS + 900, causeCreated: T, apply: true },
+  ])('$name', ({ current, readAt, causeCreated, apply }) => {
+    const decision = decideFetchedSubscription(current, snapshot('active'), { fetchedAt: readAt, cause: event('evt_cause', causeCreated) }, []);
+    expect(decision.apply).toBe(apply);
+    if (decision.apply) expect(decision.next).toMatchObject({ status: 'active', syncedAt: readAt });
+    else expect(decision.reason).toMatch(/newer/);
+  });
+
+  it('keeps the newest event stamp, whatever order the reads were caused in', () => {
+    const first = decideFetchedSubscription(null, snapshot('active'), { fetchedAt: T * MS, cause: event('evt_new', T - 1) }, []);
+    expect(first.apply).toBe(true);
+    const second = decideFetchedSubscription(first.apply ? first.next : null, snapshot('active'), { fetchedAt: (T + 1) * MS, cause: event('evt_old', T - 50) }, []);
+    expect(second).toMatchObject({ apply: true, next: { lastEventId: 'evt_new', lastEventCreated: T - 1, syncedAt: (T + 1) * MS } });
+  });
+
+  it.each<{ name: string; observations: StatusObservation[]; pastDueSince: number }>([
+    { name: 'a past_due read starts the grace at its own time when no event showed past_due', observations: [{ created: T, status: 'past_due' }], pastDueSince: T },
+    {
+      name: 'an earlier past_due event moves the start back',
+      observations: [{ created: T - 100, status: 'past_due' }, { created: T, status: 'past_due' }],
+      pastDueSince: T - 100,
+    },
+    {
+      name: 'a recovery before the read ends the earlier streak',
+      observations: [{ created: T - 100, status: 'past_due' }, { created: T - 50, status: 'active' }, { created: T, status: 'past_due' }],
+      pastDueSince: T,
+    },
+  ])('$name', ({ observations, pastDueSince }) => {
+    const decision = decideFetchedSubscription(null, snapshot('past_due'), { fetchedAt: T * MS, cause: event('evt_1', T - 100) }, observations);
+    expect(decision).toMatchObject({ apply: true, next: { pastDueSince } });
   });
 });
 

@@ -1,3 +1,4 @@
+import { backfillCommand, reconcileCommand } from '../../billing/index.js';
 import { events } from './events.js';
 import { replay } from './replay.js';
 import { stats } from './stats.js';
@@ -12,4 +13,6 @@ export const CLI_COMMANDS: Record<string, CliCommand> = {
   replay,
   user,
   stats,
+  backfill: backfillCommand,
+  reconcile: reconcileCommand,
 };

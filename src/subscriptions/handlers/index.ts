@@ -3,9 +3,11 @@ import { handleCustomerChanged, handleCustomerDeleted } from './customer.js';
 import { handleEntitlementSummaryUpdated } from './entitlement-summary.js';
 import { handleInvoicePaid, handleInvoicePaymentFailed } from './invoice.js';
 import { handleSubscriptionEvent } from './subscription.js';
+
+export { subscriptionToRead } from './subscription.js';
 import type { EventHandler } from './types.js';
 
-export type { EventHandler, HandlerResult, StripeEvent } from './types.js';
+export type { EventHandler, FetchedSubscription, HandlerResult, StripeEvent } from './types.js';
 
 /** Every event type sync applies; any other type is stored and marked ignored. */
 export const EVENT_HANDLERS: Readonly<Record<string, EventHandler>> = {

@@ -15,4 +15,11 @@ export interface HandlerResult {
   warning?: string;
 }
 
-export type EventHandler = (event: StripeEvent, repo: SyncRepository) => Promise<HandlerResult>;
+/** Stripe's current state of the event's subscription, read before the event's transaction opened (refetch mode). */
+export interface FetchedSubscription {
+  object: unknown;
+  /** When the read was sent (ms). */
+  fetchedAt: number;
+}
+
+export type EventHandler = (event: StripeEvent, repo: SyncRepository, fetched?: FetchedSubscription) => Promise<HandlerResult>;

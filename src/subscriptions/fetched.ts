@@ -1,0 +1,63 @@
+import { decideFetchedSubscription, type EventStamp, type FetchStamp, type SubscriptionRecord } from './decide.js';
+import { linkCustomerToUser } from './handlers/link.js';
+import type { HandlerResult } from './handlers/types.js';
+import type { SyncRepository } from './repository.js';
+import { parseCheckoutSession, parseSubscription, type SubscriptionStatus } from './stripe-objects.js';
+
+/**
+ * Stores Stripe's current state of a subscription, read from the API. The one path for the three
+ * readers: the worker in refetch mode, the Checkout redirect and reconcile. Call inside a
+ * transaction, never around the read itself (an HTTP call must not hold the database's write lock).
+ *
+ * The past_due grace counts from observations on Stripe's clock: a read caused by an event is
+ * observed as what that event's payload showed at its `created`; a read with no event (the
+ * redirect, reconcile) as what it showed at its cause's `created`, Stripe's time of the answer.
+ */
+export async function storeFetchedSubscription(
+  repo: SyncRepository,
+  object: unknown,
+  fetch: FetchStamp,
+  observed?: { event: EventStamp; status: SubscriptionStatus },
+): Promise<HandlerResult & { changed: boolean }> {
+  const snapshot = parseSubscription(object);
+  await repo.lockSubscription(snapshot.id);
+  const link = snapshot.userId ? await linkCustomerToUser(repo, snapshot.customerId, snapshot.userId, fetch.cause.id) : undefined;
+  const observations = observed
+    ? await repo.observeStatus(snapshot.id, observed.event, observed.status)
+    : await repo.observeStatus(snapshot.id, fetch.cause, snapshot.status);
+  const current = await repo.getSubscription(snapshot.id);
+  const decision = decideFetchedSubscription(current, snapshot, fetch, observations);
+  if (!decision.apply) return { outcome: `subscription ${snapshot.id} unchanged: ${decision.reason}`, warning: link?.warning, changed: false };
+  await repo.saveSubscription(current, decision.next, fetch.cause);
+  return { outcome: `subscription ${snapshot.id} ${describeChange(current, decision.next)} (read from Stripe)`, warning: link?.warning, changed: true };
+}
+
+/** The outcome text of a record change, shared by both sync modes. */
+export function describeChange(current: SubscriptionRecord | null, next: SubscriptionRecord): string {
+  if (current?.lastEventId === next.lastEventId && current.syncedAt === next.syncedAt) {
+    return `past_due since corrected to ${next.pastDueSince} by an older event`;
+  }
+  return `${current ? `${current.status} -> ` : 'recorded as '}${next.status}`;
+}
+
+/**
+ * The Checkout redirect: the session (read from Stripe with its subscription expanded) links its
+ * customer to the user named by `client_reference_id`, and the subscription's state is stored at
+ * once, before any webhook, through the same path as a refetch. `stripeTime` (Stripe's clock when
+ * it answered, unix seconds) stamps the record, so that payload mode compares the webhooks that
+ * follow with it without our clock's skew.
+ */
+export async function storeCompletedCheckout(
+  repo: SyncRepository,
+  session: unknown,
+  subscription: unknown,
+  read: { fetchedAt: number; stripeTime: number },
+): Promise<HandlerResult & { changed: boolean }> {
+  const checkout = parseCheckoutSession(session);
+  // The subscription's lock before the customer's row, in the order every other writer takes them (no deadlock).
+  if (checkout.subscriptionId) await repo.lockSubscription(checkout.subscriptionId);
+  const cause = { id: `checkout:${checkout.id}`, type: 'checkout.session.redirect', created: read.stripeTime };
+  const link = checkout.customerId && checkout.userId ? await linkCustomerToUser(repo, checkout.customerId, checkout.userId, cause.id) : undefined;
+  const stored = await storeFetchedSubscription(repo, subscription, { fetchedAt: read.fetchedAt, cause });
+  return { ...stored, warning: link?.warning ?? stored.warning };
+}
