@@ -53,6 +53,9 @@ export interface ServiceOptions {
   worker?: Pick<SyncWorkerOptions, 'afterApply' | 'random' | 'pollIntervalMs'>;
 }
 
+/** How long closing waits for open connections before cutting them. */
+const CLOSE_GRACE_MS = 2000;
+
 /** The sync worker for a configuration; `start()` it to run. */
 export function createWorker(
   config: Pick<ServiceConfig, 'retrySchedule' | 'eventRetentionDays' | 'workerConcurrency' | 'workerLeaseMs' | 'syncMode'>,
@@ -155,7 +158,11 @@ export async function buildService(options: ServiceOptions): Promise<Service> {
     alerts,
     async close() {
       await jobs?.stop();
+      // Requests in flight may finish; connections that send nothing (a browser's preconnected
+      // sockets, slow clients) would otherwise hold the close until their timeouts.
+      const forceClose = setTimeout(() => app.server.closeAllConnections(), CLOSE_GRACE_MS);
       await app.close();
+      clearTimeout(forceClose);
       await alerts?.stop();
       await worker?.stop();
     },

@@ -194,28 +194,31 @@ export interface BackgroundOptions {
  * closes), so premium shows within seconds of payment even when the webhook is late.
  */
 export function installBillingBackground(client: BillingClient, options: BackgroundOptions = {}): void {
-  const watched = new Set<number>(); // Checkout and Portal tabs opened from here
+  // Checkout and Portal tabs opened from here, with the answer the user had when opening them.
+  const watched = new Map<number, Entitlement | undefined>();
   const refresh = () => client.getEntitlement({ maxAgeMs: 0 }).catch(() => undefined);
 
-  async function pollAfterReturn(): Promise<void> {
-    const before = await refresh();
+  /** Refreshes at once, then polls until the answer differs from the one before the tab opened. */
+  async function pollAfterReturn(before: Entitlement | undefined): Promise<void> {
     const deadline = Date.now() + (options.pollAfterReturnMs ?? 30_000);
-    while (Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, options.pollIntervalMs ?? 1500));
+    for (;;) {
       const now = await refresh();
-      if (now && before && hasChanged(before, now)) return;
+      if (now && (!before || hasChanged(before, now))) return;
+      if (Date.now() >= deadline) return;
+      await new Promise((resolve) => setTimeout(resolve, options.pollIntervalMs ?? 1500));
     }
   }
 
+  const returned = (tabId: number) => {
+    if (!watched.has(tabId)) return;
+    const before = watched.get(tabId);
+    watched.delete(tabId);
+    void pollAfterReturn(before);
+  };
   chrome.tabs.onUpdated.addListener((tabId, change) => {
-    if (watched.has(tabId) && change.url?.startsWith(`${client.serverUrl}/billing/`)) {
-      watched.delete(tabId);
-      void pollAfterReturn();
-    }
+    if (change.url?.startsWith(`${client.serverUrl}/billing/`)) returned(tabId);
   });
-  chrome.tabs.onRemoved.addListener((tabId) => {
-    if (watched.delete(tabId)) void pollAfterReturn();
-  });
+  chrome.tabs.onRemoved.addListener(returned);
 
   chrome.alarms.create('billing-refresh', { periodInMinutes: options.refreshMinutes ?? 15 });
   chrome.alarms.onAlarm.addListener((alarm) => {
@@ -232,8 +235,9 @@ export function installBillingBackground(client: BillingClient, options: Backgro
           return client.getEntitlement({ maxAgeMs: message.maxAgeMs });
         case 'billing:checkout':
         case 'billing:portal': {
+          const before = await client.getEntitlement().catch(() => undefined);
           const tabId = await client.openBillingPage(message.type === 'billing:checkout' ? 'checkout' : 'portal', 'priceId' in message ? message.priceId : undefined);
-          if (tabId !== undefined) watched.add(tabId);
+          if (tabId !== undefined) watched.set(tabId, before);
           return null;
         }
         case 'billing:fetch-premium':

@@ -26,11 +26,20 @@ export function choosePrice(requested: string | undefined, offered: readonly str
 
 /**
  * The idempotency key of a Checkout Session: the same for every click of one user on one price
- * within a ten-minute window, so a double click (or a retry after a lost answer) gets the same
- * session instead of a second one.
+ * within a ten-minute window while the user's subscriptions stay as they are, so a double click
+ * (or a retry after a lost answer) gets the same session instead of a second one. Once a
+ * subscription changed (one was created, or cancelled), the user gets a new session: the old one
+ * may be complete already, and a cancelled user must be able to subscribe again at once.
  */
-export function checkoutIdempotencyKey(userId: string, customerId: string, priceId: string, now: number): string {
-  return `checkout:${userId}:${customerId}:${priceId}:${Math.floor(now / 600_000)}`;
+export function checkoutIdempotencyKey(
+  userId: string,
+  customerId: string,
+  priceId: string,
+  now: number,
+  subscriptionStatuses: readonly string[],
+): string {
+  const subscriptions = [...subscriptionStatuses].sort().join(',');
+  return `checkout:${userId}:${customerId}:${priceId}:${Math.floor(now / 600_000)}:${subscriptions}`;
 }
 
 /** One Stripe customer per user: every attempt to create it uses the same key (Stripe keeps keys 24 h). */

@@ -55,7 +55,8 @@ export function billingRoutes(app: FastifyInstance, options: BillingRouteOptions
     if (!price.ok) return reply.code(price.error === 'unknown_price' ? 400 : 503).send({ error: price.error, message: price.message });
     const alreadySubscribed = () =>
       reply.code(409).send({ error: 'subscription_exists', message: 'you already have a subscription; change or cancel it in the Customer Portal', portal: '/v1/billing/portal' });
-    if (hasLiveSubscription(await subscriptionStatusesOfUser(store.db, userId))) return alreadySubscribed();
+    const statuses = await subscriptionStatusesOfUser(store.db, userId);
+    if (hasLiveSubscription(statuses)) return alreadySubscribed();
 
     try {
       const customer = await ensureCustomer(stripe, store, userId);
@@ -74,7 +75,7 @@ export function billingRoutes(app: FastifyInstance, options: BillingRouteOptions
           success_url: settings.checkoutSuccessUrl,
           cancel_url: settings.checkoutCancelUrl,
         },
-        { idempotencyKey: checkoutIdempotencyKey(userId, customer.id, price.priceId, now()) },
+        { idempotencyKey: checkoutIdempotencyKey(userId, customer.id, price.priceId, now(), statuses) },
       );
       request.log.info({ userId, customerId: customer.id, priceId: price.priceId, sessionId: session.id }, 'checkout session created');
       return { url: session.url };

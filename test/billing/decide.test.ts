@@ -35,14 +35,20 @@ describe('choosePrice', () => {
 describe('checkoutIdempotencyKey', () => {
   const minute = 60_000;
   const start = 1_800_000_000_000 - (1_800_000_000_000 % (10 * minute));
-  it('is the same within a ten-minute window, and differs by user, customer, price and window', () => {
-    const key = checkoutIdempotencyKey('usr_1', 'cus_1', 'price_a', start);
-    expect(checkoutIdempotencyKey('usr_1', 'cus_1', 'price_a', start + 9 * minute)).toBe(key);
+  it('is the same within a ten-minute window, and differs by user, customer, price, window and subscriptions', () => {
+    const key = checkoutIdempotencyKey('usr_1', 'cus_1', 'price_a', start, ['canceled']);
+    expect(checkoutIdempotencyKey('usr_1', 'cus_1', 'price_a', start + 9 * minute, ['canceled'])).toBe(key);
+    expect(checkoutIdempotencyKey('usr_1', 'cus_1', 'price_a', start, ['incomplete_expired', 'canceled'])).toBe(
+      checkoutIdempotencyKey('usr_1', 'cus_1', 'price_a', start, ['canceled', 'incomplete_expired']),
+    );
     for (const other of [
-      checkoutIdempotencyKey('usr_2', 'cus_1', 'price_a', start),
-      checkoutIdempotencyKey('usr_1', 'cus_2', 'price_a', start),
-      checkoutIdempotencyKey('usr_1', 'cus_1', 'price_b', start),
-      checkoutIdempotencyKey('usr_1', 'cus_1', 'price_a', start + 10 * minute),
+      checkoutIdempotencyKey('usr_2', 'cus_1', 'price_a', start, ['canceled']),
+      checkoutIdempotencyKey('usr_1', 'cus_2', 'price_a', start, ['canceled']),
+      checkoutIdempotencyKey('usr_1', 'cus_1', 'price_b', start, ['canceled']),
+      checkoutIdempotencyKey('usr_1', 'cus_1', 'price_a', start + 10 * minute, ['canceled']),
+      // Subscribed, then cancelled within the window: a new session, not the completed one.
+      checkoutIdempotencyKey('usr_1', 'cus_1', 'price_a', start, ['canceled', 'canceled']),
+      checkoutIdempotencyKey('usr_1', 'cus_1', 'price_a', start, []),
     ]) {
       expect(other).not.toBe(key);
     }

@@ -1,44 +1,107 @@
 /// <reference types="chrome" />
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSqliteDatabase, type TestDatabase } from '../helpers/databases.js';
+import { StripeStandIn } from '../../tools/stripe-stand-in/server.js';
 import { type ExtensionBrowser, launchWithExtension } from '../helpers/browser.js';
-import { deliverAll, newId, nowSeconds, subscriptionEvent } from '../helpers/events.js';
-import { type RunningService, startService } from '../helpers/service.js';
+import { createSqliteDatabase, type TestDatabase } from '../helpers/databases.js';
+import { type RunningService, startService, TEST_SECRET } from '../helpers/service.js';
+import { TEST_STRIPE_KEY } from '../helpers/stripe.js';
 
-export const SCREENSHOTS = new URL('../../test-results/screenshots/', import.meta.url).pathname;
+const SCREENSHOTS = new URL('../../test-results/screenshots/', import.meta.url).pathname;
 
-/** The example extension in Debian's Chromium against the real service on loopback. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/**
+ * The example extension in Debian's Chromium, against the real service and the Stripe stand-in
+ * on loopback, played as a user would: popup, Checkout, Customer Portal, an outage.
+ */
 describe('the example extension in Chromium', () => {
   let database: TestDatabase;
+  let standIn: StripeStandIn;
   let svc: RunningService;
   let port: number;
   let browser: ExtensionBrowser;
+  let popup: Page;
+
+  async function startBilling(): Promise<RunningService> {
+    const baseUrl = `http://127.0.0.1:${port}`;
+    return startService(database, {
+      port,
+      config: {
+        stripeSecretKey: TEST_STRIPE_KEY,
+        stripeApiUrl: standIn.url,
+        syncMode: 'refetch',
+        checkoutSuccessUrl: `${baseUrl}/billing/success?session_id={CHECKOUT_SESSION_ID}`,
+        checkoutCancelUrl: `${baseUrl}/billing/cancel`,
+        portalReturnUrl: `${baseUrl}/billing/done`,
+      },
+    });
+  }
 
   beforeAll(async () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
+    standIn = new StripeStandIn();
+    await standIn.listen();
     database = await createSqliteDatabase();
-    svc = await startService(database);
-    port = Number(new URL(svc.baseUrl).port);
+    port = await freePort();
+    svc = await startBilling();
+    standIn.setWebhookTarget({ url: `${svc.baseUrl}/webhooks/stripe`, secret: TEST_SECRET });
     browser = await launchWithExtension(svc.baseUrl);
+    popup = await browser.openPopup();
   });
   afterAll(async () => {
     await browser?.close();
     await svc?.close();
+    await standIn?.close();
     await database?.drop();
   });
 
-  async function popupShowing(plan: string, options: { stale?: boolean } = {}): Promise<Page> {
-    const page = await browser.openPopup();
-    await page.locator('#plan').filter({ hasText: new RegExp(`^${plan}$`) }).waitFor({ timeout: 10_000 });
-    await page.locator('#stale').waitFor({ state: options.stale ? 'visible' : 'hidden', timeout: 10_000 });
-    return page;
+  /** Waits, without reloading, until the open popup shows this plan (and this much of the rest). */
+  async function shows(plan: string, extra: { status?: string; period?: RegExp; stale?: boolean } = {}) {
+    await popup.locator('#plan').filter({ hasText: new RegExp(`^${plan}$`) }).waitFor({ timeout: 15_000 });
+    if (extra.status) await popup.locator('#status').filter({ hasText: new RegExp(`^${extra.status}$`) }).waitFor({ timeout: 15_000 });
+    if (extra.period) await popup.locator('#period-label').filter({ hasText: extra.period }).waitFor({ timeout: 15_000 });
+    await popup.locator('#stale').waitFor({ state: extra.stale ? 'visible' : 'hidden', timeout: 15_000 });
   }
 
-  async function identity(): Promise<{ userId: string; token: string }> {
-    return (await browser.worker.evaluate(() => chrome.storage.local.get('billing.identity')))['billing.identity'] as { userId: string; token: string };
+  async function reopenPopup() {
+    await popup.close();
+    popup = await browser.openPopup();
+  }
+
+  async function screenshot(name: string) {
+    await popup.screenshot({ path: `${SCREENSHOTS}${name}.png` });
+  }
+
+  /** Clicks a popup button that opens a Stripe page in a new tab, and returns that tab. */
+  async function opensTab(button: string): Promise<Page> {
+    const [tab] = await Promise.all([browser.context.waitForEvent('page'), popup.locator(button).click()]);
+    await tab.waitForLoadState();
+    return tab;
+  }
+
+  /** The premium feature as the popup runs it (its button must be enabled). */
+  async function runPremiumFeature(): Promise<string> {
+    await popup.locator('#premium-feature').click();
+    await popup.locator('#feature-result').filter({ hasText: /\S/ }).waitFor();
+    const text = (await popup.locator('#feature-result').textContent()) ?? '';
+    await popup.evaluate(() => (document.getElementById('feature-result')!.textContent = ''));
+    return text;
+  }
+
+  /** What the server answers the premium route with this install's token, whatever the popup shows. */
+  async function serverPremiumStatus(): Promise<number> {
+    const { token } = (await browser.worker.evaluate(() => chrome.storage.local.get('billing.identity')))['billing.identity'] as { token: string };
+    return (await fetch(`${svc.baseUrl}/v1/premium/ping`, { headers: { authorization: `Bearer ${token}` } })).status;
   }
 
   it('loads with the id its manifest key fixes (the one docs/extension.md gives for EXTENSION_ORIGINS)', () => {
@@ -49,41 +112,69 @@ describe('the example extension in Chromium', () => {
     expect(readFileSync(new URL('../../docs/extension.md', import.meta.url), 'utf8')).toContain(`chrome-extension://${expected}`);
   });
 
-  it('fresh install: the popup shows the free plan and the premium feature is refused', async () => {
-    const page = await popupShowing('Free');
-    expect(await page.locator('#status').textContent()).toBe('no subscription');
-    expect(await page.locator('#premium-feature').isDisabled()).toBe(true);
-    expect(await page.locator('#upgrade').isVisible()).toBe(true);
-    await page.screenshot({ path: `${SCREENSHOTS}1-free.png` });
-    // The server refuses it too: the extension's own check could be patched out.
-    const { token } = await identity();
-    const ping = await fetch(`${svc.baseUrl}/v1/premium/ping`, { headers: { authorization: `Bearer ${token}` } });
-    expect(ping.status).toBe(402);
-    await page.close();
+  it('1. fresh install: the popup shows the free plan, and the premium feature is refused', async () => {
+    await shows('Free', { status: 'no subscription' });
+    expect(await popup.locator('#premium-feature').isDisabled()).toBe(true);
+    expect(await popup.locator('#upgrade').isVisible()).toBe(true);
+    await screenshot('1-free');
+    // Enforced by the server too: the extension's own check could be patched out.
+    expect(await serverPremiumStatus()).toBe(402);
   });
 
-  it('premium once Stripe says so; the premium feature works', async () => {
-    const event = subscriptionEvent('created', { id: newId('sub'), customer: newId('cus'), status: 'active', priceId: 'price_pro', userId: (await identity()).userId }, nowSeconds());
-    await deliverAll(svc.baseUrl, [event]);
-    await svc.settle();
-    const page = await popupShowing('Pro');
-    expect(await page.locator('#status').textContent()).toBe('active');
-    await page.locator('#premium-feature').click();
-    await page.locator('#feature-result').filter({ hasText: '✓ Premium feature ran' }).waitFor();
-    await page.screenshot({ path: `${SCREENSHOTS}2-premium.png` });
-    await page.close();
+  it('2. Upgrade opens Checkout; paying makes the popup show premium without a reload, and the feature works', async () => {
+    const checkout = await opensTab('#upgrade');
+    expect(checkout.url()).toContain(`${standIn.url}/checkout/`);
+    await Promise.all([checkout.waitForURL(`${svc.baseUrl}/billing/success**`), checkout.locator('#pay').click()]);
+    await shows('Basic', { status: 'active', period: /Renews/ });
+    expect(await runPremiumFeature()).toBe('✓ Premium feature ran');
+    await screenshot('2-premium');
+    await checkout.close();
   });
 
-  it('service stopped: the popup keeps the last answer marked stale; restarted, it recovers', async () => {
+  it('3. the Customer Portal: an upgrade changes the plan, a cancellation at period end shows the end date, an immediate one ends premium', async () => {
+    const upgrade = await opensTab('#manage');
+    expect(upgrade.url()).toContain(`${standIn.url}/portal/`);
+    await upgrade.locator('#switch-price_pro').click();
+    await upgrade.waitForLoadState();
+    await Promise.all([upgrade.waitForURL(`${svc.baseUrl}/billing/done**`), upgrade.locator('#return').click()]);
+    await shows('Pro', { status: 'active', period: /Renews/ });
+    await screenshot('3-upgraded');
+    await upgrade.close();
+
+    const cancelLater = await opensTab('#manage');
+    await cancelLater.locator('#cancel-at-period-end').click();
+    await cancelLater.waitForLoadState();
+    await Promise.all([cancelLater.waitForURL(`${svc.baseUrl}/billing/done**`), cancelLater.locator('#return').click()]);
+    await shows('Pro', { status: 'active', period: /Ends/ });
+    expect(await popup.locator('#period').textContent()).toMatch(/\w{3} \d{1,2}, \d{4}/);
+    await screenshot('4-ends');
+    await cancelLater.close();
+
+    const cancelNow = await opensTab('#manage');
+    await cancelNow.locator('#cancel-now').click();
+    await cancelNow.waitForLoadState();
+    await cancelNow.close(); // closing the tab also counts as coming back
+    await shows('Free', { status: 'canceled' });
+    expect(await popup.locator('#premium-feature').isDisabled()).toBe(true);
+    expect(await serverPremiumStatus()).toBe(402);
+  });
+
+  it('4. the service is stopped: the popup keeps the last answer, marked stale; restarted, it recovers', async () => {
+    // Back to premium first, so that the remembered answer matters.
+    // Subscribing again minutes after cancelling gets a new Checkout, not the completed one.
+    const checkout = await opensTab('#upgrade');
+    await Promise.all([checkout.waitForURL(`${svc.baseUrl}/billing/success**`), checkout.locator('#pay').click()]);
+    await shows('Basic', { status: 'active' });
+    await checkout.close();
+
     await svc.close();
-    const stale = await popupShowing('Pro', { stale: true });
-    expect(await stale.locator('#premium-feature').isDisabled()).toBe(false);
-    await stale.screenshot({ path: `${SCREENSHOTS}5-offline.png` });
-    await stale.close();
+    await reopenPopup();
+    await shows('Basic', { status: 'active', stale: true });
+    await screenshot('5-offline');
 
-    svc = await startService(database, { port });
-    const recovered = await popupShowing('Pro', { stale: false });
-    expect(await recovered.locator('#status').textContent()).toBe('active');
-    await recovered.close();
+    svc = await startBilling();
+    standIn.setWebhookTarget({ url: `${svc.baseUrl}/webhooks/stripe`, secret: TEST_SECRET });
+    await reopenPopup();
+    await shows('Basic', { status: 'active', stale: false });
   });
 });
