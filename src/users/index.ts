@@ -19,11 +19,17 @@ export async function createUser(db: Kysely<Database>): Promise<{ userId: string
 
 const BEARER = /^Bearer ([A-Za-z0-9_-]{20,200})$/;
 
+/** The stored hash of the request's bearer token, or null when the header is missing or malformed. */
+export function bearerTokenHash(request: FastifyRequest): string | null {
+  const match = BEARER.exec(request.headers.authorization ?? '');
+  return match ? hashToken(match[1]!) : null;
+}
+
 /** The user id behind the request's bearer token, or null for a missing, malformed or unknown token. */
 export async function authenticate(db: Kysely<Database>, request: FastifyRequest): Promise<string | null> {
-  const match = BEARER.exec(request.headers.authorization ?? '');
-  if (!match) return null;
-  const row = await db.selectFrom('users').select('id').where('token_hash', '=', hashToken(match[1]!)).executeTakeFirst();
+  const tokenHash = bearerTokenHash(request);
+  if (!tokenHash) return null;
+  const row = await db.selectFrom('users').select('id').where('token_hash', '=', tokenHash).executeTakeFirst();
   return row?.id ?? null;
 }
 

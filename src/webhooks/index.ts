@@ -4,6 +4,7 @@ import type { Store } from '../db/index.js';
 import type { Metrics } from '../ops/index.js';
 import { isHandledEventType } from '../subscriptions/index.js';
 import { readEnvelope } from './envelope.js';
+import { GroupCommit, webhookEventWriter } from './group-commit.js';
 import { verifyDelivery } from './verify.js';
 
 export const WEBHOOK_BODY_LIMIT = 1024 * 1024;
@@ -25,6 +26,7 @@ export interface WebhookOptions {
 export async function webhookRoutes(app: FastifyInstance, options: WebhookOptions): Promise<void> {
   const { store, metrics, secrets } = options;
   let versionWarned = false;
+  const groupCommit = new GroupCommit(webhookEventWriter(store.db));
 
   // The raw bytes, never parsed before verification: any re-serialization would break the signature.
   app.removeAllContentTypeParsers();
@@ -70,12 +72,7 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookOption
 
     let stored: boolean;
     try {
-      const result = await store.db
-        .insertInto('webhook_events')
-        .values(row)
-        .onConflict((oc) => oc.column('id').doNothing())
-        .executeTakeFirst();
-      stored = Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+      stored = (await groupCommit.store(row)) === 'stored';
     } catch (error) {
       metrics.webhookEvents.inc({ type: row.type, outcome: 'rejected', reason: 'storage_unavailable' });
       request.log.error({ err: error, eventId: row.id, type: row.type, outcome: 'storage_unavailable', durationMs: reply.elapsedTime }, 'webhook not stored: database unavailable; answering 503 so Stripe retries');
