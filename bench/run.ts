@@ -9,7 +9,7 @@ import { ADMIN_DATABASE_URL } from '../test/helpers/databases.js';
 import type { Backend } from './dataset.js';
 import { type BenchFigures, type Machine, renderChart, renderReport } from './report.js';
 import { type BenchOptions, benchEntitlements, benchIntake, benchProcessing, benchSoak } from './scenarios.js';
-import { BUILD_DIR, removeBuild } from './targets.js';
+import { BUILD_DIR, profileServicesInto, removeBuild } from './targets.js';
 
 /**
  * `npm run bench [-- flags]`: builds the service, drives it and the baselines over loopback, and
@@ -19,7 +19,8 @@ import { BUILD_DIR, removeBuild } from './targets.js';
 const USAGE = `npm run bench -- [--scenarios intake,processing,entitlements,soak] [--backends sqlite,postgres]
   [--concurrency 1,8,32,64] [--target-concurrency 64] [--reps 3] [--events 5000] [--run-seconds 5]
   [--backlog 100000] [--drain-seconds 300] [--drain-intake-rate 200]
-  [--users 1000000] [--small-users 10000] [--soak-seconds 600] [--soak-backend sqlite] [--report-dir docs]`;
+  [--users 1000000] [--small-users 10000] [--soak-seconds 600] [--soak-backend sqlite] [--report-dir docs]
+  [--cpu-prof DIR]  (each service process writes a V8 CPU profile into DIR)`;
 
 const { values: flags } = parseArgs({
   options: {
@@ -38,6 +39,7 @@ const { values: flags } = parseArgs({
     'soak-seconds': { type: 'string', default: '600' },
     'soak-backend': { type: 'string', default: 'sqlite' },
     'report-dir': { type: 'string', default: 'docs' },
+    'cpu-prof': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -108,6 +110,7 @@ function spliceReport(existing: string | undefined, generated: string): string {
 
 async function main(): Promise<void> {
   const root = resolve(import.meta.dirname, '..');
+  if (flags['cpu-prof']) profileServicesInto(resolve(flags['cpu-prof']));
   console.log('building the service and baselines…');
   removeBuild();
   execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json'), '--outDir', BUILD_DIR], { stdio: 'inherit' });

@@ -14,14 +14,20 @@ export function throwawayDatabase(backend: Backend): Promise<TestDatabase> {
   return backend === 'sqlite' ? createSqliteDatabase() : createPostgresDatabase();
 }
 
-export function startService(url: string, role: 'all' | 'intake', nodeArgs: string[] = []): Promise<ServerProcess> {
+/** Set by `--cpu-prof DIR`: every service process writes a V8 CPU profile there when it stops. */
+let serviceNodeArgs: string[] = [];
+export function profileServicesInto(dir: string): void {
+  serviceNodeArgs = ['--cpu-prof', `--cpu-prof-dir=${dir}`];
+}
+
+export function startService(url: string, role: 'all' | 'intake'): Promise<ServerProcess> {
   return startServer(`service (${url.startsWith('sqlite:') ? 'sqlite' : 'postgres'})`, `${BUILD_DIR}src/main.js`, {
     NODE_ENV: 'production',
     STRIPE_WEBHOOK_SECRET: BENCH_SECRET,
     DATABASE_URL: url,
     PROCESS_ROLE: role,
     LOG_LEVEL: 'info',
-  }, nodeArgs);
+  }, serviceNodeArgs);
 }
 
 export function startBaseline(name: 'floor' | 'docs-style' | 'constant-json', databaseUrl?: string): Promise<ServerProcess> {

@@ -37,7 +37,7 @@ export function outcomesOf(rows: readonly NewWebhookEvent[], inserted: ReadonlyS
  * written together in the next one, so many concurrent events share one durable commit (one
  * fsync) instead of queueing for one each. Every delivery's promise settles only after the
  * commit that holds its row: resolved when committed, rejected (→ 503) when the commit failed.
- * A lone delivery is written at once, so light traffic pays no added latency.
+ * A lone delivery waits only for the current event-loop turn, so light traffic pays no added latency.
  */
 export class GroupCommit {
   private waiting: Waiting[] = [];
@@ -51,12 +51,15 @@ export class GroupCommit {
   store(row: NewWebhookEvent): Promise<StoreOutcome> {
     return new Promise((resolve, reject) => {
       this.waiting.push({ row, resolve, reject });
-      if (!this.writing) void this.flush();
+      if (this.writing) return;
+      this.writing = true;
+      // Start on the next turn of the event loop, so every delivery read in this turn joins the
+      // batch: better-sqlite3 writes synchronously, and an immediate write would always be alone.
+      setImmediate(() => void this.flush());
     });
   }
 
   private async flush(): Promise<void> {
-    this.writing = true;
     while (this.waiting.length > 0) {
       const batch = this.waiting.splice(0, this.maxBatch);
       const rows = batch.map((w) => w.row);
