@@ -25,14 +25,6 @@ export function bearerTokenHash(request: FastifyRequest): string | null {
   return match ? hashToken(match[1]!) : null;
 }
 
-/** The user id behind the request's bearer token, or null for a missing, malformed or unknown token. */
-export async function authenticate(db: Kysely<Database>, request: FastifyRequest): Promise<string | null> {
-  const tokenHash = bearerTokenHash(request);
-  if (!tokenHash) return null;
-  const row = await db.selectFrom('users').select('id').where('token_hash', '=', tokenHash).executeTakeFirst();
-  return row?.id ?? null;
-}
-
 export function userRoutes(app: FastifyInstance, db: Kysely<Database>): void {
   app.post('/v1/users', async (_request, reply) => {
     const created = await createUser(db);
