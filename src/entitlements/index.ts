@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
-import type { Database } from '../db/index.js';
+import type { Database, SubscriptionRow } from '../db/index.js';
 import { recordFromRow } from '../subscriptions/index.js';
-import { type Authenticator, unauthorized } from '../users/index.js';
+import { type Authenticator, bearerTokenHash, unauthorized } from '../users/index.js';
 import { decideEntitlement, type Entitlement } from './decide.js';
 
 export { accessOf, decideEntitlement, type Entitlement } from './decide.js';
@@ -22,15 +22,10 @@ export interface EntitlementOptions extends EntitlementSettings {
   onCheck?: (result: 'premium' | 'not_premium' | 'unauthorized') => void;
 }
 
-/** Reads the user's subscriptions on every call: no cache that a processed webhook could outrun. */
-export async function entitlementOf(options: EntitlementSettings, userId: string): Promise<Entitlement> {
-  const rows = await options.db
-    .selectFrom('subscriptions')
-    .innerJoin('customers', 'customers.id', 'subscriptions.customer_id')
-    .selectAll('subscriptions')
-    .select(['customers.features as customer_features'])
-    .where('customers.user_id', '=', userId)
-    .execute();
+type SubscriptionWithFeatures = SubscriptionRow & { customer_features: string | null };
+
+/** The pure part of a check: the decision over the user's subscription rows. */
+function decideFromRows(options: EntitlementSettings, rows: readonly SubscriptionWithFeatures[]): Entitlement {
   const customerFeatures: Record<string, string[] | null> = {};
   for (const row of rows) customerFeatures[row.customer_id] = row.customer_features ? (JSON.parse(row.customer_features) as string[]) : null;
   return decideEntitlement({
@@ -42,16 +37,51 @@ export async function entitlementOf(options: EntitlementSettings, userId: string
   });
 }
 
-/** Authenticates the request and decides its user's entitlement; undefined without a valid token. */
+/** Reads the user's subscriptions on every call: no cache that a processed webhook could outrun. */
+export async function entitlementOf(options: EntitlementSettings, userId: string): Promise<Entitlement> {
+  const rows = await options.db
+    .selectFrom('subscriptions')
+    .innerJoin('customers', 'customers.id', 'subscriptions.customer_id')
+    .selectAll('subscriptions')
+    .select(['customers.features as customer_features'])
+    .where('customers.user_id', '=', userId)
+    .execute();
+  return decideFromRows(options, rows);
+}
+
+/**
+ * Authenticates the request and decides its user's entitlement; undefined without a valid token.
+ * An opaque token takes one query (token hash → user → customers → subscriptions, all by index),
+ * since this sits in every premium request; a JWT is verified first, then its user's rows read.
+ */
 async function check(options: EntitlementOptions, request: FastifyRequest): Promise<{ userId: string; entitlement: Entitlement } | undefined> {
+  const opaque = await checkOpaqueToken(options, request);
+  const checked = opaque === undefined ? await checkJwt(options, request) : opaque;
+  options.onCheck?.(checked ? (checked.entitlement.premium ? 'premium' : 'not_premium') : 'unauthorized');
+  return checked ?? undefined;
+}
+
+/** undefined: not an opaque token; null: an unknown one. */
+async function checkOpaqueToken(options: EntitlementOptions, request: FastifyRequest) {
+  const tokenHash = bearerTokenHash(request);
+  if (!tokenHash) return undefined;
+  const rows = await options.db
+    .selectFrom('users')
+    .leftJoin('customers', 'customers.user_id', 'users.id')
+    .leftJoin('subscriptions', 'subscriptions.customer_id', 'customers.id')
+    .selectAll('subscriptions')
+    .select(['users.id as user_id', 'customers.features as customer_features'])
+    .where('users.token_hash', '=', tokenHash)
+    .execute();
+  if (rows.length === 0) return null;
+  // Left joins: a user without subscriptions comes back as one row of nulls.
+  const subscriptions = rows.filter((r): r is (typeof rows)[number] & SubscriptionWithFeatures => r.id !== null);
+  return { userId: rows[0]!.user_id, entitlement: decideFromRows(options, subscriptions) };
+}
+
+async function checkJwt(options: EntitlementOptions, request: FastifyRequest) {
   const userId = await options.authenticator.userId(request);
-  if (!userId) {
-    options.onCheck?.('unauthorized');
-    return undefined;
-  }
-  const entitlement = await entitlementOf(options, userId);
-  options.onCheck?.(entitlement.premium ? 'premium' : 'not_premium');
-  return { userId, entitlement };
+  return userId ? { userId, entitlement: await entitlementOf(options, userId) } : null;
 }
 
 /**

@@ -1,8 +1,11 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { FastifyBaseLogger } from 'fastify';
+import type { Kysely } from 'kysely';
 import { ZodError, z } from 'zod';
-import { type AttemptOutcome, NamedLock, type Store, type WebhookEventRow } from '../db/index.js';
+import { type AttemptOutcome, type Database, NamedLock, type Store, type WebhookEventRow } from '../db/index.js';
+import { applyGroup } from './apply-group.js';
 import { EVENT_HANDLERS, type FetchedSubscription, type HandlerResult, type StripeEvent, subscriptionToRead } from './handlers/index.js';
 import { EventQueue } from './queue.js';
 import { SyncRepository } from './repository.js';
@@ -21,6 +24,8 @@ export interface SyncWorkerOptions {
   /** Events applied at once (of different subscriptions). SQLite applies one at a time whatever this says. */
   concurrency?: number;
   batchSize?: number;
+  /** Events (of different subscriptions) committed together in one transaction, each in its own savepoint. */
+  eventsPerTransaction?: number;
   /** Applied and ignored events older than this are deleted; dead ones are kept. */
   retentionDays?: number;
   /** How long `stop()` waits for events in hand before releasing them. */
@@ -80,6 +85,11 @@ async function readingPayload<T>(step: () => Promise<T>): Promise<T> {
     if (error instanceof ZodError) throw new InvalidEventError(`invalid event payload: ${describeZodError(error, ['data', 'object'])}`);
     throw error;
   }
+}
+
+interface PreparedEvent {
+  event: StripeEvent | null;
+  fetched: FetchedSubscription | undefined;
 }
 
 async function applyEvent(
@@ -190,42 +200,90 @@ export class SyncWorker {
     const claimed = await this.queue.claim(this.owner, this.now(), this.leaseMs, this.options.batchSize ?? 100);
     const waiting = [...claimed];
     const lanes = this.options.store.dialect === 'sqlite' ? 1 : Math.max(1, this.options.concurrency ?? 4);
+    const perTransaction = Math.max(1, this.options.eventsPerTransaction ?? 25);
+    // Groups are dealt round-robin so that every lane gets work even from a small claim.
+    const groupSize = Math.max(1, Math.min(perTransaction, Math.ceil(claimed.length / lanes)));
     const lane = async () => {
-      for (let row = waiting.shift(); row && !this.stopping; row = waiting.shift()) await this.processEvent(row);
+      while (waiting.length > 0 && !this.stopping) {
+        await this.processGroup(waiting.splice(0, groupSize));
+        // better-sqlite3 answers synchronously, so a drain would run as one chain of microtasks
+        // and starve HTTP (intake, health checks) until the backlog is empty: let I/O in between.
+        await yieldToEventLoop();
+      }
     };
     await Promise.all(Array.from({ length: Math.min(lanes, claimed.length) }, lane));
     if (waiting.length > 0) await this.queue.release(waiting.map((r) => r.id), this.owner);
     return claimed.length;
   }
 
+  /**
+   * Applies claimed events of different subscriptions in one transaction; any event that fails
+   * there, or whose Stripe read failed before it (refetch mode), and every event when the commit
+   * fails, is then processed alone, so its failure is recorded on it and does not hold back the others.
+   */
+  private async processGroup(rows: WebhookEventRow[]): Promise<void> {
+    if (rows.length === 1) return this.processEvent(rows[0]!);
+    const prepared = new Map<string, PreparedEvent>();
+    const alone: WebhookEventRow[] = [];
+    for (const row of rows) {
+      try {
+        prepared.set(row.id, await this.prepare(row));
+      } catch {
+        alone.push(row);
+      }
+    }
+    const grouped = rows.filter((row) => prepared.has(row.id));
+    const { applied, failed } = await applyGroup(
+      this.options.store.db,
+      grouped,
+      (trx, row) => this.applyClaimed(trx, row, prepared.get(row.id)!, this.now()),
+      this.now,
+    );
+    for (const { row, value, durationMs } of applied) this.logApplied(row, value, durationMs);
+    for (const row of [...failed, ...alone]) await this.processEvent(row);
+  }
+
   /** Applies one event this worker has claimed. Never throws: a failure is recorded on the event. */
   async processEvent(row: WebhookEventRow): Promise<void> {
     const { store, logger } = this.options;
     const startedAt = this.now();
-    const context = { eventId: row.id, type: row.type, attempt: row.attempts };
     try {
-      const event = readStoredEvent(row);
-      const fetched = event ? await this.readCurrentState(event) : undefined;
-      const result = await store.db.transaction().execute(async (trx) => {
-        const applied = await applyEvent(event, new SyncRepository(trx, store.dialect, this.now), fetched);
-        await this.options.afterApply?.(row);
-        if (!(await this.queue.complete(trx, row, this.owner, applied.status, applied.outcome, this.now()))) {
-          throw new LeaseLostError('lease expired and the event was taken over by another worker');
-        }
-        await this.queue.recordAttempt(trx, { row, worker: this.owner, startedAt, finishedAt: this.now(), outcome: applied.status, error: null });
-        return applied;
-      });
-      const durationMs = this.finished(row, result.status, startedAt);
-      const log = { ...context, outcome: result.outcome, durationMs };
-      if (result.warning) logger.warn({ ...log, warning: result.warning }, 'event applied with a warning');
-      else logger.info(log, result.status === 'ignored' ? 'event ignored' : 'event applied');
+      const prepared = await this.prepare(row);
+      const result = await store.db.transaction().execute((trx) => this.applyClaimed(trx, row, prepared, startedAt));
+      this.logApplied(row, result, this.now() - startedAt);
     } catch (error) {
       if (error instanceof LeaseLostError) {
-        logger.warn({ ...context, outcome: 'lease_lost', durationMs: this.finished(row, 'lease_lost', startedAt) }, `event rolled back: ${error.message}`);
+        const durationMs = this.finished(row, 'lease_lost', startedAt);
+        logger.warn({ eventId: row.id, type: row.type, attempt: row.attempts, outcome: 'lease_lost', durationMs }, `event rolled back: ${error.message}`);
         return;
       }
       await this.recordFailure(row, error, startedAt);
     }
+  }
+
+  /** Before any transaction: the stored event read back, and in refetch mode Stripe's current state of its subscription. */
+  private async prepare(row: WebhookEventRow): Promise<PreparedEvent> {
+    const event = readStoredEvent(row);
+    return { event, fetched: event ? await this.readCurrentState(event) : undefined };
+  }
+
+  /** Inside the event's transaction: its effects, its "applied" mark (only while the lease is held) and its attempt log. */
+  private async applyClaimed(trx: Kysely<Database>, row: WebhookEventRow, prepared: PreparedEvent, startedAt: number) {
+    const applied = await applyEvent(prepared.event, new SyncRepository(trx, this.options.store.dialect, this.now), prepared.fetched);
+    await this.options.afterApply?.(row);
+    if (!(await this.queue.complete(trx, row, this.owner, applied.status, applied.outcome, this.now()))) {
+      throw new LeaseLostError('lease expired and the event was taken over by another worker');
+    }
+    await this.queue.recordAttempt(trx, { row, worker: this.owner, startedAt, finishedAt: this.now(), outcome: applied.status, error: null });
+    return applied;
+  }
+
+  /** After the commit: metrics and the attempt's log line. */
+  private logApplied(row: WebhookEventRow, result: HandlerResult & { status: 'applied' | 'ignored' }, durationMs: number): void {
+    this.options.onAttempt?.({ type: row.type, outcome: result.status, durationMs });
+    const log = { eventId: row.id, type: row.type, attempt: row.attempts, outcome: result.outcome, durationMs };
+    if (result.warning) this.options.logger.warn({ ...log, warning: result.warning }, 'event applied with a warning');
+    else this.options.logger.info(log, result.status === 'ignored' ? 'event ignored' : 'event applied');
   }
 
   private finished(row: WebhookEventRow, outcome: AttemptOutcome, startedAt: number): number {

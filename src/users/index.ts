@@ -40,13 +40,12 @@ export class Authenticator {
 
   /** The user id, or null for a missing, malformed, unknown, expired or wrongly signed token. Throws AuthUnavailableError. */
   async userId(request: FastifyRequest): Promise<string | null> {
-    const header = request.headers.authorization ?? '';
-    const opaque = OPAQUE_TOKEN.exec(header);
-    if (opaque) {
-      const row = await this.db.selectFrom('users').select('id').where('token_hash', '=', hashToken(opaque[1]!)).executeTakeFirst();
+    const tokenHash = bearerTokenHash(request);
+    if (tokenHash) {
+      const row = await this.db.selectFrom('users').select('id').where('token_hash', '=', tokenHash).executeTakeFirst();
       return row?.id ?? null;
     }
-    const jwt = this.verifyJwt ? JWT.exec(header) : null;
+    const jwt = this.verifyJwt ? JWT.exec(request.headers.authorization ?? '') : null;
     if (!jwt) return null;
     const userId = await this.verifyJwt!(jwt[1]!);
     if (userId && !this.knownJwtUsers.has(userId)) {
@@ -61,6 +60,12 @@ export class Authenticator {
 /** The answer to a request without a valid bearer token. */
 export function unauthorized(reply: FastifyReply) {
   return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'unauthorized', message: 'a valid bearer token is required' });
+}
+
+/** The stored hash of the request's opaque bearer token (from `POST /v1/users`); null for none, or a JWT. */
+export function bearerTokenHash(request: FastifyRequest): string | null {
+  const match = OPAQUE_TOKEN.exec(request.headers.authorization ?? '');
+  return match ? hashToken(match[1]!) : null;
 }
 
 export function userRoutes(app: FastifyInstance, db: Kysely<Database>): void {

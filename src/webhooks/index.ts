@@ -4,7 +4,8 @@ import type { Store } from '../db/index.js';
 import type { Metrics } from '../ops/index.js';
 import { isHandledEventType } from '../subscriptions/index.js';
 import { readEnvelope } from './envelope.js';
-import { storeEvent } from './store-event.js';
+import { GroupCommit, webhookEventWriter } from './group-commit.js';
+import { asStored } from './store-event.js';
 import { verifyDelivery } from './verify.js';
 
 export { expectedLivemode } from './livemode.js';
@@ -34,6 +35,7 @@ export interface WebhookOptions {
 export async function webhookRoutes(app: FastifyInstance, options: WebhookOptions): Promise<void> {
   const { store, metrics, secrets } = options;
   let versionWarned = false;
+  const groupCommit = new GroupCommit(webhookEventWriter(store.db));
 
   // The raw bytes, never parsed before verification: any re-serialization would break the signature.
   app.removeAllContentTypeParsers();
@@ -85,7 +87,7 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookOption
     }
     let stored: boolean;
     try {
-      stored = await storeEvent(store, row);
+      stored = (await groupCommit.store(asStored(row))) === 'stored';
     } catch (error) {
       metrics.webhookEvents.inc({ type: row.type, outcome: 'rejected', reason: 'storage_unavailable' });
       request.log.error({ err: error, eventId: row.id, type: row.type, outcome: 'storage_unavailable', durationMs: reply.elapsedTime }, 'webhook not stored: database unavailable; answering 503 so Stripe retries');

@@ -1,18 +1,20 @@
 import type { NewWebhookEvent, Store } from '../db/index.js';
 import { isHandledEventType } from '../subscriptions/index.js';
 
+/** The row as stored: marked ignored at once when sync does not handle its type. */
+export function asStored(row: NewWebhookEvent): NewWebhookEvent {
+  return isHandledEventType(row.type) ? row : { ...row, status: 'ignored', outcome: 'ignored: type not handled', processed_at: row.received_at };
+}
+
 /**
- * The one way an event enters the database, whether Stripe delivered it or backfill fetched it:
- * deduplicated by id, and marked ignored at once when sync does not handle its type.
+ * How backfill stores an event it fetched: as a delivery would be (`asStored`), deduplicated by id.
+ * (Webhook deliveries take the same rows through group commit.)
  * True when newly stored, false for a duplicate; throws when the database cannot store it.
  */
 export async function storeEvent(store: Store, row: NewWebhookEvent): Promise<boolean> {
-  const stored = isHandledEventType(row.type)
-    ? row
-    : { ...row, status: 'ignored' as const, outcome: 'ignored: type not handled', processed_at: row.received_at };
   const result = await store.db
     .insertInto('webhook_events')
-    .values(stored)
+    .values(asStored(row))
     .onConflict((oc) => oc.column('id').doNothing())
     .executeTakeFirst();
   return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;

@@ -117,4 +117,28 @@ describe.each(BACKENDS)('sync worker on $name', (backend) => {
     await worker(context.svc.store, { retentionDays: 30 }).start();
     await expect.poll(async () => (await events([...rows, recent].map((r) => r.id))).map((r) => r.status).sort()).toEqual(['applied', 'dead']);
   });
+  it('applies events of different subscriptions together; one failing event is retried alone and the others still commit', async () => {
+    const sent = Array.from({ length: 5 }, () => subscriptionEvent('created', { id: newId('sub'), customer: newId('cus'), status: 'active' }, nowSeconds()));
+    await deliverAll(context.svc.baseUrl, sent);
+    const failing = sent[2]!.id;
+    const applyCalls: string[] = [];
+    const w = worker(context.svc.store, {
+      eventsPerTransaction: 10,
+      afterApply: async (row) => {
+        applyCalls.push(row.id);
+        if (row.id === failing) throw new Error('injected failure');
+      },
+    });
+    await w.drain();
+    const rows = await events(sent.map((e) => e.id));
+    const statusOf = (id: string) => rows.find((r) => r.id === id)!.status;
+    expect(sent.filter((e) => e.id !== failing).map((e) => statusOf(e.id))).toEqual(['applied', 'applied', 'applied', 'applied']);
+    expect(rows.find((r) => r.id === failing)).toMatchObject({ status: 'failed', attempts: 1, last_error: 'injected failure' });
+    // Tried once inside the shared transaction, then once alone, where its failure was recorded.
+    expect(applyCalls.filter((id) => id === failing)).toHaveLength(2);
+    expect(applyCalls.filter((id) => id !== failing)).toHaveLength(4);
+    const attempts = await context.svc.store.db.selectFrom('event_attempts').select(['event_id', 'outcome']).where('event_id', 'in', sent.map((e) => e.id)).execute();
+    expect(attempts.map((a) => [a.event_id, a.outcome]).sort()).toEqual(sent.map((e) => [e.id, e.id === failing ? 'failed' : 'applied']).sort());
+    expect(await historyOf(sent.map((e) => e.id))).toHaveLength(4);
+  });
 });

@@ -1,0 +1,49 @@
+import { rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { createPostgresDatabase, createSqliteDatabase, type TestDatabase } from '../test/helpers/databases.js';
+import type { Backend } from './dataset.js';
+import { type ServerProcess, startServer } from './processes.js';
+
+/** The servers a benchmark drives: the service on each database, and the baselines. */
+
+export const BENCH_SECRET = 'whsec_benchmark_secret_0123456789abcdef';
+/** Compiled once per run (see run.ts), so children run plain JavaScript like a deployment. */
+export const BUILD_DIR = fileURLToPath(new URL(`../.bench/build-${process.pid}/`, import.meta.url));
+
+export function throwawayDatabase(backend: Backend): Promise<TestDatabase> {
+  return backend === 'sqlite' ? createSqliteDatabase() : createPostgresDatabase();
+}
+
+/** Set by `--cpu-prof DIR`: every service process writes a V8 CPU profile there when it stops. */
+let serviceNodeArgs: string[] = [];
+export function profileServicesInto(dir: string): void {
+  serviceNodeArgs = ['--cpu-prof', `--cpu-prof-dir=${dir}`];
+}
+
+export function startService(url: string, role: 'all' | 'intake'): Promise<ServerProcess> {
+  return startServer(`service (${url.startsWith('sqlite:') ? 'sqlite' : 'postgres'})`, `${BUILD_DIR}src/main.js`, {
+    NODE_ENV: 'production',
+    STRIPE_WEBHOOK_SECRET: BENCH_SECRET,
+    DATABASE_URL: url,
+    PROCESS_ROLE: role,
+    LOG_LEVEL: 'info',
+  }, serviceNodeArgs);
+}
+
+export function startBaseline(name: 'floor' | 'docs-style' | 'constant-json', databaseUrl?: string): Promise<ServerProcess> {
+  return startServer(name, `${BUILD_DIR}bench/baselines/${name}.js`, { STRIPE_WEBHOOK_SECRET: BENCH_SECRET, ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) });
+}
+
+/** Runs `body` with a fresh database of `backend`, dropped afterwards whatever happens. */
+export async function withDatabase<T>(backend: Backend, body: (database: TestDatabase) => Promise<T>): Promise<T> {
+  const database = await throwawayDatabase(backend);
+  try {
+    return await body(database);
+  } finally {
+    await database.drop();
+  }
+}
+
+export function removeBuild(): void {
+  rmSync(BUILD_DIR, { recursive: true, force: true });
+}

@@ -1,0 +1,28 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+
+/** `npm run bench` at a tiny size, so that the benchmark cannot rot. Its figures are not judged here. */
+describe('the benchmark entry point', () => {
+  const reportDir = mkdtempSync(join(tmpdir(), 'bench-smoke-'));
+  afterAll(() => rmSync(reportDir, { recursive: true, force: true }));
+
+  it('runs every scenario on both databases and writes the report, the chart and the figures', async () => {
+    const flags = ['--concurrency', '1,4', '--target-concurrency', '4', '--reps', '1', '--events', '40', '--run-seconds', '1', '--backlog', '60', '--drain-seconds', '20',
+      '--drain-intake-rate', '20', '--users', '200', '--small-users', '100', '--soak-seconds', '2', '--report-dir', reportDir];
+    await promisify(execFile)(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...flags], { timeout: 120_000 });
+    const figures = JSON.parse(readFileSync(join(reportDir, 'performance', 'results.json'), 'utf8'));
+    expect(Object.keys(figures.intake.service)).toEqual(['sqlite', 'postgres']);
+    for (const series of [figures.intake.floor, figures.intake.docsStyle, figures.intake.service.sqlite, figures.intake.service.postgres]) {
+      expect(series.levels.map((l: { concurrency: number; failed: number }) => [l.concurrency, l.failed])).toEqual([[1, 0], [4, 0]]);
+    }
+    expect(figures.processing.sqlite.drained && figures.processing.postgres.drained).toBe(true);
+    expect(figures.entitlements.postgres.large.levels[1].rate).toBeGreaterThan(0);
+    expect(figures.soak.failed).toBe(0);
+    expect(readFileSync(join(reportDir, 'performance', 'intake.svg'), 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>$/);
+    expect(readFileSync(join(reportDir, 'performance.md'), 'utf8')).toContain('| intake on sqlite, 4 in flight: events/s |');
+  }, 150_000);
+});
