@@ -1,10 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StripeStandIn } from './stripe-stand-in/server.js';
 import { payCheckout, type PortalAction, usePortal } from './stripe-stand-in/user.js';
+import { freePort } from './free-port.js';
 
 /**
  * `npm run demo`: the Stripe stand-in and the real service (`src/main.ts`, SQLite in a temp dir) on
@@ -15,13 +15,6 @@ import { payCheckout, type PortalAction, usePortal } from './stripe-stand-in/use
 const WEBHOOK_SECRET = 'whsec_demo_secret_0123456789abcdef';
 type Entitlement = Record<string, unknown>;
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function until<T>(read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -4,6 +4,10 @@
  * not locked out by an outage of the service; a cancelled one is not let in forever by it either.
  */
 
+/**
+ * `GET /v1/entitlements`, as docs/api.md defines it. Spelled out here rather than imported: this
+ * library is copied into other extensions and must not depend on the service's sources.
+ */
 export interface EntitlementAnswer {
   userId: string;
   premium: boolean;

@@ -1,7 +1,6 @@
 /// <reference types="chrome" />
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StripeStandIn } from '../../tools/stripe-stand-in/server.js';
@@ -9,16 +8,10 @@ import { type ExtensionBrowser, launchWithExtension } from '../helpers/browser.j
 import { createSqliteDatabase, type TestDatabase } from '../helpers/databases.js';
 import { type RunningService, startService, TEST_SECRET } from '../helpers/service.js';
 import { TEST_STRIPE_KEY } from '../helpers/stripe.js';
+import { freePort } from '../../tools/free-port.js';
 
 const SCREENSHOTS = new URL('../../test-results/screenshots/', import.meta.url).pathname;
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /**
  * The example extension in Debian's Chromium, against the real service and the Stripe stand-in
