@@ -95,6 +95,9 @@ export async function buildService(options: ServiceOptions): Promise<Service> {
       ...(options.logStream ? { stream: options.logStream } : {}),
     },
     requestIdHeader: 'x-request-id',
+    // Fastify's two lines per request ("incoming request", "request completed") cost a tenth of a
+    // short request's CPU; installHttpSurface logs one line per answer instead.
+    disableRequestLogging: true,
     bodyLimit: 64 * 1024,
     // Idle connections are closed after this; slow ones by the header and request timeouts.
     connectionTimeout: 60_000,
@@ -110,13 +113,6 @@ export async function buildService(options: ServiceOptions): Promise<Service> {
     now: options.now,
     onCheck: (result: 'premium' | 'not_premium' | 'unauthorized') => metrics.entitlementChecks.inc({ result }),
   };
-  app.addHook('onResponse', async (request, reply) => {
-    metrics.httpDuration.observe(
-      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
-    );
-  });
-
   installJsonHandling(app);
   installHttpSurface(app, config, metrics);
   rateLimitHooks(app, config.rateLimits);

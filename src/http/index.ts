@@ -40,11 +40,18 @@ function trustHops(hops: number) {
   return (_address: string, hop: number) => hop < hops;
 }
 
-/** Security headers and CORS on every answer, and every answer counted by route and status. */
+/** Security headers and CORS on every answer; every answer counted, timed and logged in one line. */
 export function installHttpSurface(app: FastifyInstance, config: HttpConfig, metrics: Metrics): void {
   securityHeaders(app);
   corsForExtensions(app, config.extensionOrigins);
   app.addHook('onResponse', async (request, reply) => {
-    metrics.httpResponses.inc({ route: request.routeOptions.url ?? 'none', status: reply.statusCode });
+    const { method } = request;
+    const route = request.routeOptions.url;
+    const status = reply.statusCode;
+    const durationMs = reply.elapsedTime;
+    metrics.httpResponses.inc({ route: route ?? 'none', status });
+    metrics.httpDuration.observe({ method, route: route ?? 'unmatched', status_code: String(status) }, durationMs / 1000);
+    // The route pattern, not the URL: no ids or query strings in the logs. The line carries reqId.
+    request.log.info({ method, route: route ?? null, status, durationMs }, 'request');
   });
 }
