@@ -45,24 +45,29 @@ export class EventQueue {
    * are applied in order, different subscriptions in parallel.
    */
   async claim(owner: string, now: number, leaseMs: number, limit: number): Promise<WebhookEventRow[]> {
-    return this.store.db.transaction().execute(async (trx) => {
+    const claimWith = async (db: Kysely<Database>) => {
       // One ordered, index-driven scan per way of being due (a single OR-ed scan read and sorted
       // every waiting event before its LIMIT); the oldest `limit` of the three lists win.
       const lists = await Promise.all([
-        this.dueOfStatus(trx, 'pending', limit).execute(),
-        this.dueOfStatus(trx, 'failed', limit).where('e.next_attempt_at', '<=', now).execute(),
-        this.dueOfStatus(trx, 'processing', limit).where('e.lease_until', '<', now).execute(),
+        this.dueOfStatus(db, 'pending', limit).execute(),
+        this.dueOfStatus(db, 'failed', limit).where('e.next_attempt_at', '<=', now).execute(),
+        this.dueOfStatus(db, 'processing', limit).where('e.lease_until', '<', now).execute(),
       ]);
       const ids = firstOfEachKey(lists.flat().sort(byAge)).slice(0, limit).map((r) => r.id);
       if (ids.length === 0) return [];
-      const claimed = await trx
+      const claimed = await db
         .updateTable('webhook_events')
         .set((eb) => ({ status: 'processing', locked_by: owner, lease_until: now + leaseMs, attempts: eb('attempts', '+', 1) }))
         .where('id', 'in', ids)
         .returningAll()
         .execute();
       return claimed.sort(byAge);
-    });
+    };
+    // PostgreSQL: the selected rows stay locked until the update commits. SQLite has one worker
+    // per file, so nothing else claims in between; and a read transaction there that another
+    // process (intake only) writes behind could not be upgraded to a write (SQLITE_BUSY at once).
+    const { db, dialect } = this.store;
+    return dialect === 'postgres' ? db.transaction().execute(claimWith) : claimWith(db);
   }
 
   /**
@@ -71,8 +76,8 @@ export class EventQueue {
    * seek in `webhook_events_ordering` per row. On PostgreSQL the rows stay locked until the claim
    * commits, and rows other workers are claiming are skipped.
    */
-  private dueOfStatus(trx: Kysely<Database>, status: WebhookEventStatus, limit: number) {
-    return trx
+  private dueOfStatus(db: Kysely<Database>, status: WebhookEventStatus, limit: number) {
+    return db
       .selectFrom('webhook_events as e')
       .select(['e.id', 'e.ordering_key', 'e.created', 'e.received_at'])
       .where('e.status', '=', status)
