@@ -4,7 +4,7 @@ import { type BillingConfig, billingRoutes, createStripeClient, startBillingJobs
 import type { Config } from './config.js';
 import type { Store } from './db/index.js';
 import { entitlementRoutes } from './entitlements/index.js';
-import { httpServerOptions, installHttpSurface } from './http/index.js';
+import { httpServerOptions, installHttpSurface, OneLinePerRequest } from './http/index.js';
 import { AlertMonitor, adminRoutes, createMetrics, type Metrics, opsRoutes } from './ops/index.js';
 import { SyncWorker, type SyncWorkerOptions } from './subscriptions/index.js';
 import { AuthUnavailableError, Authenticator, jwtVerifier, userRoutes } from './users/index.js';
@@ -95,6 +95,7 @@ export async function buildService(options: ServiceOptions): Promise<Service> {
       ...(options.logStream ? { stream: options.logStream } : {}),
     },
     requestIdHeader: 'x-request-id',
+    logController: new OneLinePerRequest(),
     bodyLimit: 64 * 1024,
     // Idle connections are closed after this; slow ones by the header and request timeouts.
     connectionTimeout: 60_000,
@@ -110,13 +111,6 @@ export async function buildService(options: ServiceOptions): Promise<Service> {
     now: options.now,
     onCheck: (result: 'premium' | 'not_premium' | 'unauthorized') => metrics.entitlementChecks.inc({ result }),
   };
-  app.addHook('onResponse', async (request, reply) => {
-    metrics.httpDuration.observe(
-      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
-    );
-  });
-
   installJsonHandling(app);
   installHttpSurface(app, config, metrics);
   rateLimitHooks(app, config.rateLimits);

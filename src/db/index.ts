@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase as KyselySqliteDatabase, sql } from 'kysely';
 import pg from 'pg';
 import { migrateToLatest } from './migrations.js';
 import type { Database } from './schema.js';
@@ -52,7 +52,31 @@ function openSqlite(path: string, busyTimeoutMs: number): Store {
   database.pragma('synchronous = FULL');
   database.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
   database.pragma('foreign_keys = ON');
-  return storeOf(new Kysely<Database>({ dialect: new SqliteDialect({ database }) }), 'sqlite');
+  return storeOf(new Kysely<Database>({ dialect: new SqliteDialect({ database: reusingStatements(database) }) }), 'sqlite');
+}
+
+/** Distinct SQL texts kept compiled; queries with `IN (…)` lists make many, so the oldest are dropped. */
+const MAX_CACHED_STATEMENTS = 500;
+
+/**
+ * Kysely prepares every query anew, and compiling SQL is a large share of a short query's cost
+ * (a tenth of an entitlement check): each SQL text is compiled once and its statement reused.
+ * better-sqlite3 re-prepares a reused statement itself when the schema changed.
+ */
+function reusingStatements(database: SqliteDatabase.Database): KyselySqliteDatabase {
+  const statements = new Map<string, SqliteDatabase.Statement>();
+  return {
+    close: () => database.close(),
+    prepare(text) {
+      let statement = statements.get(text);
+      if (!statement) {
+        if (statements.size >= MAX_CACHED_STATEMENTS) statements.delete(statements.keys().next().value!);
+        statement = database.prepare(text);
+        statements.set(text, statement);
+      }
+      return statement;
+    },
+  };
 }
 
 function openPostgres(url: string): Store {

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Kysely } from 'kysely';
+import type { CompiledQuery, Kysely } from 'kysely';
 import type { Database, SubscriptionRow } from '../db/index.js';
 import { recordFromRow } from '../subscriptions/index.js';
 import { type Authenticator, bearerTokenHash, unauthorized } from '../users/index.js';
@@ -61,18 +61,29 @@ async function check(options: EntitlementOptions, request: FastifyRequest): Prom
   return checked ?? undefined;
 }
 
-/** undefined: not an opaque token; null: an unknown one. */
-async function checkOpaqueToken(options: EntitlementOptions, request: FastifyRequest) {
-  const tokenHash = bearerTokenHash(request);
-  if (!tokenHash) return undefined;
-  const rows = await options.db
+/** A user's subscriptions by token hash, the one parameter. */
+function rowsByTokenHash(db: Kysely<Database>) {
+  return db
     .selectFrom('users')
     .leftJoin('customers', 'customers.user_id', 'users.id')
     .leftJoin('subscriptions', 'subscriptions.customer_id', 'customers.id')
     .selectAll('subscriptions')
     .select(['users.id as user_id', 'customers.features as customer_features'])
-    .where('users.token_hash', '=', tokenHash)
-    .execute();
+    .where('users.token_hash', '=', '')
+    .compile();
+}
+
+/** Building and compiling the query costs a good share of a check: it is compiled once per database. */
+const compiledByDb = new WeakMap<Kysely<Database>, ReturnType<typeof rowsByTokenHash>>();
+type TokenRow = ReturnType<typeof rowsByTokenHash> extends CompiledQuery<infer R> ? R : never;
+
+/** undefined: not an opaque token; null: an unknown one. */
+async function checkOpaqueToken(options: EntitlementOptions, request: FastifyRequest) {
+  const tokenHash = bearerTokenHash(request);
+  if (!tokenHash) return undefined;
+  let compiled = compiledByDb.get(options.db);
+  if (!compiled) compiledByDb.set(options.db, (compiled = rowsByTokenHash(options.db)));
+  const { rows } = await options.db.executeQuery<TokenRow>({ ...compiled, parameters: [tokenHash] });
   if (rows.length === 0) return null;
   // Left joins: a user without subscriptions comes back as one row of nulls.
   const subscriptions = rows.filter((r): r is (typeof rows)[number] & SubscriptionWithFeatures => r.id !== null);

@@ -16,6 +16,26 @@ export interface Attempt {
  * expired lease (a worker that died) lets any worker take the event again. On PostgreSQL claims
  * use `FOR UPDATE SKIP LOCKED`, so concurrent workers never claim the same event.
  */
+/** Queue order: `created`, then arrival. */
+function byAge(a: Pick<WebhookEventRow, 'created' | 'received_at'>, b: Pick<WebhookEventRow, 'created' | 'received_at'>): number {
+  return a.created - b.created || a.received_at - b.received_at;
+}
+
+/**
+ * Keeps the oldest event of each ordering key: a due retry and a newer pending event of one
+ * subscription (which the older-event check lets through, as a failed event holds nothing back)
+ * must not be applied side by side.
+ */
+function firstOfEachKey<T extends Pick<WebhookEventRow, 'ordering_key'>>(ordered: T[]): T[] {
+  const seen = new Set<string>();
+  return ordered.filter((row) => {
+    if (row.ordering_key === null) return true;
+    if (seen.has(row.ordering_key)) return false;
+    seen.add(row.ordering_key);
+    return true;
+  });
+}
+
 export class EventQueue {
   constructor(private readonly store: Store) {}
 
@@ -25,17 +45,42 @@ export class EventQueue {
    * are applied in order, different subscriptions in parallel.
    */
   async claim(owner: string, now: number, leaseMs: number, limit: number): Promise<WebhookEventRow[]> {
+    const claimWith = async (db: Kysely<Database>) => {
+      // One ordered, index-driven scan per way of being due (a single OR-ed scan read and sorted
+      // every waiting event before its LIMIT); the oldest `limit` of the three lists win.
+      const lists = await Promise.all([
+        this.dueOfStatus(db, 'pending', limit).execute(),
+        this.dueOfStatus(db, 'failed', limit).where('e.next_attempt_at', '<=', now).execute(),
+        this.dueOfStatus(db, 'processing', limit).where('e.lease_until', '<', now).execute(),
+      ]);
+      const ids = firstOfEachKey(lists.flat().sort(byAge)).slice(0, limit).map((r) => r.id);
+      if (ids.length === 0) return [];
+      const claimed = await db
+        .updateTable('webhook_events')
+        .set((eb) => ({ status: 'processing', locked_by: owner, lease_until: now + leaseMs, attempts: eb('attempts', '+', 1) }))
+        .where('id', 'in', ids)
+        .returningAll()
+        .execute();
+      return claimed.sort(byAge);
+    };
+    // PostgreSQL: the selected rows stay locked until the update commits. SQLite has one worker
+    // per file, so nothing else claims in between; and a read transaction there that another
+    // process (intake only) writes behind could not be upgraded to a write (SQLITE_BUSY at once).
     const { db, dialect } = this.store;
-    const due = db
+    return dialect === 'postgres' ? db.transaction().execute(claimWith) : claimWith(db);
+  }
+
+  /**
+   * Events of one status, oldest first, that no older pending or in-process event of their key
+   * holds back. Walks `webhook_events_claim` in order and stops at the limit; the check is one
+   * seek in `webhook_events_ordering` per row. On PostgreSQL the rows stay locked until the claim
+   * commits, and rows other workers are claiming are skipped.
+   */
+  private dueOfStatus(db: Kysely<Database>, status: WebhookEventStatus, limit: number) {
+    return db
       .selectFrom('webhook_events as e')
-      .select('e.id')
-      .where((eb) =>
-        eb.or([
-          eb('e.status', '=', 'pending'),
-          eb.and([eb('e.status', '=', 'failed'), eb('e.next_attempt_at', '<=', now)]),
-          eb.and([eb('e.status', '=', 'processing'), eb('e.lease_until', '<', now)]),
-        ]),
-      )
+      .select(['e.id', 'e.ordering_key', 'e.created', 'e.received_at'])
+      .where('e.status', '=', status)
       .where((eb) =>
         eb.not(
           eb.exists(
@@ -44,11 +89,12 @@ export class EventQueue {
               .select(sql.lit(1).as('one'))
               .whereRef('o.ordering_key', '=', 'e.ordering_key')
               .where('o.status', 'in', ['pending', 'processing'])
+              .whereRef('o.created', '<=', 'e.created')
               .whereRef('o.id', '<>', 'e.id')
               .where((older) =>
                 older.or([
                   older('o.created', '<', older.ref('e.created')),
-                  older.and([older('o.created', '=', older.ref('e.created')), older('o.received_at', '<', older.ref('e.received_at'))]),
+                  older('o.received_at', '<', older.ref('e.received_at')),
                 ]),
               ),
           ),
@@ -57,14 +103,7 @@ export class EventQueue {
       .orderBy('e.created')
       .orderBy('e.received_at')
       .limit(limit)
-      .$if(dialect === 'postgres', (qb) => qb.forUpdate().skipLocked());
-    const claimed = await db
-      .updateTable('webhook_events')
-      .set((eb) => ({ status: 'processing', locked_by: owner, lease_until: now + leaseMs, attempts: eb('attempts', '+', 1) }))
-      .where('id', 'in', due)
-      .returningAll()
-      .execute();
-    return claimed.sort((a, b) => a.created - b.created || a.received_at - b.received_at);
+      .$if(this.store.dialect === 'postgres', (qb) => qb.forUpdate().skipLocked());
   }
 
   /**

@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { openStore, type Store } from '../../src/db/index.js';
+import { openStore, type Store, type WebhookEventStatus } from '../../src/db/index.js';
 import { EventQueue, SyncWorker, WorkerLockError } from '../../src/subscriptions/index.js';
 import { BACKENDS } from '../helpers/databases.js';
 import { deliverAll, envelope, newId, nowSeconds, subscriptionEvent } from '../helpers/events.js';
@@ -140,5 +140,66 @@ describe.each(BACKENDS)('sync worker on $name', (backend) => {
     const attempts = await context.svc.store.db.selectFrom('event_attempts').select(['event_id', 'outcome']).where('event_id', 'in', sent.map((e) => e.id)).execute();
     expect(attempts.map((a) => [a.event_id, a.outcome]).sort()).toEqual(sent.map((e) => [e.id, e.id === failing ? 'failed' : 'applied']).sort());
     expect(await historyOf(sent.map((e) => e.id))).toHaveLength(4);
+  });
+
+  describe('claim', () => {
+    const now = Date.now();
+    const queued: string[] = [];
+    afterEach(async () => {
+      await context.svc.store.db.deleteFrom('webhook_events').where('id', 'in', queued.splice(0)).execute();
+    });
+
+    /** A queued event of `key` (created long ago, so older than anything else waiting). */
+    function queuedEvent(key: string, created: number, fields: Partial<{ status: WebhookEventStatus; received_at: number; next_attempt_at: number; lease_until: number }> = {}) {
+      const id = newId('evt');
+      queued.push(id);
+      const row = { id, type: 'customer.subscription.updated', api_version: null, livemode: 0, created, payload: '{}', attempts: 0, ordering_key: key };
+      return { ...row, status: 'pending' as WebhookEventStatus, received_at: now, locked_by: fields.lease_until ? 'another-worker' : null, ...fields };
+    }
+
+    async function claimed(limit: number) {
+      const rows = await new EventQueue(context.svc.store).claim('me', now, 60_000, limit);
+      return rows.filter((r) => queued.includes(r.id)).map((r) => r.id);
+    }
+
+    it('takes one event per subscription, its oldest, and none held back by an older pending or in-process event', async () => {
+      const [a, b, c, d, e, f] = Array.from({ length: 6 }, () => newId('sub'));
+      const rows = {
+        a1: queuedEvent(a!, 10),
+        a2: queuedEvent(a!, 11),
+        a3: queuedEvent(a!, 12, { status: 'failed', next_attempt_at: now - 1 }),
+        bHeld: queuedEvent(b!, 10, { status: 'processing', lease_until: now + 60_000 }),
+        b2: queuedEvent(b!, 11),
+        cFirst: queuedEvent(c!, 13, { received_at: now - 1 }),
+        cSecond: queuedEvent(c!, 13),
+        dTie1: queuedEvent(d!, 14),
+        dTie2: queuedEvent(d!, 14),
+        // A failed event waiting for its retry holds nothing back; a due one is applied first, alone.
+        eLater: queuedEvent(e!, 10, { status: 'failed', next_attempt_at: now + 60_000 }),
+        e2: queuedEvent(e!, 11),
+        fRetry: queuedEvent(f!, 10, { status: 'failed', next_attempt_at: now - 1 }),
+        f2: queuedEvent(f!, 11),
+      };
+      await context.svc.store.db.insertInto('webhook_events').values(Object.values(rows)).execute();
+      const got = await claimed(1_000);
+      const idsOf = (...names: (keyof typeof rows)[]) => names.map((n) => rows[n].id);
+      expect(got.filter((id) => !idsOf('dTie1', 'dTie2').includes(id)).sort()).toEqual(idsOf('a1', 'fRetry', 'e2', 'cFirst').sort());
+      expect(got.filter((id) => idsOf('dTie1', 'dTie2').includes(id))).toHaveLength(1);
+    });
+
+    it('takes pending, due failed and expired in-process events together, oldest first, up to the limit', async () => {
+      const [e, f, g] = Array.from({ length: 3 }, () => newId('sub'));
+      const rows = {
+        expired: queuedEvent(e!, 1, { status: 'processing', lease_until: now - 1 }),
+        afterExpired: queuedEvent(e!, 2),
+        due: queuedEvent(f!, 3, { status: 'failed', next_attempt_at: now - 1 }),
+        pending: queuedEvent(g!, 4),
+      };
+      await context.svc.store.db.insertInto('webhook_events').values(Object.values(rows)).execute();
+      expect(await claimed(2)).toEqual([rows.expired.id, rows.due.id]);
+      expect((await events([rows.expired.id]))[0]).toMatchObject({ status: 'processing', locked_by: 'me', lease_until: now + 60_000, attempts: 1 });
+      // The expired event is in process again (by "me"), so the one after it still waits.
+      expect(await claimed(1_000)).toEqual([rows.pending.id]);
+    });
   });
 });
