@@ -136,10 +136,7 @@ export interface SubscriptionPaymentsTable {
   updated_at: number;
 }
 
-export type UserRow = Selectable<UsersTable>;
 export type WebhookEventRow = Selectable<WebhookEventsTable>;
 export type NewWebhookEvent = Insertable<WebhookEventsTable>;
-export type CustomerRow = Selectable<CustomersTable>;
 export type SubscriptionRow = Selectable<SubscriptionsTable>;
 export type SubscriptionPaymentsRow = Selectable<SubscriptionPaymentsTable>;
-export type EventAttemptRow = Selectable<EventAttemptsTable>;

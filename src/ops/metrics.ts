@@ -11,83 +11,48 @@ import { queueStats } from './views.js';
 export function createMetrics(store?: Store) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const registers = [registry];
+  const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
+    new Counter<L>({ name, help, labelNames, registers: [registry] });
+  const histogram = <L extends string>(name: string, help: string, labelNames: readonly L[], buckets: number[]) =>
+    new Histogram<L>({ name, help, labelNames, buckets, registers: [registry] });
   const metrics = {
     registry,
-    webhookEvents: new Counter({
-      name: 'stripe_webhook_events_received_total',
-      help: 'Webhook deliveries by event type and intake outcome (stored, duplicate, rejected) and, when rejected, the reason',
-      labelNames: ['type', 'outcome', 'reason'] as const,
-      registers,
-    }),
-    signatureFailures: new Counter({
-      name: 'stripe_webhook_signature_failures_total',
-      help: 'Webhook deliveries refused because the Stripe-Signature did not verify, by reason',
-      labelNames: ['reason'] as const,
-      registers,
-    }),
-    httpResponses: new Counter({
-      name: 'http_responses_total',
-      help: 'Every HTTP answer, by route pattern ("none" when refused before routing) and status code',
-      labelNames: ['route', 'status'] as const,
-      registers: [registry],
-    }),
-    apiVersionMismatches: new Counter({
-      name: 'stripe_webhook_api_version_mismatch_total',
-      help: 'Stored events whose api_version differs from the version this service pins',
-      labelNames: ['api_version'] as const,
-      registers,
-    }),
-    processingAttempts: new Counter({
-      name: 'stripe_event_processing_attempts_total',
-      help: 'Processing attempts of stored events by type and outcome (applied, ignored, failed, dead, lease_lost)',
-      labelNames: ['type', 'outcome'] as const,
-      registers,
-    }),
-    processingFailures: new Counter({
-      name: 'stripe_event_processing_failures_total',
-      help: 'Processing attempts that failed (to be retried, or dead), by event type',
-      labelNames: ['type'] as const,
-      registers,
-    }),
-    processingDuration: new Histogram({
-      name: 'stripe_event_processing_duration_seconds',
-      help: 'Time to apply one stored event, by event type',
-      labelNames: ['type'] as const,
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-      registers,
-    }),
-    entitlementChecks: new Counter({
-      name: 'entitlement_checks_total',
-      help: 'Entitlement checks (GET /v1/entitlements and the premium guard) by result',
-      labelNames: ['result'] as const,
-      registers,
-    }),
-    httpDuration: new Histogram({
-      name: 'http_request_duration_seconds',
-      help: 'HTTP request duration by method, route template and status code',
-      labelNames: ['method', 'route', 'status_code'] as const,
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-      registers,
-    }),
-    reconcileDifferences: new Counter({
-      name: 'stripe_reconcile_differences_total',
-      help: 'Differences reconcile found between a stored subscription and Stripe, by field (missing: no record at all)',
-      labelNames: ['field'] as const,
-      registers,
-    }),
-    reconcileRepairs: new Counter({
-      name: 'stripe_reconcile_repairs_total',
-      help: 'Records reconcile rewrote from Stripe (repaired), or left because they changed after the read (newer)',
-      labelNames: ['outcome'] as const,
-      registers,
-    }),
-    backfilledEvents: new Counter({
-      name: 'stripe_backfill_events_total',
-      help: 'Events backfill read from Stripe, by outcome (stored: it had been missed; duplicate: already stored)',
-      labelNames: ['outcome'] as const,
-      registers,
-    }),
+    webhookEvents: counter(
+      'stripe_webhook_events_received_total',
+      'Webhook deliveries by event type and intake outcome (stored, duplicate, rejected, livemode_mismatch) and, when rejected, the reason',
+      ['type', 'outcome', 'reason'],
+    ),
+    signatureFailures: counter('stripe_webhook_signature_failures_total', 'Webhook deliveries refused because the Stripe-Signature did not verify, by reason', ['reason']),
+    httpResponses: counter('http_responses_total', 'Every HTTP answer, by route pattern ("none" when refused before routing) and status code', ['route', 'status']),
+    apiVersionMismatches: counter('stripe_webhook_api_version_mismatch_total', 'Stored events whose api_version differs from the version this service pins', ['api_version']),
+    processingAttempts: counter(
+      'stripe_event_processing_attempts_total',
+      'Processing attempts of stored events by type and outcome (applied, ignored, failed, dead, lease_lost)',
+      ['type', 'outcome'],
+    ),
+    processingFailures: counter('stripe_event_processing_failures_total', 'Processing attempts that failed (to be retried, or dead), by event type', ['type']),
+    processingDuration: histogram('stripe_event_processing_duration_seconds', 'Time to apply one stored event, by event type', ['type'], [
+      0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
+    ]),
+    entitlementChecks: counter('entitlement_checks_total', 'Entitlement checks (GET /v1/entitlements and the premium guard) by result', ['result']),
+    httpDuration: histogram('http_request_duration_seconds', 'HTTP request duration by method, route template and status code', ['method', 'route', 'status_code'], [
+      0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+    ]),
+    reconcileDifferences: counter(
+      'stripe_reconcile_differences_total',
+      'Differences reconcile found between a stored subscription and Stripe, by field (missing: no record at all)',
+      ['field'],
+    ),
+    reconcileRepairs: counter(
+      'stripe_reconcile_repairs_total',
+      'Records reconcile rewrote from Stripe (repaired), or left because they changed after the read (newer)',
+      ['outcome'],
+    ),
+    backfilledEvents: counter(
+      'stripe_backfill_events_total',
+      'Events backfill read from Stripe, by outcome (stored: it had been missed; duplicate: already stored)',
+      ['outcome'],
+    ),
   };
   if (store) registerQueueGauges(registry, store);
   return metrics;
