@@ -9,7 +9,7 @@ import { ADMIN_DATABASE_URL } from '../test/helpers/databases.js';
 import type { Backend } from './dataset.js';
 import { type BenchFigures, type Machine, renderChart, renderReport } from './report.js';
 import { type BenchOptions, benchEntitlements, benchIntake, benchProcessing, benchSoak } from './scenarios.js';
-import { BUILD_DIR, profileServicesInto, removeBuild } from './targets.js';
+import { BUILD_DIR, deploymentNodeArgs, profileServicesInto, removeBuild } from './targets.js';
 
 /**
  * `npm run bench [-- flags]`: builds the service, drives it and the baselines over loopback, and
@@ -85,6 +85,7 @@ async function machine(): Promise<Machine> {
     return {
       cpu: cpus()[0]?.model ?? 'unknown CPU',
       cores: cpus().length,
+      serviceNodeArgs: deploymentNodeArgs(),
       memoryGb: Math.round(totalmem() / 2 ** 30),
       kernel: release(),
       node: process.versions.node,

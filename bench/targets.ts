@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createPostgresDatabase, createSqliteDatabase, type TestDatabase } from '../test/helpers/databases.js';
 import type { Backend } from './dataset.js';
@@ -14,10 +14,19 @@ export function throwawayDatabase(backend: Backend): Promise<TestDatabase> {
   return backend === 'sqlite' ? createSqliteDatabase() : createPostgresDatabase();
 }
 
+/**
+ * The service runs with the heap flags of `npm start`, as a deployment would: read from
+ * package.json so the two cannot drift apart.
+ */
+export function deploymentNodeArgs(): string[] {
+  const scripts = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).scripts as Record<string, string>;
+  return scripts.start!.split(/\s+/).filter((arg) => arg.startsWith('--max-old-space-size='));
+}
+
 /** Set by `--cpu-prof DIR`: every service process writes a V8 CPU profile there when it stops. */
-let serviceNodeArgs: string[] = [];
+let serviceNodeArgs: string[] = deploymentNodeArgs();
 export function profileServicesInto(dir: string): void {
-  serviceNodeArgs = ['--cpu-prof', `--cpu-prof-dir=${dir}`];
+  serviceNodeArgs = [...deploymentNodeArgs(), '--cpu-prof', `--cpu-prof-dir=${dir}`];
 }
 
 export function startService(url: string, role: 'all' | 'intake'): Promise<ServerProcess> {

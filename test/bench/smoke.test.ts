@@ -24,5 +24,7 @@ describe('the benchmark entry point', () => {
     expect(figures.soak.failed).toBe(0);
     expect(readFileSync(join(reportDir, 'performance', 'intake.svg'), 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>$/);
     expect(readFileSync(join(reportDir, 'performance.md'), 'utf8')).toContain('| intake on sqlite, 4 in flight: events/s |');
+    // The service is measured with the heap limit it is deployed with (npm start's flags).
+    expect(figures.machine.serviceNodeArgs).toEqual([expect.stringMatching(/^--max-old-space-size=\d+$/)]);
   }, 150_000);
 });
