@@ -11,14 +11,16 @@ export function corsForExtensions(app: FastifyInstance, origins: readonly string
   const allowed = new Set(origins);
   const isAllowed = (origin: string | undefined): origin is string => origin !== undefined && allowed.has(origin);
 
-  app.addHook('onRequest', async (request, reply) => {
-    if (!request.url.startsWith(BROWSER_PREFIX)) return;
-    reply.header('vary', 'Origin');
-    if (isAllowed(request.headers.origin)) {
-      reply.header('access-control-allow-origin', request.headers.origin);
-      // So that the extension can honour a 429.
-      reply.header('access-control-expose-headers', 'Retry-After');
+  app.addHook('onRequest', (request, reply, done) => {
+    if (request.url.startsWith(BROWSER_PREFIX)) {
+      reply.header('vary', 'Origin');
+      if (isAllowed(request.headers.origin)) {
+        reply.header('access-control-allow-origin', request.headers.origin);
+        // So that the extension can honour a 429.
+        reply.header('access-control-expose-headers', 'Retry-After');
+      }
     }
+    done();
   });
 
   app.options(`${BROWSER_PREFIX}*`, async (request, reply) => {

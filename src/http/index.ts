@@ -44,10 +44,11 @@ function trustHops(hops: number) {
 export function installHttpSurface(app: FastifyInstance, config: HttpConfig, metrics: Metrics): void {
   securityHeaders(app);
   corsForExtensions(app, config.extensionOrigins);
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url;
     metrics.httpResponses.inc({ route: route ?? 'none', status: reply.statusCode });
     metrics.httpDuration.observe({ method: request.method, route: route ?? 'unmatched', status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    done();
   });
 }
 

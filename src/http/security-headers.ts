@@ -13,10 +13,14 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'cache-control': 'no-store',
 };
 
-/** onSend runs for route answers, errors and 404s alike. */
+/**
+ * Set when a request arrives, so they are on route answers, errors and 404s alike (an error
+ * answer keeps the headers set before it). A callback hook: this runs on every request, and an
+ * async hook costs a promise each time.
+ */
 export function securityHeaders(app: FastifyInstance): void {
-  app.addHook('onSend', async (_request, reply, payload) => {
+  app.addHook('onRequest', (_request, reply, done) => {
     reply.headers(SECURITY_HEADERS);
-    return payload;
+    done();
   });
 }

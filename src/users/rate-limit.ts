@@ -79,20 +79,23 @@ export function rateLimitHooks(app: FastifyInstance, limits: RateLimits): void {
     auth: new FixedWindowCounter(limits.authFailuresPerMinute),
   };
 
-  app.addHook('onRequest', async (request, reply) => {
+  // Callback hooks: they run on every request, and an async hook costs a promise each time.
+  app.addHook('onRequest', (request, reply, done) => {
     const policy = request.routeOptions.config?.rateLimit;
-    if (!policy) return;
-    const retryAfter = counters[policy].retryAfterSeconds(request.ip);
+    const retryAfter = policy ? counters[policy].retryAfterSeconds(request.ip) : 0;
     if (retryAfter > 0) {
-      return reply
+      reply
         .code(429)
         .header('retry-after', String(retryAfter))
         .send({ error: 'rate_limited', message: `too many requests from this address; retry in ${retryAfter} s` });
+      return;
     }
     if (policy === 'signup') counters.signup.record(request.ip);
+    done();
   });
 
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     if (request.routeOptions.config?.rateLimit === 'auth' && reply.statusCode === 401) counters.auth.record(request.ip);
+    done();
   });
 }

@@ -41,8 +41,9 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookOption
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: WEBHOOK_BODY_LIMIT }, (_request, body, done) => done(null, body));
 
-  app.addHook('onResponse', async (_request, reply) => {
+  app.addHook('onResponse', (_request, reply, done) => {
     if (reply.statusCode === 413) metrics.webhookEvents.inc({ type: 'unknown', outcome: 'rejected', reason: 'payload_too_large' });
+    done();
   });
 
   app.post('/webhooks/stripe', { bodyLimit: WEBHOOK_BODY_LIMIT }, async (request, reply) => {
