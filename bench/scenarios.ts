@@ -195,6 +195,8 @@ export interface EntitlementFigures {
   small: SeriesFigures;
   large: SeriesFigures;
   floor: SeriesFigures;
+  /** node:http running only the service's entitlement query, at `users` users (bench/baselines/lookup-only.ts). */
+  lookupOnly: SeriesFigures;
   smallUsers: number;
   users: number;
 }
@@ -226,7 +228,9 @@ export async function benchEntitlements(backend: Backend, options: BenchOptions)
     await seedUsers(backend, db.url, options.smallUsers, options.users);
     options.log(`entitlements ${backend}: seeded up to ${options.users} users in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     const large = await withServer(startService(db.url, 'intake'), (s) => measureSeries(`entitlements-${backend}-${options.users}`, s, options, entitlementRequests(options.users)));
-    return { small, large, floor, smallUsers: options.smallUsers, users: options.users };
+    options.log(`entitlements ${backend}: the lookup alone`);
+    const lookupOnly = await withServer(startBaseline('lookup-only', db.url), (s) => measureSeries(`lookup-only-${backend}-${options.users}`, s, options, entitlementRequests(options.users)));
+    return { small, large, floor, lookupOnly, smallUsers: options.smallUsers, users: options.users };
   });
 }
 

@@ -21,6 +21,8 @@ describe('the benchmark entry point', () => {
     }
     expect(figures.processing.sqlite.drained && figures.processing.postgres.drained).toBe(true);
     expect(figures.entitlements.postgres.large.levels[1].rate).toBeGreaterThan(0);
+    expect(figures.entitlements.sqlite.lookupOnly.levels[1].failed).toBe(0);
+    expect(figures.entitlements.postgres.lookupOnly.levels[1].rate).toBeGreaterThan(0);
     expect(figures.soak.failed).toBe(0);
     expect(readFileSync(join(reportDir, 'performance', 'intake.svg'), 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>$/);
     expect(readFileSync(join(reportDir, 'performance.md'), 'utf8')).toContain('| intake on sqlite, 4 in flight: events/s |');
