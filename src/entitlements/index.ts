@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CompiledQuery, Kysely } from 'kysely';
-import type { Database, SubscriptionRow } from '../db/index.js';
+import { type Database, preparedOnPostgres, type SubscriptionRow } from '../db/index.js';
 import { recordFromRow } from '../subscriptions/index.js';
 import { type Authenticator, bearerTokenHash, unauthorized } from '../users/index.js';
 import { decideEntitlement, type Entitlement } from './decide.js';
@@ -83,7 +83,7 @@ type TokenRow = ReturnType<typeof rowsByTokenHash> extends CompiledQuery<infer R
  */
 export async function rowsForTokenHash(db: Kysely<Database>, tokenHash: string): Promise<TokenRow[]> {
   let compiled = compiledByDb.get(db);
-  if (!compiled) compiledByDb.set(db, (compiled = rowsByTokenHash(db)));
+  if (!compiled) compiledByDb.set(db, (compiled = preparedOnPostgres(rowsByTokenHash(db))));
   return (await db.executeQuery<TokenRow>({ ...compiled, parameters: [tokenHash] })).rows;
 }
 
