@@ -140,3 +140,5 @@ export type WebhookEventRow = Selectable<WebhookEventsTable>;
 export type NewWebhookEvent = Insertable<WebhookEventsTable>;
 export type SubscriptionRow = Selectable<SubscriptionsTable>;
 export type SubscriptionPaymentsRow = Selectable<SubscriptionPaymentsTable>;
+export type SubscriptionObservationRow = Selectable<SubscriptionObservationsTable>;
+export type NewSubscriptionHistoryRow = Insertable<SubscriptionHistoryTable>;
