@@ -1,6 +1,6 @@
 import { openStore } from '../src/db/index.js';
 import { type Backend, benchToken, seedBacklog, seedUsers } from './dataset.js';
-import { buildEvents, signAll } from './events.js';
+import { buildEvents, signAll, userIdOf } from './events.js';
 import { type LoadRequest, type LoadResult, runLoad } from './load.js';
 import type { ServerProcess } from './processes.js';
 import { median, percentile } from './stats.js';
@@ -19,6 +19,8 @@ export interface BenchOptions {
   drainSeconds: number;
   /** Background intake while the backlog drains. */
   drainIntakeRate: number;
+  /** Backlog events name existing users in `metadata.user_id`, so that applying them links customers. */
+  linkedUsers: boolean;
   users: number;
   smallUsers: number;
   soakSeconds: number;
@@ -154,7 +156,9 @@ export async function benchProcessing(backend: Backend, options: BenchOptions): 
   for (let rep = 0; rep < options.reps; rep++) {
     await withDatabase(backend, async (db) => {
       const subscriptions = Math.max(1, Math.floor(options.backlog / 5));
-      await seedBacklog(db.url, buildEvents({ prefix: uniquePrefix('backlog'), subscriptions, eventsPerSubscription: Math.ceil(options.backlog / subscriptions), firstCreated: Math.floor(Date.now() / 1000) - 3600 }).slice(0, options.backlog));
+      const plan = { prefix: uniquePrefix('backlog'), subscriptions, eventsPerSubscription: Math.ceil(options.backlog / subscriptions), firstCreated: Math.floor(Date.now() / 1000) - 3600, linkedUsers: options.linkedUsers };
+      const users = options.linkedUsers ? Array.from({ length: subscriptions }, (_, s) => userIdOf(plan, s)) : [];
+      await seedBacklog(db.url, buildEvents(plan).slice(0, options.backlog), users);
       const store = await openStore(db.url, { migrate: false });
       try {
         const remaining = async () => Number((await store.db.selectFrom('webhook_events').select((eb) => eb.fn.countAll().as('n')).where('status', 'in', ['pending', 'processing', 'failed']).executeTakeFirstOrThrow()).n);

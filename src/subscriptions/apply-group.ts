@@ -44,10 +44,7 @@ export async function applyGroup<T>(
       // another process (intake) wrote behind it (SQLITE_BUSY without waiting).
       await sql.raw(store.dialect === 'sqlite' ? 'begin immediate' : 'begin').execute(db);
       try {
-        const records = await GroupRecords.load(db, store.dialect, now, {
-          subscriptionEvents: orderingKeys(rows, 'customer.subscription.'),
-          invoiceEvents: orderingKeys(rows, 'invoice.'),
-        });
+        const records = await GroupRecords.load(db, store.dialect, now, rows);
         const applied: AppliedEvent<T>[] = [];
         const failed: WebhookEventRow[] = [];
         for (const row of rows) {
@@ -76,7 +73,3 @@ export async function applyGroup<T>(
   }
 }
 
-/** The subscriptions events of a type family are about: their ordering keys (see orderingKeyOf). */
-function orderingKeys(rows: readonly WebhookEventRow[], typePrefix: string): string[] {
-  return rows.flatMap((row) => (row.type.startsWith(typePrefix) && row.ordering_key !== null ? [row.ordering_key] : []));
-}

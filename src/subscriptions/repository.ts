@@ -1,5 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import type {
+  CustomerRow,
   Database,
   Dialect,
   NewSubscriptionHistoryRow,
@@ -35,19 +36,27 @@ export interface SyncRecords {
   setCustomerFeatures(customerId: string, features: string[], eventCreated: number): Promise<boolean>;
 }
 
-/** Rows of subscription records to write: one event's at once, or a group's together at its end. */
+/** A customer linked to its user, unless it is linked already: the first link wins. */
+export type CustomerLink = Pick<CustomerRow, 'id' | 'user_id' | 'linked_by' | 'deleted' | 'updated_at'>;
+
+/** Rows of sync's records to write: one event's at once, or a group's together at its end. */
 export interface RecordWrites {
   observations: SubscriptionObservationRow[];
   subscriptions: SubscriptionRow[];
   payments: SubscriptionPaymentsRow[];
   history: NewSubscriptionHistoryRow[];
+  links: CustomerLink[];
 }
 
 export function noWrites(): RecordWrites {
-  return { observations: [], subscriptions: [], payments: [], history: [] };
+  return { observations: [], subscriptions: [], payments: [], history: [], links: [] };
 }
 
-/** One statement per table that has rows (a single event's, or a whole group's). */
+/**
+ * One statement per table that has rows (a single event's, or a whole group's). A group decides
+ * its links from customers read without a lock: if one was linked meanwhile, this throws, and
+ * the caller must roll back.
+ */
 export async function writeRecords(db: Kysely<Database>, writes: RecordWrites): Promise<void> {
   if (writes.observations.length > 0) {
     await db
@@ -59,6 +68,33 @@ export async function writeRecords(db: Kysely<Database>, writes: RecordWrites): 
   await upsert(db, 'subscriptions', 'id', writes.subscriptions);
   await upsert(db, 'subscription_payments', 'subscription_id', writes.payments);
   if (writes.history.length > 0) await db.insertInto('subscription_history').values(writes.history).execute();
+  if ((await insertLinks(db, writes.links)) < writes.links.length) throw new Error('a customer was linked by another transaction meanwhile');
+}
+
+/** Links customers that are not linked yet; returns how many it linked. */
+async function insertLinks(db: Kysely<Database>, links: CustomerLink[]): Promise<number> {
+  if (links.length === 0) return 0;
+  const linked = await db
+    .insertInto('customers')
+    .values(links)
+    .onConflict((oc) =>
+      oc
+        .column('id')
+        .doUpdateSet(({ ref }) => ({ user_id: ref('excluded.user_id'), linked_by: ref('excluded.linked_by'), updated_at: ref('excluded.updated_at') }))
+        .where('customers.user_id', 'is', null),
+    )
+    .returning('id')
+    .execute();
+  return linked.length;
+}
+
+export function customerLink(customerId: string, userId: string, linkedBy: string, now: number): CustomerLink {
+  return { id: customerId, user_id: userId, linked_by: linkedBy, deleted: 0, updated_at: now };
+}
+
+/** What a link to `userId` did, given the user the customer belongs to now. */
+export function linkResult(linkedUser: string, userId: string): LinkResult {
+  return linkedUser === userId ? { linked: true } : { linked: false, existingUserId: linkedUser };
 }
 
 async function upsert<T extends 'subscriptions' | 'subscription_payments'>(db: Kysely<Database>, table: T, key: string, rows: Record<string, unknown>[]) {
@@ -164,6 +200,20 @@ export const loadRecords: { [K in keyof LoadedRecords]: (db: Kysely<Database>, i
   },
 };
 
+/** The user each customer is linked to (null when it is not, or not stored), and whether those users exist. */
+export async function loadCustomerUsers(db: Kysely<Database>, ids: readonly string[]) {
+  const rows = await db
+    .selectFrom('customers as c')
+    .leftJoin('users as u', 'u.id', 'c.user_id')
+    .select(['c.id', 'c.user_id', 'u.id as known_user'])
+    .where('c.id', 'in', ids)
+    .execute();
+  const found = new Map(rows.map((row) => [row.id, row]));
+  const customerUsers = new Map(ids.map((id) => [id, found.get(id)?.user_id ?? null]));
+  const users = new Map(rows.flatMap((row) => (row.user_id === null ? [] : [[row.user_id, row.known_user !== null] as const])));
+  return { customerUsers, users };
+}
+
 /** Sync's records in the database, read and written at once; always inside the transaction that marks the event applied. */
 export class SyncRepository implements SyncRecords {
   constructor(
@@ -198,19 +248,9 @@ export class SyncRepository implements SyncRecords {
   }
 
   async linkCustomer(customerId: string, userId: string, linkedBy: string): Promise<LinkResult> {
-    const now = this.now();
-    await this.db
-      .insertInto('customers')
-      .values({ id: customerId, user_id: userId, linked_by: linkedBy, deleted: 0, updated_at: now })
-      .onConflict((oc) =>
-        oc
-          .column('id')
-          .doUpdateSet({ user_id: userId, linked_by: linkedBy, updated_at: now })
-          .where('customers.user_id', 'is', null),
-      )
-      .execute();
+    await insertLinks(this.db, [customerLink(customerId, userId, linkedBy, this.now())]);
     const row = await this.db.selectFrom('customers').select('user_id').where('id', '=', customerId).executeTakeFirstOrThrow();
-    return row.user_id === userId ? { linked: true } : { linked: false, existingUserId: row.user_id! };
+    return linkResult(row.user_id!, userId);
   }
 
   async userExists(userId: string): Promise<boolean> {
