@@ -217,8 +217,8 @@ export class SyncWorker {
   /**
    * Applies claimed events of different subscriptions in one transaction; any event that fails
    * there, or whose Stripe read failed before it (refetch mode), and every event when the group
-   * cannot commit (a lost lease, a failed write), is then processed alone, so its failure is
-   * recorded on it and does not hold back the others.
+   * cannot commit (a lost lease, a customer linked meanwhile, a failed write), is then processed
+   * alone, so its failure is recorded on it and does not hold back the others.
    */
   private async processGroup(rows: WebhookEventRow[]): Promise<void> {
     if (rows.length === 1) return this.processEvent(rows[0]!);
