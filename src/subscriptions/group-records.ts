@@ -1,5 +1,5 @@
 import { type Kysely, sql } from 'kysely';
-import type { Database, Dialect, SubscriptionObservationRow, WebhookEventRow } from '../db/index.js';
+import type { Database, Dialect, WebhookEventRow } from '../db/index.js';
 import type { EventStamp, PaymentFacts, StatusObservation, SubscriptionRecord } from './decide.js';
 import {
   customerLink,
