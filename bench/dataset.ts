@@ -82,12 +82,15 @@ export async function seedUsers(backend: Backend, url: string, from: number, to:
   }
 }
 
-/** Stores events as intake would have (pending, deduplicated by id), without going through HTTP. */
-export async function seedBacklog(url: string, events: readonly BenchEvent[]): Promise<void> {
+/** Stores events as intake would have (pending, deduplicated by id), without going through HTTP, and the users they name. */
+export async function seedBacklog(url: string, events: readonly BenchEvent[], userIds: readonly string[] = []): Promise<void> {
   const store = await openStore(url);
   try {
     const receivedAt = Date.now();
     await store.db.transaction().execute(async (trx) => {
+      for (let start = 0; start < userIds.length; start += 500) {
+        await trx.insertInto('users').values(userIds.slice(start, start + 500).map((id) => ({ id, token_hash: null, created_at: receivedAt }))).execute();
+      }
       for (let start = 0; start < events.length; start += 500) {
         const rows = events.slice(start, start + 500).map((e) => readEnvelope(JSON.parse(e.body), Buffer.from(e.body), receivedAt)!);
         await trx.insertInto('webhook_events').values(rows).execute();

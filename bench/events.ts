@@ -29,6 +29,13 @@ export interface EventPlan {
   eventsPerSubscription: number;
   /** Unix seconds of the first event; later updates of a subscription are one second apart. */
   firstCreated: number;
+  /** Each subscription names its user in `metadata.user_id` (see `userIdOf`), as subscriptions created through Checkout do. */
+  linkedUsers?: boolean;
+}
+
+/** The user named by subscription `s` of a plan with `linkedUsers`. */
+export function userIdOf(plan: Pick<EventPlan, 'prefix'>, s: number): string {
+  return `usr_${plan.prefix}${s.toString(36)}`;
 }
 
 const STATUSES = ['trialing', 'active', 'active', 'past_due', 'active', 'canceled'] as const;
@@ -58,7 +65,7 @@ export function buildEvents(plan: EventPlan): BenchEvent[] {
         ended_at: null,
         trial_end: null,
         created: plan.firstCreated - 86_400,
-        metadata: {},
+        metadata: plan.linkedUsers ? { user_id: userIdOf(plan, s) } : {},
       };
       const id = `evt_${plan.prefix}${step.toString(36)}x${s.toString(36)}`;
       const event = {

@@ -18,7 +18,7 @@ import { BUILD_DIR, deploymentNodeArgs, profileServicesInto, removeBuild } from 
 
 const USAGE = `npm run bench -- [--scenarios intake,processing,entitlements,soak] [--backends sqlite,postgres]
   [--concurrency 1,8,32,64] [--target-concurrency 64] [--reps 3] [--events 5000] [--run-seconds 5]
-  [--backlog 100000] [--drain-seconds 300] [--drain-intake-rate 200]
+  [--backlog 100000] [--drain-seconds 300] [--drain-intake-rate 200] [--linked-users]  (backlog events name existing users in metadata.user_id)
   [--users 1000000] [--small-users 10000] [--soak-seconds 600] [--soak-backend sqlite] [--report-dir docs]
   [--cpu-prof DIR]  (each service process writes a V8 CPU profile into DIR)`;
 
@@ -34,6 +34,7 @@ const { values: flags } = parseArgs({
     backlog: { type: 'string', default: '100000' },
     'drain-seconds': { type: 'string', default: '300' },
     'drain-intake-rate': { type: 'string', default: '200' },
+    'linked-users': { type: 'boolean', default: false },
     users: { type: 'string', default: '1000000' },
     'small-users': { type: 'string', default: '10000' },
     'soak-seconds': { type: 'string', default: '600' },
@@ -67,6 +68,7 @@ const options: BenchOptions = {
   backlog: positive('backlog'),
   drainSeconds: positive('drain-seconds'),
   drainIntakeRate: positive('drain-intake-rate'),
+  linkedUsers: flags['linked-users']!,
   users: positive('users'),
   smallUsers: positive('small-users'),
   soakSeconds: positive('soak-seconds'),

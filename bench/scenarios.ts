@@ -1,6 +1,6 @@
 import { openStore } from '../src/db/index.js';
 import { type Backend, benchToken, seedBacklog, seedUsers } from './dataset.js';
-import { buildEvents, signAll } from './events.js';
+import { buildEvents, signAll, userIdOf } from './events.js';
 import { type LoadRequest, type LoadResult, runLoad } from './load.js';
 import type { ServerProcess } from './processes.js';
 import { median, percentile } from './stats.js';
@@ -19,6 +19,8 @@ export interface BenchOptions {
   drainSeconds: number;
   /** Background intake while the backlog drains. */
   drainIntakeRate: number;
+  /** Backlog events name existing users in `metadata.user_id`, so that applying them links customers. */
+  linkedUsers: boolean;
   users: number;
   smallUsers: number;
   soakSeconds: number;
@@ -154,10 +156,16 @@ export async function benchProcessing(backend: Backend, options: BenchOptions): 
   for (let rep = 0; rep < options.reps; rep++) {
     await withDatabase(backend, async (db) => {
       const subscriptions = Math.max(1, Math.floor(options.backlog / 5));
-      await seedBacklog(db.url, buildEvents({ prefix: uniquePrefix('backlog'), subscriptions, eventsPerSubscription: Math.ceil(options.backlog / subscriptions), firstCreated: Math.floor(Date.now() / 1000) - 3600 }).slice(0, options.backlog));
+      const plan = { prefix: uniquePrefix('backlog'), subscriptions, eventsPerSubscription: Math.ceil(options.backlog / subscriptions), firstCreated: Math.floor(Date.now() / 1000) - 3600, linkedUsers: options.linkedUsers };
+      const users = options.linkedUsers ? Array.from({ length: subscriptions }, (_, s) => userIdOf(plan, s)) : [];
+      await seedBacklog(db.url, buildEvents(plan).slice(0, options.backlog), users);
       const store = await openStore(db.url, { migrate: false });
       try {
-        const remaining = async () => Number((await store.db.selectFrom('webhook_events').select((eb) => eb.fn.countAll().as('n')).where('status', 'in', ['pending', 'processing', 'failed']).executeTakeFirstOrThrow()).n);
+        const unfinished = async (receivedBefore = Number.MAX_SAFE_INTEGER) =>
+          Number((await store.db.selectFrom('webhook_events').select((eb) => eb.fn.countAll().as('n')).where('status', 'in', ['pending', 'processing', 'failed']).where('received_at', '<', receivedBefore).executeTakeFirstOrThrow()).n);
+        // The backlog is drained when every event stored before the drain is finished: intake keeps
+        // a few events in flight at any moment, so waiting for none at all could last the whole run.
+        const backlogStoredBefore = Date.now();
         await withServer(startService(db.url, 'all'), async (server) => {
           let done = false;
           const started = performance.now();
@@ -168,20 +176,21 @@ export async function benchProcessing(backend: Backend, options: BenchOptions): 
             ratePerSecond: options.drainIntakeRate,
             shouldStop: () => done,
           });
-          let left = await remaining();
+          let left = await unfinished(backlogStoredBefore);
           while (left > 0 && performance.now() - started < options.drainSeconds * 1000) {
             await new Promise((resolve) => setTimeout(resolve, 250));
-            left = await remaining();
+            left = await unfinished(backlogStoredBefore);
           }
-          done = true;
           const elapsed = (performance.now() - started) / 1000;
+          const unprocessed = await unfinished();
+          done = true;
           const intake = await background;
           if (left > 0) drained = false;
-          rates.push((options.backlog + intake.ok - left) / elapsed);
+          rates.push((options.backlog + intake.ok - unprocessed) / elapsed);
           intakeP99s.push(percentile(intake.latenciesMs, 99));
           intakeFailed += intake.failed;
           peakRssMb = Math.max(peakRssMb, server.usage().peakRssMb);
-          options.log(`  processing ${backend} rep ${rep}: ${rates.at(-1)!.toFixed(0)} events/s over ${elapsed.toFixed(1)} s, intake p99 ${intakeP99s.at(-1)!.toFixed(1)} ms (${intake.ok} received), left ${left}`);
+          options.log(`  processing ${backend} rep ${rep}: ${rates.at(-1)!.toFixed(0)} events/s over ${elapsed.toFixed(1)} s, intake p99 ${intakeP99s.at(-1)!.toFixed(1)} ms (${intake.ok} received), backlog left ${left}`);
         });
       } finally {
         await store.close();

@@ -138,5 +138,8 @@ export interface SubscriptionPaymentsTable {
 
 export type WebhookEventRow = Selectable<WebhookEventsTable>;
 export type NewWebhookEvent = Insertable<WebhookEventsTable>;
+export type CustomerRow = Selectable<CustomersTable>;
 export type SubscriptionRow = Selectable<SubscriptionsTable>;
 export type SubscriptionPaymentsRow = Selectable<SubscriptionPaymentsTable>;
+export type SubscriptionObservationRow = Selectable<SubscriptionObservationsTable>;
+export type NewSubscriptionHistoryRow = Insertable<SubscriptionHistoryTable>;

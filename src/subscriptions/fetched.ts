@@ -1,7 +1,7 @@
 import { decideFetchedSubscription, type EventStamp, type FetchStamp, type SubscriptionRecord } from './decide.js';
 import { linkCustomerToUser } from './handlers/link.js';
 import type { HandlerResult } from './handlers/types.js';
-import type { SyncRepository } from './repository.js';
+import type { SyncRecords } from './repository.js';
 import { parseCheckoutSession, parseSubscription, type SubscriptionStatus } from './stripe-objects.js';
 
 /**
@@ -14,7 +14,7 @@ import { parseCheckoutSession, parseSubscription, type SubscriptionStatus } from
  * redirect, reconcile) as what it showed at its cause's `created`, Stripe's time of the answer.
  */
 export async function storeFetchedSubscription(
-  repo: SyncRepository,
+  repo: SyncRecords,
   object: unknown,
   fetch: FetchStamp,
   observed?: { event: EventStamp; status: SubscriptionStatus },
@@ -48,7 +48,7 @@ export function describeChange(current: SubscriptionRecord | null, next: Subscri
  * follow with it without our clock's skew.
  */
 export async function storeCompletedCheckout(
-  repo: SyncRepository,
+  repo: SyncRecords,
   session: unknown,
   subscription: unknown,
   read: { fetchedAt: number; stripeTime: number },

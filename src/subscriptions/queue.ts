@@ -10,6 +10,13 @@ export interface Attempt {
   error: string | null;
 }
 
+/** An event applied (or ignored) by its transaction, and what it did. */
+export interface FinishedEvent {
+  id: string;
+  status: Extract<WebhookEventStatus, 'applied' | 'ignored'>;
+  outcome: string;
+}
+
 /**
  * The stored events as a durable work queue. A worker claims events with a lease
  * (`processing`, `locked_by`, `lease_until`); only the lease holder may finish them, and an
@@ -107,40 +114,48 @@ export class EventQueue {
   }
 
   /**
-   * Inside the transaction that applies the event: marks it finished if this worker still holds
-   * it. False means the lease was lost (taken over after expiry): the caller must roll back.
+   * Inside the transaction that applied the events: marks them finished if this worker still holds
+   * every one of them. False means a lease was lost (taken over after expiry): the caller must roll back.
    */
-  async complete(
-    trx: Kysely<Database>,
-    row: WebhookEventRow,
-    owner: string,
-    status: Extract<WebhookEventStatus, 'applied' | 'ignored'>,
-    outcome: string,
-    now: number,
-  ): Promise<boolean> {
+  async complete(trx: Kysely<Database>, finished: FinishedEvent[], owner: string, now: number): Promise<boolean> {
+    if (finished.length === 0) return true;
+    // Each event its own status and outcome, in one statement.
+    const byEvent = <T extends string>(value: (event: FinishedEvent) => T) =>
+      sql<T>`case ${sql.join(finished.map((event) => sql`when id = ${event.id} then ${value(event)}`), sql` `)} end`;
     const result = await trx
       .updateTable('webhook_events')
-      .set({ status, outcome, processed_at: now, last_error: null, next_attempt_at: null, locked_by: null, lease_until: null })
-      .where('id', '=', row.id)
+      .set({
+        status: byEvent((event) => event.status),
+        outcome: byEvent((event) => event.outcome),
+        processed_at: now,
+        last_error: null,
+        next_attempt_at: null,
+        locked_by: null,
+        lease_until: null,
+      })
+      .where('id', 'in', finished.map((event) => event.id))
       .where('locked_by', '=', owner)
       .where('status', '=', 'processing')
       .executeTakeFirst();
-    return Number(result.numUpdatedRows) === 1;
+    return Number(result.numUpdatedRows) === finished.length;
   }
 
-  /** Appends to the event's attempt log (inside the applying transaction when the attempt succeeded). */
-  async recordAttempt(db: Kysely<Database>, attempt: Attempt): Promise<void> {
+  /** Appends to the events' attempt logs (inside the applying transaction when the attempts succeeded). */
+  async recordAttempts(db: Kysely<Database>, attempts: Attempt[]): Promise<void> {
+    if (attempts.length === 0) return;
     await db
       .insertInto('event_attempts')
-      .values({
-        event_id: attempt.row.id,
-        attempt: attempt.row.attempts,
-        worker: attempt.worker,
-        started_at: attempt.startedAt,
-        finished_at: attempt.finishedAt,
-        outcome: attempt.outcome,
-        error: attempt.error,
-      })
+      .values(
+        attempts.map((attempt) => ({
+          event_id: attempt.row.id,
+          attempt: attempt.row.attempts,
+          worker: attempt.worker,
+          started_at: attempt.startedAt,
+          finished_at: attempt.finishedAt,
+          outcome: attempt.outcome,
+          error: attempt.error,
+        })),
+      )
       .execute();
   }
 

@@ -1,118 +1,256 @@
 import { type Kysely, sql } from 'kysely';
-import type { Database, Dialect, SubscriptionPaymentsRow, SubscriptionRow } from '../db/index.js';
+import type {
+  CustomerRow,
+  Database,
+  Dialect,
+  NewSubscriptionHistoryRow,
+  SubscriptionObservationRow,
+  SubscriptionPaymentsRow,
+  SubscriptionRow,
+} from '../db/index.js';
 import type { EventStamp, PaymentFacts, StatusObservation, SubscriptionRecord } from './decide.js';
 import { diffRecords } from './decide.js';
 import type { SubscriptionStatus } from './stripe-objects.js';
 
 export type LinkResult = { linked: true } | { linked: false; existingUserId: string };
 
-/** Database reads and writes of sync, always inside the transaction that marks the event applied. */
-export class SyncRepository {
+/**
+ * The records handlers read and write: the database itself (SyncRepository), or a group of events'
+ * state with buffered writes (EventRecords in group-records.ts).
+ */
+export interface SyncRecords {
+  /** Serializes concurrent writers of one subscription across processes (PostgreSQL); SQLite writers are serial already. */
+  lockSubscription(subscriptionId: string): Promise<void>;
+  getSubscription(id: string): Promise<SubscriptionRecord | null>;
+  /** Writes the record and one history row explaining the change. */
+  saveSubscription(before: SubscriptionRecord | null, after: SubscriptionRecord, event: EventStamp): Promise<void>;
+  /** Remembers what status this event showed (once per event), and returns every status seen for the subscription. */
+  observeStatus(subscriptionId: string, event: EventStamp, status: string): Promise<StatusObservation[]>;
+  getPaymentFacts(subscriptionId: string): Promise<PaymentFacts | null>;
+  savePaymentFacts(before: PaymentFacts | null, after: PaymentFacts, event: EventStamp): Promise<void>;
+  /** Links a customer to a user unless it already belongs to one: the first link wins. */
+  linkCustomer(customerId: string, userId: string, linkedBy: string): Promise<LinkResult>;
+  userExists(userId: string): Promise<boolean>;
+  markCustomerDeleted(customerId: string): Promise<void>;
+  /** Stores the customer's entitlement lookup keys unless a newer summary is already stored. */
+  setCustomerFeatures(customerId: string, features: string[], eventCreated: number): Promise<boolean>;
+}
+
+/** A customer linked to its user, unless it is linked already: the first link wins. */
+export type CustomerLink = Pick<CustomerRow, 'id' | 'user_id' | 'linked_by' | 'deleted' | 'updated_at'>;
+
+/** Rows of sync's records to write: one event's at once, or a group's together at its end. */
+export interface RecordWrites {
+  observations: SubscriptionObservationRow[];
+  subscriptions: SubscriptionRow[];
+  payments: SubscriptionPaymentsRow[];
+  history: NewSubscriptionHistoryRow[];
+  links: CustomerLink[];
+}
+
+export function noWrites(): RecordWrites {
+  return { observations: [], subscriptions: [], payments: [], history: [], links: [] };
+}
+
+/**
+ * One statement per table that has rows (a single event's, or a whole group's). A group decides
+ * its links from customers read without a lock: if one was linked meanwhile, this throws, and
+ * the caller must roll back.
+ */
+export async function writeRecords(db: Kysely<Database>, writes: RecordWrites): Promise<void> {
+  if (writes.observations.length > 0) {
+    await db
+      .insertInto('subscription_observations')
+      .values(writes.observations)
+      .onConflict((oc) => oc.columns(['subscription_id', 'event_id']).doNothing())
+      .execute();
+  }
+  await upsert(db, 'subscriptions', 'id', writes.subscriptions);
+  await upsert(db, 'subscription_payments', 'subscription_id', writes.payments);
+  if (writes.history.length > 0) await db.insertInto('subscription_history').values(writes.history).execute();
+  if ((await insertLinks(db, writes.links)) < writes.links.length) throw new Error('a customer was linked by another transaction meanwhile');
+}
+
+/** Links customers that are not linked yet; returns how many it linked. */
+async function insertLinks(db: Kysely<Database>, links: CustomerLink[]): Promise<number> {
+  if (links.length === 0) return 0;
+  const linked = await db
+    .insertInto('customers')
+    .values(links)
+    .onConflict((oc) =>
+      oc
+        .column('id')
+        .doUpdateSet(({ ref }) => ({ user_id: ref('excluded.user_id'), linked_by: ref('excluded.linked_by'), updated_at: ref('excluded.updated_at') }))
+        .where('customers.user_id', 'is', null),
+    )
+    .returning('id')
+    .execute();
+  return linked.length;
+}
+
+export function customerLink(customerId: string, userId: string, linkedBy: string, now: number): CustomerLink {
+  return { id: customerId, user_id: userId, linked_by: linkedBy, deleted: 0, updated_at: now };
+}
+
+/** What a link to `userId` did, given the user the customer belongs to now. */
+export function linkResult(linkedUser: string, userId: string): LinkResult {
+  return linkedUser === userId ? { linked: true } : { linked: false, existingUserId: linkedUser };
+}
+
+async function upsert<T extends 'subscriptions' | 'subscription_payments'>(db: Kysely<Database>, table: T, key: string, rows: Record<string, unknown>[]) {
+  if (rows.length === 0) return;
+  // PostgreSQL refuses to upsert one row twice in a statement: the last version of each row wins.
+  const latest = [...new Map(rows.map((row) => [row[key], row])).values()];
+  await db
+    .insertInto(table)
+    .values(latest as any)
+    .onConflict((oc) =>
+      oc.column(key as any).doUpdateSet(({ ref }) =>
+        Object.fromEntries(Object.keys(rows[0]!).filter((k) => k !== key).map((k) => [k, ref(`excluded.${k}` as any)])) as any,
+      ),
+    )
+    .execute();
+}
+
+/** The rows that store a subscription's new state and explain the change. */
+export function subscriptionWrites(before: SubscriptionRecord | null, after: SubscriptionRecord, event: EventStamp, now: number): RecordWrites {
+  return {
+    ...noWrites(),
+    subscriptions: [rowFromRecord(after, now)],
+    history: [historyRow(after.id, event, before?.status ?? null, after.status, diffRecords(before, after), now)],
+  };
+}
+
+export function paymentWrites(before: PaymentFacts | null, after: PaymentFacts, event: EventStamp, now: number): RecordWrites {
+  return {
+    ...noWrites(),
+    payments: [
+      {
+        subscription_id: after.subscriptionId,
+        last_payment_succeeded_at: after.lastPaymentSucceededAt,
+        last_payment_failed_at: after.lastPaymentFailedAt,
+        last_invoice_id: after.lastInvoiceId,
+        updated_at: now,
+      },
+    ],
+    history: [historyRow(after.subscriptionId, event, null, null, diffRecords(before, after), now)],
+  };
+}
+
+export function observationRow(subscriptionId: string, event: EventStamp, status: string): SubscriptionObservationRow {
+  return { subscription_id: subscriptionId, event_id: event.id, event_created: event.created, status };
+}
+
+export function statusesOf(observations: readonly SubscriptionObservationRow[]): StatusObservation[] {
+  return observations.map((o) => ({ created: o.event_created, status: o.status as SubscriptionStatus }));
+}
+
+function historyRow(
+  subscriptionId: string,
+  event: EventStamp,
+  statusBefore: string | null,
+  statusAfter: string | null,
+  changes: Record<string, [unknown, unknown]>,
+  now: number,
+): NewSubscriptionHistoryRow {
+  return {
+    subscription_id: subscriptionId,
+    event_id: event.id,
+    event_type: event.type,
+    event_created: event.created,
+    applied_at: now,
+    status_before: statusBefore,
+    status_after: statusAfter,
+    changes: JSON.stringify(changes),
+  };
+}
+
+/**
+ * Takes the subscriptions' advisory locks until the transaction ends (PostgreSQL), in one order
+ * for everyone so that two transactions locking several never wait on each other in a cycle.
+ */
+export async function lockSubscriptions(db: Kysely<Database>, dialect: Dialect, ids: readonly string[]): Promise<void> {
+  if (dialect !== 'postgres' || ids.length === 0) return;
+  await sql`select pg_advisory_xact_lock(hashtextextended(k, 0)) from unnest(${[...new Set(ids)]}::text[]) k order by k`.execute(db);
+}
+
+/** What sync reads of a subscription, by id; every id asked for is in the answer (null or [] when nothing is stored). */
+export interface LoadedRecords {
+  subscriptions: SubscriptionRecord | null;
+  observations: SubscriptionObservationRow[];
+  payments: PaymentFacts | null;
+}
+
+export const loadRecords: { [K in keyof LoadedRecords]: (db: Kysely<Database>, ids: readonly string[]) => Promise<Map<string, LoadedRecords[K]>> } = {
+  async subscriptions(db, ids) {
+    const rows = ids.length > 0 ? await db.selectFrom('subscriptions').selectAll().where('id', 'in', ids).execute() : [];
+    const found = new Map(rows.map((row) => [row.id, recordFromRow(row)]));
+    return new Map(ids.map((id) => [id, found.get(id) ?? null]));
+  },
+  async observations(db, ids) {
+    const rows = ids.length > 0 ? await db.selectFrom('subscription_observations').selectAll().where('subscription_id', 'in', ids).execute() : [];
+    const byId = new Map(ids.map((id): [string, SubscriptionObservationRow[]] => [id, []]));
+    for (const row of rows) byId.get(row.subscription_id)!.push(row);
+    return byId;
+  },
+  async payments(db, ids) {
+    const rows = ids.length > 0 ? await db.selectFrom('subscription_payments').selectAll().where('subscription_id', 'in', ids).execute() : [];
+    const found = new Map(rows.map((row) => [row.subscription_id, paymentFactsFromRow(row)]));
+    return new Map(ids.map((id) => [id, found.get(id) ?? null]));
+  },
+};
+
+/** The user each customer is linked to (null when it is not, or not stored), and whether those users exist. */
+export async function loadCustomerUsers(db: Kysely<Database>, ids: readonly string[]) {
+  const rows = await db
+    .selectFrom('customers as c')
+    .leftJoin('users as u', 'u.id', 'c.user_id')
+    .select(['c.id', 'c.user_id', 'u.id as known_user'])
+    .where('c.id', 'in', ids)
+    .execute();
+  const found = new Map(rows.map((row) => [row.id, row]));
+  const customerUsers = new Map(ids.map((id) => [id, found.get(id)?.user_id ?? null]));
+  const users = new Map(rows.flatMap((row) => (row.user_id === null ? [] : [[row.user_id, row.known_user !== null] as const])));
+  return { customerUsers, users };
+}
+
+/** Sync's records in the database, read and written at once; always inside the transaction that marks the event applied. */
+export class SyncRepository implements SyncRecords {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: Dialect,
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Serializes concurrent events of one subscription across processes (PostgreSQL); SQLite writers are serial already. */
   async lockSubscription(subscriptionId: string): Promise<void> {
-    if (this.dialect === 'postgres') {
-      await sql`select pg_advisory_xact_lock(hashtextextended(${subscriptionId}, 0))`.execute(this.db);
-    }
+    await lockSubscriptions(this.db, this.dialect, [subscriptionId]);
   }
 
   async getSubscription(id: string): Promise<SubscriptionRecord | null> {
-    const row = await this.db.selectFrom('subscriptions').selectAll().where('id', '=', id).executeTakeFirst();
-    return row ? recordFromRow(row) : null;
+    return (await loadRecords.subscriptions(this.db, [id])).get(id)!;
   }
 
-  /** Writes the record and one history row explaining the change. */
   async saveSubscription(before: SubscriptionRecord | null, after: SubscriptionRecord, event: EventStamp): Promise<void> {
-    const row = rowFromRecord(after, this.now());
-    await this.upsert('subscriptions', 'id', row);
-    await this.addHistory(after.id, event, before?.status ?? null, after.status, diffRecords(before, after));
+    await writeRecords(this.db, subscriptionWrites(before, after, event, this.now()));
   }
 
-  /** Remembers what status this event showed (once per event), and returns every status seen for the subscription. */
   async observeStatus(subscriptionId: string, event: EventStamp, status: string): Promise<StatusObservation[]> {
-    await this.db
-      .insertInto('subscription_observations')
-      .values({ subscription_id: subscriptionId, event_id: event.id, event_created: event.created, status })
-      .onConflict((oc) => oc.columns(['subscription_id', 'event_id']).doNothing())
-      .execute();
-    const rows = await this.db
-      .selectFrom('subscription_observations')
-      .select(['event_created', 'status'])
-      .where('subscription_id', '=', subscriptionId)
-      .execute();
-    return rows.map((r) => ({ created: r.event_created, status: r.status as SubscriptionStatus }));
+    await writeRecords(this.db, { ...noWrites(), observations: [observationRow(subscriptionId, event, status)] });
+    return statusesOf((await loadRecords.observations(this.db, [subscriptionId])).get(subscriptionId)!);
   }
 
   async getPaymentFacts(subscriptionId: string): Promise<PaymentFacts | null> {
-    const row = await this.db.selectFrom('subscription_payments').selectAll().where('subscription_id', '=', subscriptionId).executeTakeFirst();
-    return row ? paymentFactsFromRow(row) : null;
+    return (await loadRecords.payments(this.db, [subscriptionId])).get(subscriptionId)!;
   }
 
   async savePaymentFacts(before: PaymentFacts | null, after: PaymentFacts, event: EventStamp): Promise<void> {
-    await this.upsert('subscription_payments', 'subscription_id', {
-      subscription_id: after.subscriptionId,
-      last_payment_succeeded_at: after.lastPaymentSucceededAt,
-      last_payment_failed_at: after.lastPaymentFailedAt,
-      last_invoice_id: after.lastInvoiceId,
-      updated_at: this.now(),
-    });
-    await this.addHistory(after.subscriptionId, event, null, null, diffRecords(before, after));
+    await writeRecords(this.db, paymentWrites(before, after, event, this.now()));
   }
 
-  private async upsert<T extends 'subscriptions' | 'subscription_payments'>(table: T, key: string, row: Record<string, unknown>) {
-    await this.db
-      .insertInto(table)
-      .values(row as any)
-      .onConflict((oc) =>
-        oc.column(key as any).doUpdateSet(({ ref }) =>
-          Object.fromEntries(Object.keys(row).filter((k) => k !== key).map((k) => [k, ref(`excluded.${k}` as any)])) as any,
-        ),
-      )
-      .execute();
-  }
-
-  private async addHistory(
-    subscriptionId: string,
-    event: EventStamp,
-    statusBefore: string | null,
-    statusAfter: string | null,
-    changes: Record<string, [unknown, unknown]>,
-  ): Promise<void> {
-    await this.db
-      .insertInto('subscription_history')
-      .values({
-        subscription_id: subscriptionId,
-        event_id: event.id,
-        event_type: event.type,
-        event_created: event.created,
-        applied_at: this.now(),
-        status_before: statusBefore,
-        status_after: statusAfter,
-        changes: JSON.stringify(changes),
-      })
-      .execute();
-  }
-
-  /** Links a customer to a user unless it already belongs to one: the first link wins. */
   async linkCustomer(customerId: string, userId: string, linkedBy: string): Promise<LinkResult> {
-    const now = this.now();
-    await this.db
-      .insertInto('customers')
-      .values({ id: customerId, user_id: userId, linked_by: linkedBy, deleted: 0, updated_at: now })
-      .onConflict((oc) =>
-        oc
-          .column('id')
-          .doUpdateSet({ user_id: userId, linked_by: linkedBy, updated_at: now })
-          .where('customers.user_id', 'is', null),
-      )
-      .execute();
+    await insertLinks(this.db, [customerLink(customerId, userId, linkedBy, this.now())]);
     const row = await this.db.selectFrom('customers').select('user_id').where('id', '=', customerId).executeTakeFirstOrThrow();
-    return row.user_id === userId ? { linked: true } : { linked: false, existingUserId: row.user_id! };
+    return linkResult(row.user_id!, userId);
   }
 
   async userExists(userId: string): Promise<boolean> {
@@ -128,7 +266,6 @@ export class SyncRepository {
       .execute();
   }
 
-  /** Stores the customer's entitlement lookup keys unless a newer summary is already stored. */
   async setCustomerFeatures(customerId: string, features: string[], eventCreated: number): Promise<boolean> {
     const now = this.now();
     const json = JSON.stringify(features);

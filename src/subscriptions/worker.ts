@@ -5,10 +5,10 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Kysely } from 'kysely';
 import { ZodError, z } from 'zod';
 import { type AttemptOutcome, type Database, NamedLock, type Store, type WebhookEventRow } from '../db/index.js';
-import { applyGroup } from './apply-group.js';
+import { type AppliedEvent, applyGroup } from './apply-group.js';
 import { EVENT_HANDLERS, type FetchedSubscription, type HandlerResult, type StripeEvent, subscriptionToRead } from './handlers/index.js';
 import { EventQueue } from './queue.js';
-import { SyncRepository } from './repository.js';
+import { type SyncRecords, SyncRepository } from './repository.js';
 import { nextAttemptAt } from './retry.js';
 
 
@@ -24,7 +24,7 @@ export interface SyncWorkerOptions {
   /** Events applied at once (of different subscriptions). SQLite applies one at a time whatever this says. */
   concurrency?: number;
   batchSize?: number;
-  /** Events (of different subscriptions) committed together in one transaction, each in its own savepoint. */
+  /** Events (of different subscriptions) applied together in one transaction (see apply-group.ts). */
   eventsPerTransaction?: number;
   /** Applied and ignored events older than this are deleted; dead ones are kept. */
   retentionDays?: number;
@@ -92,13 +92,11 @@ interface PreparedEvent {
   fetched: FetchedSubscription | undefined;
 }
 
-async function applyEvent(
-  event: StripeEvent | null,
-  repo: SyncRepository,
-  fetched: FetchedSubscription | undefined,
-): Promise<HandlerResult & { status: 'applied' | 'ignored' }> {
+type EventResult = HandlerResult & { status: 'applied' | 'ignored' };
+
+async function applyEvent(event: StripeEvent | null, records: SyncRecords, fetched: FetchedSubscription | undefined): Promise<EventResult> {
   if (!event) return { status: 'ignored', outcome: 'ignored: type not handled' };
-  const result = await readingPayload(() => EVENT_HANDLERS[event.type]!(event, repo, fetched));
+  const result = await readingPayload(() => EVENT_HANDLERS[event.type]!(event, records, fetched));
   return { ...result, status: 'applied' };
 }
 
@@ -218,8 +216,9 @@ export class SyncWorker {
 
   /**
    * Applies claimed events of different subscriptions in one transaction; any event that fails
-   * there, or whose Stripe read failed before it (refetch mode), and every event when the commit
-   * fails, is then processed alone, so its failure is recorded on it and does not hold back the others.
+   * there, or whose Stripe read failed before it (refetch mode), and every event when the group
+   * cannot commit (a lost lease, a customer linked meanwhile, a failed write), is then processed
+   * alone, so its failure is recorded on it and does not hold back the others.
    */
   private async processGroup(rows: WebhookEventRow[]): Promise<void> {
     if (rows.length === 1) return this.processEvent(rows[0]!);
@@ -234,12 +233,15 @@ export class SyncWorker {
     }
     const grouped = rows.filter((row) => prepared.has(row.id));
     const { applied, failed } = await applyGroup(
-      this.options.store.db,
+      this.options.store,
       grouped,
-      (trx, row) => this.applyClaimed(trx, row, prepared.get(row.id)!, this.now()),
+      {
+        apply: (records, row) => this.applyPrepared(records, row, prepared.get(row.id)!),
+        finish: (trx, events) => this.markApplied(trx, events),
+      },
       this.now,
     );
-    for (const { row, value, durationMs } of applied) this.logApplied(row, value, durationMs);
+    for (const { row, value, startedAt, finishedAt } of applied) this.logApplied(row, value, finishedAt - startedAt);
     for (const row of [...failed, ...alone]) await this.processEvent(row);
   }
 
@@ -249,7 +251,11 @@ export class SyncWorker {
     const startedAt = this.now();
     try {
       const prepared = await this.prepare(row);
-      const result = await store.db.transaction().execute((trx) => this.applyClaimed(trx, row, prepared, startedAt));
+      const result = await store.db.transaction().execute(async (trx) => {
+        const value = await this.applyPrepared(new SyncRepository(trx, store.dialect, this.now), row, prepared);
+        await this.markApplied(trx, [{ row, value, startedAt, finishedAt: this.now() }]);
+        return value;
+      });
       this.logApplied(row, result, this.now() - startedAt);
     } catch (error) {
       if (error instanceof LeaseLostError) {
@@ -267,19 +273,27 @@ export class SyncWorker {
     return { event, fetched: event ? await this.readCurrentState(event) : undefined };
   }
 
-  /** Inside the event's transaction: its effects, its "applied" mark (only while the lease is held) and its attempt log. */
-  private async applyClaimed(trx: Kysely<Database>, row: WebhookEventRow, prepared: PreparedEvent, startedAt: number) {
-    const applied = await applyEvent(prepared.event, new SyncRepository(trx, this.options.store.dialect, this.now), prepared.fetched);
+  /** Inside the event's transaction: its effects, then the test seam. */
+  private async applyPrepared(records: SyncRecords, row: WebhookEventRow, prepared: PreparedEvent): Promise<EventResult> {
+    const result = await applyEvent(prepared.event, records, prepared.fetched);
     await this.options.afterApply?.(row);
-    if (!(await this.queue.complete(trx, row, this.owner, applied.status, applied.outcome, this.now()))) {
+    return result;
+  }
+
+  /** Last in the transaction: each event's "applied" mark, only while this worker holds every lease, and its attempt log. */
+  private async markApplied(trx: Kysely<Database>, events: AppliedEvent<EventResult>[]): Promise<void> {
+    const finished = events.map(({ row, value }) => ({ id: row.id, status: value.status, outcome: value.outcome }));
+    if (!(await this.queue.complete(trx, finished, this.owner, this.now()))) {
       throw new LeaseLostError('lease expired and the event was taken over by another worker');
     }
-    await this.queue.recordAttempt(trx, { row, worker: this.owner, startedAt, finishedAt: this.now(), outcome: applied.status, error: null });
-    return applied;
+    await this.queue.recordAttempts(
+      trx,
+      events.map(({ row, value, startedAt, finishedAt }) => ({ row, worker: this.owner, startedAt, finishedAt, outcome: value.status, error: null })),
+    );
   }
 
   /** After the commit: metrics and the attempt's log line. */
-  private logApplied(row: WebhookEventRow, result: HandlerResult & { status: 'applied' | 'ignored' }, durationMs: number): void {
+  private logApplied(row: WebhookEventRow, result: EventResult, durationMs: number): void {
     this.options.onAttempt?.({ type: row.type, outcome: result.status, durationMs });
     const log = { eventId: row.id, type: row.type, attempt: row.attempts, outcome: result.outcome, durationMs };
     if (result.warning) this.options.logger.warn({ ...log, warning: result.warning }, 'event applied with a warning');
@@ -309,7 +323,7 @@ export class SyncWorker {
     const outcome = next === null ? 'dead' : 'failed';
     try {
       await this.queue.fail(row, this.owner, message, next);
-      await this.queue.recordAttempt(this.options.store.db, { row, worker: this.owner, startedAt, finishedAt: this.now(), outcome, error: message });
+      await this.queue.recordAttempts(this.options.store.db, [{ row, worker: this.owner, startedAt, finishedAt: this.now(), outcome, error: message }]);
     } catch (writeError) {
       // The lease runs out and another attempt follows; nothing is lost.
       this.options.logger.error({ eventId: row.id, err: writeError }, 'could not record a processing failure; the event stays claimed until its lease expires');

@@ -55,7 +55,7 @@ describe.each(BACKENDS)('a worker killed mid-event, on $name', (backend) => {
       });
       child!.on('exit', (code) => reject(new Error(`worker exited early (${code}): ${output}`)));
     });
-    // Mid-event: claimed, its effects written inside an open transaction, nothing committed.
+    // Mid-event: claimed, its effects applied inside an open transaction, nothing committed.
     const inFlight = await context.svc.store.db.selectFrom('webhook_events').selectAll().where('id', '=', target.id).executeTakeFirstOrThrow();
     expect(inFlight.status).toBe('processing');
     const exited = new Promise((resolve) => child!.once('exit', resolve));

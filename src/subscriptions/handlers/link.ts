@@ -1,9 +1,9 @@
-import type { SyncRepository } from '../repository.js';
+import type { SyncRecords } from '../repository.js';
 import type { HandlerResult } from './types.js';
 
 /** Every handler that learns "customer X is user Y" goes through here, so the first-link-wins rule lives once. */
 export async function linkCustomerToUser(
-  repo: SyncRepository,
+  repo: SyncRecords,
   customerId: string,
   userId: string,
   linkedBy: string,

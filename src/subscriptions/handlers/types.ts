@@ -1,4 +1,4 @@
-import type { SyncRepository } from '../repository.js';
+import type { SyncRecords } from '../repository.js';
 
 /** The part of a stored Stripe event that handlers read. */
 export interface StripeEvent {
@@ -22,4 +22,4 @@ export interface FetchedSubscription {
   fetchedAt: number;
 }
 
-export type EventHandler = (event: StripeEvent, repo: SyncRepository, fetched?: FetchedSubscription) => Promise<HandlerResult>;
+export type EventHandler = (event: StripeEvent, repo: SyncRecords, fetched?: FetchedSubscription) => Promise<HandlerResult>;
