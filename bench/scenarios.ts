@@ -95,11 +95,17 @@ function uniquePrefix(run: string): string {
 }
 
 /** Unique signed deliveries for one run, signed right before it starts. */
+/** Stripe accepts a signature for 300 s: deliveries of a longer run (the soak) are signed again as they are sent. */
+const SIGNATURES_FRESH_MS = 240_000;
+
 export function webhookRequests(path: string) {
   return (run: string, count: number) => {
-    const deliveries = signAll(buildEvents({ prefix: uniquePrefix(run), subscriptions: count, eventsPerSubscription: 1, firstCreated: Math.floor(Date.now() / 1000) }), BENCH_SECRET);
+    const events = buildEvents({ prefix: uniquePrefix(run), subscriptions: count, eventsPerSubscription: 1, firstCreated: Math.floor(Date.now() / 1000) });
+    const deliveries = signAll(events, BENCH_SECRET);
+    const signedAt = Date.now();
     return (i: number): LoadRequest => {
-      const d = deliveries[i % deliveries.length]!;
+      const index = i % deliveries.length;
+      const d = Date.now() - signedAt < SIGNATURES_FRESH_MS ? deliveries[index]! : signAll([events[index]!], BENCH_SECRET)[0]!;
       return { method: 'POST', path, headers: { 'content-type': 'application/json', 'stripe-signature': d.signature }, body: d.body };
     };
   };
