@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { type CompiledQuery, Kysely, PostgresDialect, type PostgresPool, SqliteDialect, type SqliteDatabase as KyselySqliteDatabase, sql } from 'kysely';
+import { type CompiledQuery, Kysely, PostgresDialect, type PostgresCursor, type PostgresPool, type PostgresPoolClient, type PostgresQueryResult, SqliteDialect, type SqliteDatabase as KyselySqliteDatabase, sql } from 'kysely';
 import pg from 'pg';
 import { migrateToLatest } from './migrations.js';
 import type { Database } from './schema.js';
@@ -105,19 +105,25 @@ export function preparedOnPostgres<T extends CompiledQuery>(compiled: T): T {
 /** The pool as Kysely sees it, sending marked texts as named statements. */
 function preparingHotQueries(pool: pg.Pool): PostgresPool {
   return {
-    async connect() {
-      const client = await pool.connect();
-      return {
-        query(sqlOrCursor: any, parameters?: readonly unknown[]) {
-          const name = typeof sqlOrCursor === 'string' ? hotQueryNames.get(sqlOrCursor) : undefined;
-          if (name) return client.query({ name, text: sqlOrCursor, values: [...parameters!] });
-          return typeof sqlOrCursor === 'string' ? client.query(sqlOrCursor, parameters as unknown[]) : client.query(sqlOrCursor);
-        },
-        release: () => client.release(),
-      } as ReturnType<PostgresPool['connect']> extends Promise<infer C> ? C : never;
-    },
+    connect: async () => new PreparingClient(await pool.connect()),
     end: () => pool.end(),
   };
+}
+
+class PreparingClient implements PostgresPoolClient {
+  constructor(private readonly client: pg.PoolClient) {}
+
+  query<R>(sql: string, parameters: readonly unknown[]): Promise<PostgresQueryResult<R>>;
+  query<R>(cursor: PostgresCursor<R>): PostgresCursor<R>;
+  query(sqlOrCursor: string | PostgresCursor<unknown>, parameters: readonly unknown[] = []): unknown {
+    // Kysely passes cursors for streamed queries; they go through unchanged.
+    if (typeof sqlOrCursor !== 'string') return this.client.query(sqlOrCursor as never);
+    return this.client.query({ name: hotQueryNames.get(sqlOrCursor), text: sqlOrCursor, values: [...parameters] });
+  }
+
+  release(): void {
+    this.client.release();
+  }
 }
 
 function storeOf(db: Kysely<Database>, dialect: Dialect): Store {
