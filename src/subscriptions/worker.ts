@@ -184,7 +184,9 @@ export class SyncWorker {
     do {
       this.again = false;
       try {
-        while (!this.stopping && (await this.runBatch()) > 0);
+        // A claim finds nothing while later events of the subscriptions in hand wait for them: a pass
+        // that claimed anything is followed by another.
+        while (!this.stopping && (await this.drainDue()) > 0);
       } catch (error) {
         // The database is unreachable: the poll timer tries again.
         this.options.logger.error({ err: error }, 'sync worker could not read the event queue');
@@ -193,25 +195,62 @@ export class SyncWorker {
     } while (this.again && !this.stopping);
   }
 
-  /** Claims a batch and applies it with bounded concurrency; returns how many were claimed. */
-  private async runBatch(): Promise<number> {
-    const claimed = await this.queue.claim(this.owner, this.now(), this.leaseMs, this.options.batchSize ?? 100);
-    const waiting = [...claimed];
-    const lanes = this.options.store.dialect === 'sqlite' ? 1 : Math.max(1, this.options.concurrency ?? 4);
+  /**
+   * Claims and applies events until none is due. Lanes (one on SQLite) take groups from the claimed
+   * events while the next claim is read, so that no lane waits for a claim or for the other lanes'
+   * groups. Events of one subscription are never in hand together (see EventQueue.claim), so
+   * overlapping claims keep their order. What is left in hand at a stop is released. Returns how
+   * many events it claimed.
+   */
+  private async drainDue(): Promise<number> {
+    const { store, batchSize = 100 } = this.options;
+    const lanes = store.dialect === 'sqlite' ? 1 : Math.max(1, this.options.concurrency ?? 4);
     const perTransaction = Math.max(1, this.options.eventsPerTransaction ?? 25);
-    // Groups are dealt round-robin so that every lane gets work even from a small claim.
-    const groupSize = Math.max(1, Math.min(perTransaction, Math.ceil(claimed.length / lanes)));
+    const waiting: WebhookEventRow[] = [];
+    let claiming: Promise<void> | undefined;
+    let nothingDue = false;
+    let claimError: unknown;
+    let claimedCount = 0;
+    // Set as each claim arrives, so that its events are dealt evenly: every lane gets work even from a small claim.
+    let groupSize = perTransaction;
+    const claimMore = () =>
+      (claiming ??= this.queue
+        .claim(this.owner, this.now(), this.leaseMs, batchSize)
+        .then(
+          (claimed) => {
+            waiting.push(...claimed);
+            claimedCount += claimed.length;
+            groupSize = Math.max(1, Math.min(perTransaction, Math.ceil(waiting.length / lanes)));
+            nothingDue = claimed.length === 0;
+          },
+          (error: unknown) => {
+            claimError = error;
+          },
+        )
+        .finally(() => {
+          claiming = undefined;
+        }));
     const lane = async () => {
-      while (waiting.length > 0 && !this.stopping) {
+      for (;;) {
+        if (this.stopping || claimError !== undefined) return;
+        // Claim ahead while the lanes still have a round of groups in hand.
+        if (!nothingDue && waiting.length <= perTransaction * lanes) void claimMore();
+        if (waiting.length === 0) {
+          if (nothingDue) return;
+          await claiming;
+          continue;
+        }
         await this.processGroup(waiting.splice(0, groupSize));
         // better-sqlite3 answers synchronously, so a drain would run as one chain of microtasks
         // and starve HTTP (intake, health checks) until the backlog is empty: let I/O in between.
         await yieldToEventLoop();
       }
     };
-    await Promise.all(Array.from({ length: Math.min(lanes, claimed.length) }, lane));
+    await Promise.all(Array.from({ length: lanes }, lane));
+    await claiming;
     if (waiting.length > 0) await this.queue.release(waiting.map((r) => r.id), this.owner);
-    return claimed.length;
+    if (claimError !== undefined) throw claimError;
+    return claimedCount;
   }
 
   /**

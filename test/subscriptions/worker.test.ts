@@ -142,6 +142,33 @@ describe.each(BACKENDS)('sync worker on $name', (backend) => {
     expect(await historyOf(sent.map((e) => e.id))).toHaveLength(4);
   });
 
+  // SQLite applies with one lane, so only PostgreSQL has lanes that could wait for each other.
+  it.runIf(backend.name === 'postgres')('lanes do not wait for a slow group: later events are claimed and applied meanwhile', async () => {
+    const t = nowSeconds() - 50;
+    const sent = Array.from({ length: 8 }, (_, i) => subscriptionEvent('created', { id: newId('sub'), customer: newId('cus'), status: 'active' }, t + i));
+    await deliverAll(context.svc.baseUrl, sent);
+    const slow = sent[0]!.id;
+    // At most 4 events per claim: these come from a later claim than the slow one.
+    const fromLaterClaim = new Set(sent.slice(4).map((e) => e.id));
+    let releaseSlow!: () => void;
+    const laterApplied = new Promise<void>((resolve) => (releaseSlow = resolve));
+    const finished: string[] = [];
+    const w = worker(context.svc.store, {
+      batchSize: 4,
+      concurrency: 4,
+      eventsPerTransaction: 1,
+      afterApply: async (row) => {
+        // Held until a later claim's event is applied, or 2 s when lanes wait for each other.
+        if (row.id === slow) await Promise.race([laterApplied, new Promise((resolve) => setTimeout(resolve, 2000))]);
+        if (fromLaterClaim.has(row.id)) releaseSlow();
+        finished.push(row.id);
+      },
+    });
+    await w.drain();
+    expect((await events(sent.map((e) => e.id))).map((r) => r.status)).toEqual(sent.map(() => 'applied'));
+    expect(finished.findIndex((id) => fromLaterClaim.has(id))).toBeLessThan(finished.indexOf(slow));
+  });
+
   describe('claim', () => {
     const now = Date.now();
     const queued: string[] = [];
