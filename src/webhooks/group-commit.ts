@@ -1,17 +1,11 @@
 import type { Kysely } from 'kysely';
-import type { Database, NewWebhookEvent } from '../db/index.js';
+import { Batcher, type Database, type NewWebhookEvent } from '../db/index.js';
 
 /** Whether an event was newly stored, or an event with its id already was. */
 export type StoreOutcome = 'stored' | 'duplicate';
 
 /** Writes rows of distinct ids in one atomic statement or transaction; resolves the ids it newly inserted. */
 export type BatchWriter = (rows: NewWebhookEvent[]) => Promise<ReadonlySet<string>>;
-
-interface Waiting {
-  row: NewWebhookEvent;
-  resolve: (outcome: StoreOutcome) => void;
-  reject: (error: unknown) => void;
-}
 
 /**
  * The rows to write for a batch: the first row of each id. Later rows with the same id are
@@ -37,40 +31,16 @@ export function outcomesOf(rows: readonly NewWebhookEvent[], inserted: ReadonlyS
  * written together in the next one, so many concurrent events share one durable commit (one
  * fsync) instead of queueing for one each. Every delivery's promise settles only after the
  * commit that holds its row: resolved when committed, rejected (→ 503) when the commit failed.
- * A lone delivery waits only for the current event-loop turn, so light traffic pays no added latency.
  */
 export class GroupCommit {
-  private waiting: Waiting[] = [];
-  private writing = false;
+  private readonly batcher: Batcher<NewWebhookEvent, StoreOutcome>;
 
-  constructor(
-    private readonly write: BatchWriter,
-    private readonly maxBatch = 256,
-  ) {}
-
-  store(row: NewWebhookEvent): Promise<StoreOutcome> {
-    return new Promise((resolve, reject) => {
-      this.waiting.push({ row, resolve, reject });
-      if (this.writing) return;
-      this.writing = true;
-      // Start on the next turn of the event loop, so every delivery read in this turn joins the
-      // batch: better-sqlite3 writes synchronously, and an immediate write would always be alone.
-      setImmediate(() => void this.flush());
-    });
+  constructor(write: BatchWriter, maxBatch = 256) {
+    this.batcher = new Batcher(async (rows) => outcomesOf(rows, await write(distinctRows(rows))), maxBatch);
   }
 
-  private async flush(): Promise<void> {
-    while (this.waiting.length > 0) {
-      const batch = this.waiting.splice(0, this.maxBatch);
-      const rows = batch.map((w) => w.row);
-      try {
-        const inserted = await this.write(distinctRows(rows));
-        outcomesOf(rows, inserted).forEach((outcome, i) => batch[i]!.resolve(outcome));
-      } catch (error) {
-        for (const w of batch) w.reject(error);
-      }
-    }
-    this.writing = false;
+  store(row: NewWebhookEvent): Promise<StoreOutcome> {
+    return this.batcher.submit(row);
   }
 }
 
