@@ -181,6 +181,15 @@ function migrations(isPostgres: boolean): Record<string, Migration> {
         await db.schema.dropIndex('webhook_events_claim').ifExists().execute();
       },
     },
+    '0006_token_lookup': {
+      async up(db: Kysely<any>) {
+        // An entitlement check finds the user by token hash in the index alone (no table read for its id).
+        await db.schema.createIndex('users_token_lookup').on('users').columns(['token_hash', 'id']).execute();
+      },
+      async down(db: Kysely<any>) {
+        await db.schema.dropIndex('users_token_lookup').ifExists().execute();
+      },
+    },
   };
 }
 

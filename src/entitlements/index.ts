@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type CompiledQuery, type Kysely, sql } from 'kysely';
 import { Batcher, type Database, type Dialect, dialectOf, preparedOnPostgres, type SubscriptionRow } from '../db/index.js';
-import { recordFromRow } from '../subscriptions/index.js';
+import type { SubscriptionStatus } from '../subscriptions/stripe-objects.js';
 import { type Authenticator, bearerTokenHash, unauthorized } from '../users/index.js';
-import { decideEntitlement, type Entitlement } from './decide.js';
+import { decideEntitlement, type Entitlement, type EntitlementRecord } from './decide.js';
 
 export { accessOf, decideEntitlement, type Entitlement } from './decide.js';
 
@@ -22,14 +22,46 @@ export interface EntitlementOptions extends EntitlementSettings {
   onCheck?: (result: 'premium' | 'not_premium' | 'unauthorized') => void;
 }
 
-type SubscriptionWithFeatures = SubscriptionRow & { customer_features: string | null };
+/** The subscription columns a check reads: those its decision depends on (EntitlementRecord). */
+const CHECK_COLUMNS = [
+  'subscriptions.id',
+  'subscriptions.customer_id',
+  'subscriptions.status',
+  'subscriptions.price_id',
+  'subscriptions.product_id',
+  'subscriptions.current_period_end',
+  'subscriptions.cancel_at_period_end',
+  'subscriptions.cancel_at',
+  'subscriptions.past_due_since',
+  'subscriptions.last_event_created',
+  'customers.features as customer_features',
+] as const;
+
+type CheckRow = Pick<SubscriptionRow, 'id' | 'customer_id' | 'status' | 'price_id' | 'product_id' | 'current_period_end' | 'cancel_at_period_end' | 'cancel_at' | 'past_due_since' | 'last_event_created'> & {
+  customer_features: string | null;
+};
+
+function recordOfCheckRow(row: CheckRow): EntitlementRecord {
+  return {
+    id: row.id,
+    customerId: row.customer_id,
+    status: row.status as SubscriptionStatus,
+    priceId: row.price_id,
+    productId: row.product_id,
+    currentPeriodEnd: row.current_period_end,
+    cancelAtPeriodEnd: row.cancel_at_period_end === 1,
+    cancelAt: row.cancel_at,
+    pastDueSince: row.past_due_since,
+    lastEventCreated: row.last_event_created,
+  };
+}
 
 /** The pure part of a check: the decision over the user's subscription rows. */
-function decideFromRows(options: EntitlementSettings, rows: readonly SubscriptionWithFeatures[]): Entitlement {
+function decideFromRows(options: EntitlementSettings, rows: readonly CheckRow[]): Entitlement {
   const customerFeatures: Record<string, string[] | null> = {};
   for (const row of rows) customerFeatures[row.customer_id] = row.customer_features ? (JSON.parse(row.customer_features) as string[]) : null;
   return decideEntitlement({
-    subscriptions: rows.map(recordFromRow),
+    subscriptions: rows.map(recordOfCheckRow),
     customerFeatures,
     priceFeatures: options.priceFeatures,
     now: Math.floor((options.now ?? Date.now)() / 1000),
@@ -42,8 +74,7 @@ export async function entitlementOf(options: EntitlementSettings, userId: string
   const rows = await options.db
     .selectFrom('subscriptions')
     .innerJoin('customers', 'customers.id', 'subscriptions.customer_id')
-    .selectAll('subscriptions')
-    .select(['customers.features as customer_features'])
+    .select(CHECK_COLUMNS)
     .where('customers.user_id', '=', userId)
     .execute();
   return decideFromRows(options, rows);
@@ -71,8 +102,7 @@ function rowsByTokenHashes(db: Kysely<Database>, dialect: Dialect) {
     .selectFrom('users')
     .leftJoin('customers', 'customers.user_id', 'users.id')
     .leftJoin('subscriptions', 'subscriptions.customer_id', 'customers.id')
-    .selectAll('subscriptions')
-    .select(['users.id as user_id', 'users.token_hash as token_hash', 'customers.features as customer_features'])
+    .select([...CHECK_COLUMNS, 'users.id as user_id', 'users.token_hash as token_hash'])
     .where(tokenHashIn)
     .compile();
 }
@@ -116,7 +146,7 @@ async function checkOpaqueToken(options: EntitlementOptions, request: FastifyReq
   const rows = await rowsForTokenHash(options.db, tokenHash);
   if (rows.length === 0) return null;
   // Left joins: a user without subscriptions comes back as one row of nulls.
-  const subscriptions = rows.filter((r): r is (typeof rows)[number] & SubscriptionWithFeatures => r.id !== null);
+  const subscriptions = rows.filter((r): r is (typeof rows)[number] & CheckRow => r.id !== null);
   return { userId: rows[0]!.user_id, entitlement: decideFromRows(options, subscriptions) };
 }
 
