@@ -130,6 +130,12 @@ describe.each(BACKENDS)('group commit on $name', (backend) => {
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected', 'rejected']);
     expect((await ids()).filter((id) => id.startsWith('evt_gc_ok') || id === 'evt_gc_bad')).toEqual([]);
   });
+
+  it('refuses a row with a column intake does not write, instead of dropping the column', async () => {
+    const commit = new GroupCommit(webhookEventWriter(store.db));
+    await expect(commit.store(row('evt_gc_extra', { last_error: 'x' }))).rejects.toThrow(/webhook_events\.last_error is not written by intake/);
+    expect(await ids()).not.toContain('evt_gc_extra');
+  });
 });
 
 describe.each(BACKENDS)('concurrent deliveries over HTTP on $name', (backend) => {
