@@ -6,6 +6,13 @@ import { clientErrorHandler } from './client-errors.js';
 import { corsForExtensions } from './cors.js';
 import { SECURITY_HEADERS, securityHeaders } from './security-headers.js';
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** What a route adds to its request's one log line (see OneLinePerRequest): a message instead of `request`, and facts. */
+    logLine: { msg: string; facts: Record<string, unknown> } | null;
+  }
+}
+
 /** Node's default, stated: a request whose header block is larger is refused with 431 before routing. */
 export const MAX_HEADER_BYTES = 16 * 1024;
 
@@ -42,6 +49,7 @@ function trustHops(hops: number) {
 
 /** Security headers and CORS on every answer; every answer counted and timed, in one hook. */
 export function installHttpSurface(app: FastifyInstance, config: HttpConfig, metrics: Metrics): void {
+  app.decorateRequest('logLine', null);
   securityHeaders(app);
   corsForExtensions(app, config.extensionOrigins);
   app.addHook('onResponse', (request, reply, done) => {
@@ -55,14 +63,15 @@ export function installHttpSurface(app: FastifyInstance, config: HttpConfig, met
 /**
  * One log line per answer (with its reqId) instead of Fastify's two, "incoming request" and
  * "request completed": on a short request such as an entitlement check they are a visible share
- * of the CPU. The route pattern is logged, not the URL, so no ids or query strings.
+ * of the CPU. The route pattern is logged, not the URL, so no ids or query strings. A route can
+ * name the line and add facts to it (`request.logLine`): intake logs each delivery this way.
  */
 export class OneLinePerRequest extends LogController {
   override incomingRequest(): void {}
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
-    const line = { method: request.method, route: request.routeOptions.url ?? null, status: reply.statusCode, durationMs: reply.elapsedTime };
+    const line = { method: request.method, route: request.routeOptions.url ?? null, status: reply.statusCode, durationMs: reply.elapsedTime, ...request.logLine?.facts };
     if (error) reply.log.error({ ...line, err: error }, 'request errored');
-    else reply.log.info(line, 'request');
+    else reply.log.info(line, request.logLine?.msg ?? 'request');
   }
 }

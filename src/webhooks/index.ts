@@ -106,7 +106,8 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookOption
         );
       }
     }
-    request.log.info({ eventId: row.id, type: row.type, outcome: stored ? 'stored' : 'duplicate', durationMs: reply.elapsedTime }, 'webhook received');
+    // Said by the request's one log line, when the answer is sent (src/http/index.ts).
+    request.logLine = { msg: 'webhook received', facts: { eventId: row.id, type: row.type, outcome: stored ? 'stored' : 'duplicate' } };
     if (stored && isHandledEventType(row.type)) options.onStored();
     return stored ? { received: true } : { received: true, duplicate: true };
   });

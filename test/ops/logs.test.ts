@@ -34,7 +34,9 @@ describe.each(BACKENDS)('structured logs on $name', (backend) => {
       [subscription.id, 'stored'],
       [subscription.id, 'duplicate'],
     ]);
-    for (const line of intake) expect(line).toMatchObject({ type: expect.any(String), durationMs: expect.any(Number), reqId: expect.any(String) });
+    for (const line of intake) expect(line).toMatchObject({ type: expect.any(String), durationMs: expect.any(Number), reqId: expect.any(String), route: '/webhooks/stripe', status: 200 });
+    // One line per delivery: the request's own line says what intake did.
+    expect(logs.filter((l) => l.route === '/webhooks/stripe' && l.status === 200).map((l) => l.msg)).toEqual(intake.map(() => 'webhook received'));
     const processed = logs.filter((l) => l.msg === 'event applied');
     expect(processed.map((l) => l.eventId).sort()).toEqual([customer.id, subscription.id].sort());
     for (const line of processed) expect(line).toMatchObject({ type: expect.any(String), attempt: 1, outcome: expect.any(String), durationMs: expect.any(Number) });
