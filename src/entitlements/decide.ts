@@ -1,4 +1,4 @@
-import type { SubscriptionRecord } from '../subscriptions/decide.js';
+import type { AccessRecord } from '../subscriptions/index.js';
 import type { SubscriptionStatus } from '../subscriptions/stripe-objects.js';
 
 export type AccessReason =
@@ -16,14 +16,8 @@ export interface Access {
   graceUntil: number | null;
 }
 
-/** The fields of a subscription record that an entitlement depends on: all that a check reads. */
-export type EntitlementRecord = Pick<
-  SubscriptionRecord,
-  'id' | 'customerId' | 'status' | 'priceId' | 'productId' | 'currentPeriodEnd' | 'cancelAtPeriodEnd' | 'cancelAt' | 'pastDueSince' | 'lastEventCreated'
->;
-
 /** Whether one subscription record grants access at `now` (unix seconds). Pure: the record and the clock decide. */
-export function accessOf(record: EntitlementRecord, now: number, pastDueGraceHours: number): Access {
+export function accessOf(record: AccessRecord, now: number, pastDueGraceHours: number): Access {
   switch (record.status) {
     case 'active':
     case 'trialing':
@@ -54,7 +48,7 @@ export interface Entitlement {
 }
 
 export interface EntitlementInputs {
-  subscriptions: EntitlementRecord[];
+  subscriptions: AccessRecord[];
   /** Entitlement lookup keys Stripe reported per customer (null: no summary received for that customer). */
   customerFeatures: Record<string, string[] | null>;
   /** Configured price → features, used when a customer has no entitlement summary. */

@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type CompiledQuery, type Kysely, sql } from 'kysely';
-import { Batcher, type Database, type Dialect, dialectOf, preparedOnPostgres, type SubscriptionRow } from '../db/index.js';
-import type { SubscriptionStatus } from '../subscriptions/stripe-objects.js';
+import { Batcher, type Database, type Dialect, dialectOf, preparedOnPostgres } from '../db/index.js';
+import { type AccessRow, accessRecordFromRow } from '../subscriptions/index.js';
 import { type Authenticator, bearerTokenHash, unauthorized } from '../users/index.js';
-import { decideEntitlement, type Entitlement, type EntitlementRecord } from './decide.js';
+import { decideEntitlement, type Entitlement } from './decide.js';
 
 export { accessOf, decideEntitlement, type Entitlement } from './decide.js';
 
@@ -22,7 +22,7 @@ export interface EntitlementOptions extends EntitlementSettings {
   onCheck?: (result: 'premium' | 'not_premium' | 'unauthorized') => void;
 }
 
-/** The subscription columns a check reads: those its decision depends on (EntitlementRecord). */
+/** The subscription columns a check reads: those its decision depends on (AccessRow). */
 const CHECK_COLUMNS = [
   'subscriptions.id',
   'subscriptions.customer_id',
@@ -37,31 +37,14 @@ const CHECK_COLUMNS = [
   'customers.features as customer_features',
 ] as const;
 
-type CheckRow = Pick<SubscriptionRow, 'id' | 'customer_id' | 'status' | 'price_id' | 'product_id' | 'current_period_end' | 'cancel_at_period_end' | 'cancel_at' | 'past_due_since' | 'last_event_created'> & {
-  customer_features: string | null;
-};
-
-function recordOfCheckRow(row: CheckRow): EntitlementRecord {
-  return {
-    id: row.id,
-    customerId: row.customer_id,
-    status: row.status as SubscriptionStatus,
-    priceId: row.price_id,
-    productId: row.product_id,
-    currentPeriodEnd: row.current_period_end,
-    cancelAtPeriodEnd: row.cancel_at_period_end === 1,
-    cancelAt: row.cancel_at,
-    pastDueSince: row.past_due_since,
-    lastEventCreated: row.last_event_created,
-  };
-}
+type CheckRow = AccessRow & { customer_features: string | null };
 
 /** The pure part of a check: the decision over the user's subscription rows. */
 function decideFromRows(options: EntitlementSettings, rows: readonly CheckRow[]): Entitlement {
   const customerFeatures: Record<string, string[] | null> = {};
   for (const row of rows) customerFeatures[row.customer_id] = row.customer_features ? (JSON.parse(row.customer_features) as string[]) : null;
   return decideEntitlement({
-    subscriptions: rows.map(recordOfCheckRow),
+    subscriptions: rows.map(accessRecordFromRow),
     customerFeatures,
     priceFeatures: options.priceFeatures,
     now: Math.floor((options.now ?? Date.now)() / 1000),

@@ -5,6 +5,6 @@ export { SyncRepository } from './repository.js';
 export { parseSubscription } from './stripe-objects.js';
 export { EventQueue } from './queue.js';
 export { isHandledEventType } from './handlers/index.js';
-export { recordFromRow } from './repository.js';
+export { type AccessRecord, type AccessRow, accessRecordFromRow, recordFromRow } from './repository.js';
 export type { SubscriptionRecord } from './decide.js';
 export { EVENT_HANDLERS } from './handlers/index.js';

@@ -285,24 +285,41 @@ export class SyncRepository implements SyncRecords {
   }
 }
 
-export function recordFromRow(row: SubscriptionRow): SubscriptionRecord {
+/** The columns a subscription's access depends on: all that an entitlement check reads (src/entitlements). */
+export type AccessRow = Pick<
+  SubscriptionRow,
+  'id' | 'customer_id' | 'status' | 'price_id' | 'product_id' | 'current_period_end' | 'cancel_at_period_end' | 'cancel_at' | 'past_due_since' | 'last_event_created'
+>;
+
+export type AccessRecord = Pick<
+  SubscriptionRecord,
+  'id' | 'customerId' | 'status' | 'priceId' | 'productId' | 'currentPeriodEnd' | 'cancelAtPeriodEnd' | 'cancelAt' | 'pastDueSince' | 'lastEventCreated'
+>;
+
+export function accessRecordFromRow(row: AccessRow): AccessRecord {
   return {
     id: row.id,
     customerId: row.customer_id,
     status: row.status as SubscriptionStatus,
     priceId: row.price_id,
     productId: row.product_id,
-    currentPeriodStart: row.current_period_start,
     currentPeriodEnd: row.current_period_end,
     cancelAtPeriodEnd: row.cancel_at_period_end === 1,
     cancelAt: row.cancel_at,
+    pastDueSince: row.past_due_since,
+    lastEventCreated: row.last_event_created,
+  };
+}
+
+export function recordFromRow(row: SubscriptionRow): SubscriptionRecord {
+  return {
+    ...accessRecordFromRow(row),
+    currentPeriodStart: row.current_period_start,
     canceledAt: row.canceled_at,
     endedAt: row.ended_at,
     trialEnd: row.trial_end,
-    pastDueSince: row.past_due_since,
     lastEventId: row.last_event_id,
     lastEventType: row.last_event_type,
-    lastEventCreated: row.last_event_created,
     syncedAt: row.synced_at,
   };
 }
