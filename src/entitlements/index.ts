@@ -105,7 +105,11 @@ function tokenLookups(db: Kysely<Database>): Batcher<string, TokenRow[]> {
     const distinct = [...new Set(tokenHashes)];
     const { rows } = await db.executeQuery<TokenRow>({ ...compiled, parameters: [dialect === 'postgres' ? distinct : JSON.stringify(distinct)] });
     const byHash = new Map<string, TokenRow[]>();
-    for (const row of rows) byHash.set(row.token_hash!, [...(byHash.get(row.token_hash!) ?? []), row]);
+    for (const row of rows) {
+      const ofHash = byHash.get(row.token_hash!);
+      if (ofHash) ofHash.push(row);
+      else byHash.set(row.token_hash!, [row]);
+    }
     return tokenHashes.map((hash) => byHash.get(hash) ?? []);
   });
 }
