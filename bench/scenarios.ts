@@ -94,10 +94,10 @@ function uniquePrefix(run: string): string {
   return `${Date.now().toString(36)}${(runCounter++).toString(36)}${run.replace(/[^a-z0-9]/gi, '').slice(-6)}`;
 }
 
-/** Unique signed deliveries for one run, signed right before it starts. */
 /** Stripe accepts a signature for 300 s: deliveries of a longer run (the soak) are signed again as they are sent. */
 const SIGNATURES_FRESH_MS = 240_000;
 
+/** Unique signed deliveries for one run, signed right before it starts. */
 export function webhookRequests(path: string) {
   return (run: string, count: number) => {
     const events = buildEvents({ prefix: uniquePrefix(run), subscriptions: count, eventsPerSubscription: 1, firstCreated: Math.floor(Date.now() / 1000) });

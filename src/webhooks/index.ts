@@ -35,7 +35,7 @@ export interface WebhookOptions {
 export async function webhookRoutes(app: FastifyInstance, options: WebhookOptions): Promise<void> {
   const { store, metrics, secrets } = options;
   let versionWarned = false;
-  const groupCommit = new GroupCommit(webhookEventWriter(store.db));
+  const groupCommit = new GroupCommit(webhookEventWriter(store));
 
   // The raw bytes, never parsed before verification: any re-serialization would break the signature.
   app.removeAllContentTypeParsers();

@@ -25,7 +25,7 @@ describe.each(BACKENDS)('entitlement lookups by token on $name', (backend) => {
     }
   }
 
-  it('checks that arrive together (one query) each get only their own rows', async () => {
+  it('checks that arrive together each get only their own rows', async () => {
     const [one, two, none] = [await createUser(context.svc.baseUrl), await createUser(context.svc.baseUrl), await createUser(context.svc.baseUrl)];
     const subscriptions = { one: [newId('sub'), newId('sub')], two: [newId('sub')] };
     await subscribe(one.userId, subscriptions.one);

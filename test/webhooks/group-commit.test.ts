@@ -98,7 +98,7 @@ describe.each(BACKENDS)('group commit on $name', (backend) => {
   const ids = async () => (await store.db.selectFrom('webhook_events').select('id').orderBy('id').execute()).map((r) => r.id);
 
   it('stores a batch of new, repeated and already stored ids in one write, ignored rows included', async () => {
-    const writer = webhookEventWriter(store.db);
+    const writer = webhookEventWriter(store);
     let writes = 0;
     const commit = new GroupCommit(async (rows) => {
       writes++;
@@ -118,7 +118,7 @@ describe.each(BACKENDS)('group commit on $name', (backend) => {
   });
 
   it('a failing write stores none of its batch and rejects every delivery in it', async () => {
-    const commit = new GroupCommit(webhookEventWriter(store.db));
+    const commit = new GroupCommit(webhookEventWriter(store));
     const results = await Promise.allSettled([
       commit.store(row('evt_gc_ok_1')),
       commit.store(row('evt_gc_ok_2')),
@@ -132,7 +132,7 @@ describe.each(BACKENDS)('group commit on $name', (backend) => {
   });
 
   it('refuses a row with a column intake does not write, instead of dropping the column', async () => {
-    const commit = new GroupCommit(webhookEventWriter(store.db));
+    const commit = new GroupCommit(webhookEventWriter(store));
     await expect(commit.store(row('evt_gc_extra', { last_error: 'x' }))).rejects.toThrow(/webhook_events\.last_error is not written by intake/);
     expect(await ids()).not.toContain('evt_gc_extra');
   });
