@@ -58,6 +58,10 @@ export function targetRows(f: BenchFigures): Row[] {
         const r = level.rate / base.rate;
         rows.push({ figure: `intake on ${backend}, ${c} in flight: events/s`, measured: `${fmt(level.rate)} (${fmt(r, 2)}× ${baseName})`, target: `≥ ${ratio}× ${baseName}`, baseline: `${baseName} ${fmt(base.rate)}`, met: r >= ratio });
       }
+      const storing = f.intake.storeOnly[backend] && levelAt(f.intake.storeOnly[backend], c);
+      if (storing && floor) {
+        rows.push({ figure: `storing alone on ${backend}, ${c} in flight: events/s`, measured: `${fmt(storing.rate)} (${fmt(storing.rate / floor.rate, 2)}× floor; the service does ${fmt(level.rate / storing.rate, 2)}× of it)`, target: '', baseline: `floor ${fmt(floor.rate)}`, met: undefined });
+      }
       rows.push({ figure: `intake on ${backend}, ${c} in flight: p99`, measured: `${fmt(level.p99, 1)} ms`, target: '< 50 ms', baseline: `floor ${fmt(floor?.p99 ?? Number.NaN, 1)} ms, docs-style ${fmt(docs?.p99 ?? Number.NaN, 1)} ms`, met: level.p99 < 50 });
       rows.push({ figure: `intake on ${backend}: CPU per event`, measured: `${fmt(level.cpuMsPerRequest, 3)} ms`, target: '', baseline: `floor ${fmt(floor?.cpuMsPerRequest ?? Number.NaN, 3)} ms, docs-style ${fmt(docs?.cpuMsPerRequest ?? Number.NaN, 3)} ms`, met: undefined });
       peaks.push([`intake on ${backend}`, series.peakRssMb]);
@@ -113,7 +117,7 @@ export function renderReport(f: BenchFigures, chartPath: string | undefined): st
     '',
   ];
   if (chartPath) out.push(`![intake events/s and p99 against concurrency](${chartPath})`, '');
-  if (f.intake) out.push(seriesTable('Intake', [f.intake.floor, f.intake.docsStyle, ...Object.values(f.intake.service)]), '');
+  if (f.intake) out.push(seriesTable('Intake', [f.intake.floor, f.intake.docsStyle, ...Object.values(f.intake.service), ...Object.values(f.intake.storeOnly)]), '');
   for (const [backend, e] of Object.entries(f.entitlements ?? {})) out.push(seriesTable(`Entitlement checks on ${backend}`, [e.floor, e.small, e.large, e.lookupOnly]), '');
   for (const [backend, p] of Object.entries(f.processing ?? {})) {
     out.push(`Processing on ${backend}: drain rates ${p.rates.map((r) => fmt(r)).join(', ')} events/s; intake p99 while draining ${p.intakeP99s.map((r) => fmt(r, 1)).join(', ')} ms.`, '');

@@ -122,6 +122,8 @@ async function withServer<T>(start: Promise<ServerProcess>, body: (server: Serve
 
 export interface IntakeFigures {
   service: Record<string, SeriesFigures>;
+  /** node:http verifying and storing through the service's own group commit, per database (bench/baselines/store-only.ts). */
+  storeOnly: Record<string, SeriesFigures>;
   floor: SeriesFigures;
   docsStyle: SeriesFigures;
 }
@@ -133,11 +135,14 @@ export async function benchIntake(options: BenchOptions): Promise<IntakeFigures>
   options.log('intake: docs-style baseline (PostgreSQL)');
   const docsStyle = await withDatabase('postgres', (db) => withServer(startBaseline('docs-style', db.url), (s) => measureSeries('docs-style', s, options, requests)));
   const service: Record<string, SeriesFigures> = {};
+  const storeOnly: Record<string, SeriesFigures> = {};
   for (const backend of options.backends) {
     options.log(`intake: service on ${backend}`);
     service[backend] = await withDatabase(backend, (db) => withServer(startService(db.url, 'intake'), (s) => measureSeries(`service-${backend}`, s, options, requests)));
+    options.log(`intake: storing alone on ${backend}`);
+    storeOnly[backend] = await withDatabase(backend, (db) => withServer(startBaseline('store-only', db.url), (s) => measureSeries(`store-only-${backend}`, s, options, requests)));
   }
-  return { service, floor, docsStyle };
+  return { service, storeOnly, floor, docsStyle };
 }
 
 export interface ProcessingFigures {

@@ -39,7 +39,7 @@ export function startService(url: string, role: 'all' | 'intake'): Promise<Serve
   }, serviceNodeArgs);
 }
 
-export function startBaseline(name: 'floor' | 'docs-style' | 'constant-json' | 'lookup-only', databaseUrl?: string): Promise<ServerProcess> {
+export function startBaseline(name: 'floor' | 'docs-style' | 'store-only' | 'constant-json' | 'lookup-only', databaseUrl?: string): Promise<ServerProcess> {
   return startServer(name, `${BUILD_DIR}bench/baselines/${name}.js`, { STRIPE_WEBHOOK_SECRET: BENCH_SECRET, ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) });
 }
 

@@ -19,13 +19,16 @@ describe('the benchmark entry point', () => {
     for (const series of [figures.intake.floor, figures.intake.docsStyle, figures.intake.service.sqlite, figures.intake.service.postgres]) {
       expect(series.levels.map((l: { concurrency: number; failed: number }) => [l.concurrency, l.failed])).toEqual([[1, 0], [4, 0]]);
     }
+    for (const series of [figures.intake.storeOnly.sqlite, figures.intake.storeOnly.postgres]) expect(series.levels[1].failed).toBe(0);
     expect(figures.processing.sqlite.drained && figures.processing.postgres.drained).toBe(true);
     expect(figures.entitlements.postgres.large.levels[1].rate).toBeGreaterThan(0);
     expect(figures.entitlements.sqlite.lookupOnly.levels[1].failed).toBe(0);
     expect(figures.entitlements.postgres.lookupOnly.levels[1].rate).toBeGreaterThan(0);
     expect(figures.soak.failed).toBe(0);
     expect(readFileSync(join(reportDir, 'performance', 'intake.svg'), 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>$/);
-    expect(readFileSync(join(reportDir, 'performance.md'), 'utf8')).toContain('| intake on sqlite, 4 in flight: events/s |');
+    const report = readFileSync(join(reportDir, 'performance.md'), 'utf8');
+    expect(report).toContain('| intake on sqlite, 4 in flight: events/s |');
+    expect(report).toContain('| storing alone on postgres, 4 in flight: events/s |');
     // The service is measured with the heap limit it is deployed with (npm start's flags).
     expect(figures.machine.serviceNodeArgs).toEqual([expect.stringMatching(/^--max-old-space-size=\d+$/)]);
   }, 150_000);
