@@ -4,7 +4,7 @@ import { buildEvents, signAll, userIdOf } from './events.js';
 import { type LoadRequest, type LoadResult, runLoad } from './load.js';
 import type { ServerProcess } from './processes.js';
 import { median, percentile } from './stats.js';
-import { BENCH_SECRET, startBaseline, startService, withDatabase } from './targets.js';
+import { BENCH_SECRET, startBaseline, startService, withDatabase, withDatabases } from './targets.js';
 
 export interface BenchOptions {
   backends: Backend[];
@@ -64,28 +64,42 @@ function medianOf(concurrency: number, reps: RunFigures[]): LevelFigures {
   return { concurrency, rate: pick('rate'), p50: pick('p50'), p99: pick('p99'), cpuMsPerRequest: pick('cpuMsPerRequest'), failed: reps.reduce((n, r) => n + r.failed, 0), reps };
 }
 
-/** Drives one server at every concurrency level, `reps` times each, after a warm-up. */
-async function measureSeries(
-  name: string,
-  server: ServerProcess,
-  options: BenchOptions,
-  requestsFor: (run: string, count: number) => (i: number) => LoadRequest,
-): Promise<SeriesFigures> {
-  await runLoad(server.origin, requestsFor(`${name}-warm`, 500), { concurrency: 16, count: 500, maxMs: 10_000 });
-  const levels: LevelFigures[] = [];
-  for (const concurrency of options.concurrency) {
-    const reps: RunFigures[] = [];
-    for (let rep = 0; rep < options.reps; rep++) {
-      const requestAt = requestsFor(`${name}-c${concurrency}-r${rep}`, options.events);
-      const before = server.usage().cpuSeconds;
-      const result = await runLoad(server.origin, requestAt, { concurrency, count: options.events, maxMs: options.runSeconds * 1000 });
-      reps.push(summarise(result, server.usage().cpuSeconds - before));
+/** One server of a comparison, and the requests it is driven with. */
+interface Contender {
+  name: string;
+  start: () => Promise<ServerProcess>;
+  requestsFor: (run: string, count: number) => (i: number) => LoadRequest;
+}
+
+/**
+ * Starts the servers of one comparison together and drives each at every concurrency level,
+ * `reps` times, after a warm-up. They take turns: every repetition of a level runs each server
+ * once before the next repetition begins, so that a noisy minute of the shared host falls on all
+ * of them alike, and the ratios between them (which the targets are) do not depend on which
+ * server happened to run during it. A server waiting for its turn is idle.
+ */
+async function measureInTurns(contenders: Contender[], options: BenchOptions): Promise<SeriesFigures[]> {
+  return withServers(contenders.map((c) => c.start), async (servers) => {
+    const turns = contenders.map((c, i) => ({ ...c, server: servers[i]!, levels: [] as LevelFigures[] }));
+    for (const t of turns) await runLoad(t.server.origin, t.requestsFor(`${t.name}-warm`, 500), { concurrency: 16, count: 500, maxMs: 10_000 });
+    for (const concurrency of options.concurrency) {
+      const reps = turns.map((): RunFigures[] => []);
+      for (let rep = 0; rep < options.reps; rep++) {
+        for (const [i, t] of turns.entries()) {
+          const requestAt = t.requestsFor(`${t.name}-c${concurrency}-r${rep}`, options.events);
+          const before = t.server.usage().cpuSeconds;
+          const result = await runLoad(t.server.origin, requestAt, { concurrency, count: options.events, maxMs: options.runSeconds * 1000 });
+          reps[i]!.push(summarise(result, t.server.usage().cpuSeconds - before));
+        }
+      }
+      for (const [i, t] of turns.entries()) {
+        const level = medianOf(concurrency, reps[i]!);
+        options.log(`  ${t.name} c=${concurrency}: ${level.rate.toFixed(0)}/s p50 ${level.p50.toFixed(1)} ms p99 ${level.p99.toFixed(1)} ms cpu ${level.cpuMsPerRequest.toFixed(3)} ms/req failed ${level.failed}`);
+        t.levels.push(level);
+      }
     }
-    const level = medianOf(concurrency, reps);
-    options.log(`  ${name} c=${concurrency}: ${level.rate.toFixed(0)}/s p50 ${level.p50.toFixed(1)} ms p99 ${level.p99.toFixed(1)} ms cpu ${level.cpuMsPerRequest.toFixed(3)} ms/req failed ${level.failed}`);
-    levels.push(level);
-  }
-  return { name, levels, peakRssMb: server.usage().peakRssMb };
+    return turns.map((t) => ({ name: t.name, levels: t.levels, peakRssMb: t.server.usage().peakRssMb }));
+  });
 }
 
 let runCounter = 0;
@@ -111,13 +125,19 @@ export function webhookRequests(path: string) {
   };
 }
 
-async function withServer<T>(start: Promise<ServerProcess>, body: (server: ServerProcess) => Promise<T>): Promise<T> {
-  const server = await start;
+/** Runs `body` with the servers started one after another, and stops every one started, whatever happens. */
+async function withServers<T>(starts: (() => Promise<ServerProcess>)[], body: (servers: ServerProcess[]) => Promise<T>): Promise<T> {
+  const servers: ServerProcess[] = [];
   try {
-    return await body(server);
+    for (const start of starts) servers.push(await start());
+    return await body(servers);
   } finally {
-    await server.stop();
+    await Promise.all(servers.map((server) => server.stop()));
   }
+}
+
+function withServer<T>(start: () => Promise<ServerProcess>, body: (server: ServerProcess) => Promise<T>): Promise<T> {
+  return withServers([start], ([server]) => body(server!));
 }
 
 export interface IntakeFigures {
@@ -128,21 +148,26 @@ export interface IntakeFigures {
   docsStyle: SeriesFigures;
 }
 
+/** The baselines and the service (with store-only beside it) on every backend, in turns. Each server has its own database. */
 export async function benchIntake(options: BenchOptions): Promise<IntakeFigures> {
-  const requests = webhookRequests('/webhooks/stripe');
-  options.log('intake: floor baseline');
-  const floor = await withServer(startBaseline('floor'), (s) => measureSeries('floor', s, options, requests));
-  options.log('intake: docs-style baseline (PostgreSQL)');
-  const docsStyle = await withDatabase('postgres', (db) => withServer(startBaseline('docs-style', db.url), (s) => measureSeries('docs-style', s, options, requests)));
-  const service: Record<string, SeriesFigures> = {};
-  const storeOnly: Record<string, SeriesFigures> = {};
-  for (const backend of options.backends) {
-    options.log(`intake: service on ${backend}`);
-    service[backend] = await withDatabase(backend, (db) => withServer(startService(db.url, 'intake'), (s) => measureSeries(`service-${backend}`, s, options, requests)));
-    options.log(`intake: storing alone on ${backend}`);
-    storeOnly[backend] = await withDatabase(backend, (db) => withServer(startBaseline('store-only', db.url), (s) => measureSeries(`store-only-${backend}`, s, options, requests)));
-  }
-  return { service, storeOnly, floor, docsStyle };
+  const requestsFor = webhookRequests('/webhooks/stripe');
+  const { backends } = options;
+  return withDatabases(['postgres', ...backends, ...backends], async ([docsStyleDb, ...dbs]) => {
+    const contenders: Contender[] = [
+      { name: 'floor', start: () => startBaseline('floor'), requestsFor },
+      { name: 'docs-style', start: () => startBaseline('docs-style', docsStyleDb!.url), requestsFor },
+      ...backends.map((backend, i) => ({ name: `service-${backend}`, start: () => startService(dbs[i]!.url, 'intake'), requestsFor })),
+      ...backends.map((backend, i) => ({ name: `store-only-${backend}`, start: () => startBaseline('store-only', dbs[backends.length + i]!.url), requestsFor })),
+    ];
+    options.log(`intake, in turns: ${contenders.map((c) => c.name).join(', ')}`);
+    const [floor, docsStyle, ...perBackend] = await measureInTurns(contenders, options);
+    return {
+      floor: floor!,
+      docsStyle: docsStyle!,
+      service: Object.fromEntries(backends.map((backend, i) => [backend, perBackend[i]!])),
+      storeOnly: Object.fromEntries(backends.map((backend, i) => [backend, perBackend[backends.length + i]!])),
+    };
+  });
 }
 
 export interface ProcessingFigures {
@@ -177,7 +202,7 @@ export async function benchProcessing(backend: Backend, options: BenchOptions): 
         // The backlog is drained when every event stored before the drain is finished: intake keeps
         // a few events in flight at any moment, so waiting for none at all could last the whole run.
         const backlogStoredBefore = Date.now();
-        await withServer(startService(db.url, 'all'), async (server) => {
+        await withServer(() => startService(db.url, 'all'), async (server) => {
           let done = false;
           const started = performance.now();
           const background = runLoad(server.origin, webhookRequests('/webhooks/stripe')(`drain-${rep}`, options.drainIntakeRate * options.drainSeconds), {
@@ -235,22 +260,26 @@ function entitlementRequests(users: number) {
   };
 }
 
+/** The constant-JSON floor, the service at both sizes, and the lookup alone at the large size, in turns. */
 export async function benchEntitlements(backend: Backend, options: BenchOptions): Promise<EntitlementFigures> {
-  options.log(`entitlements: constant-JSON floor`);
-  const floor = await withServer(startBaseline('constant-json'), (s) => measureSeries('constant-json', s, options, entitlementRequests(1)));
-  return withDatabase(backend, async (db) => {
-    await openStore(db.url).then((s) => s.close());
-    let started = performance.now();
-    await seedUsers(backend, db.url, 0, options.smallUsers);
-    options.log(`entitlements ${backend}: seeded ${options.smallUsers} users in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-    const small = await withServer(startService(db.url, 'intake'), (s) => measureSeries(`entitlements-${backend}-${options.smallUsers}`, s, options, entitlementRequests(options.smallUsers)));
-    started = performance.now();
-    await seedUsers(backend, db.url, options.smallUsers, options.users);
-    options.log(`entitlements ${backend}: seeded up to ${options.users} users in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-    const large = await withServer(startService(db.url, 'intake'), (s) => measureSeries(`entitlements-${backend}-${options.users}`, s, options, entitlementRequests(options.users)));
-    options.log(`entitlements ${backend}: the lookup alone`);
-    const lookupOnly = await withServer(startBaseline('lookup-only', db.url), (s) => measureSeries(`lookup-only-${backend}-${options.users}`, s, options, entitlementRequests(options.users)));
-    return { small, large, floor, lookupOnly, smallUsers: options.smallUsers, users: options.users };
+  return withDatabases([backend, backend], async ([smallDb, largeDb]) => {
+    for (const [db, users] of [[smallDb!, options.smallUsers], [largeDb!, options.users]] as const) {
+      await openStore(db.url).then((s) => s.close());
+      const started = performance.now();
+      await seedUsers(backend, db.url, 0, users);
+      options.log(`entitlements ${backend}: seeded ${users} users in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    }
+    options.log(`entitlements ${backend}, in turns: constant-JSON floor, the service at ${options.smallUsers} and ${options.users} users, the lookup alone`);
+    const [floor, small, large, lookupOnly] = await measureInTurns(
+      [
+        { name: 'constant-json', start: () => startBaseline('constant-json'), requestsFor: entitlementRequests(1) },
+        { name: `entitlements-${backend}-${options.smallUsers}`, start: () => startService(smallDb!.url, 'intake'), requestsFor: entitlementRequests(options.smallUsers) },
+        { name: `entitlements-${backend}-${options.users}`, start: () => startService(largeDb!.url, 'intake'), requestsFor: entitlementRequests(options.users) },
+        { name: `lookup-only-${backend}-${options.users}`, start: () => startBaseline('lookup-only', largeDb!.url), requestsFor: entitlementRequests(options.users) },
+      ],
+      options,
+    );
+    return { small: small!, large: large!, floor: floor!, lookupOnly: lookupOnly!, smallUsers: options.smallUsers, users: options.users };
   });
 }
 
@@ -273,7 +302,7 @@ export async function benchSoak(options: BenchOptions): Promise<SoakFigures> {
   return withDatabase(backend, async (db) => {
     await openStore(db.url).then((s) => s.close());
     await seedUsers(backend, db.url, 0, options.smallUsers);
-    return withServer(startService(db.url, 'all'), async (server) => {
+    return withServer(() => startService(db.url, 'all'), async (server) => {
       const ms = options.soakSeconds * 1000;
       const samples: { at: number; rss: number }[] = [];
       const started = performance.now();

@@ -43,14 +43,19 @@ export function startBaseline(name: 'floor' | 'docs-style' | 'store-only' | 'con
   return startServer(name, `${BUILD_DIR}bench/baselines/${name}.js`, { STRIPE_WEBHOOK_SECRET: BENCH_SECRET, ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) });
 }
 
-/** Runs `body` with a fresh database of `backend`, dropped afterwards whatever happens. */
-export async function withDatabase<T>(backend: Backend, body: (database: TestDatabase) => Promise<T>): Promise<T> {
-  const database = await throwawayDatabase(backend);
+/** Runs `body` with a fresh database of each backend given, every one dropped afterwards whatever happens. */
+export async function withDatabases<T>(backends: readonly Backend[], body: (databases: TestDatabase[]) => Promise<T>): Promise<T> {
+  const databases: TestDatabase[] = [];
   try {
-    return await body(database);
+    for (const backend of backends) databases.push(await throwawayDatabase(backend));
+    return await body(databases);
   } finally {
-    await database.drop();
+    await Promise.all(databases.map((database) => database.drop()));
   }
+}
+
+export function withDatabase<T>(backend: Backend, body: (database: TestDatabase) => Promise<T>): Promise<T> {
+  return withDatabases([backend], ([database]) => body(database!));
 }
 
 export function removeBuild(): void {
