@@ -77,8 +77,8 @@ export async function seedUsers(backend: Backend, url: string, from: number, to:
         subscription.run(`sub_b${i}`, `cus_b${i}`, status, periodEnd - 30 * 86_400, periodEnd, status === 'past_due' ? periodEnd - 31 * 86_400 : null, `evt_seed_${i}`, periodEnd - 30 * 86_400, now);
       }
     });
+    // No ANALYZE here: the service gathers SQLite's statistics itself when it opens the store.
     for (let start = from; start < to; start += 100_000) insertRange(start, Math.min(to, start + 100_000));
-    db.exec('analyze');
   } finally {
     db.close();
   }

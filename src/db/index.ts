@@ -36,11 +36,33 @@ export async function openStore(databaseUrl: string, options: StoreOptions = {})
   try {
     await store.ping();
     if (options.migrate !== false) await migrateToLatest(store.db, store.dialect === 'postgres');
+    if (store.dialect === 'sqlite') return await keepingStatistics(store);
   } catch (error) {
     await store.close().catch(() => {});
     throw error;
   }
   return store;
+}
+
+const SQLITE_OPTIMIZE_INTERVAL_MS = 60 * 60 * 1000;
+
+/**
+ * SQLite gathers no planner statistics by itself, and without them it reads a user's id from the
+ * table instead of the covering token index (PostgreSQL's autovacuum analyses on its own). As
+ * SQLite advises for long-lived connections: analyse every table never analysed when the store
+ * opens (bounded by SQLite's own analysis limit: about a second at 1M users), then let
+ * `optimize` re-analyse, hourly, the tables that grew or shrank a lot since.
+ */
+async function keepingStatistics(store: Store): Promise<Store> {
+  await sql`pragma optimize = 0x10002`.execute(store.db);
+  const timer = setInterval(() => void sql`pragma optimize`.execute(store.db).catch(() => {}), SQLITE_OPTIMIZE_INTERVAL_MS).unref();
+  return {
+    ...store,
+    close: () => {
+      clearInterval(timer);
+      return store.close();
+    },
+  };
 }
 
 function openSqlite(path: string, busyTimeoutMs: number): Store {

@@ -78,8 +78,9 @@ async function check(options: EntitlementOptions, request: FastifyRequest): Prom
 /**
  * The users and subscription rows of many token hashes at once. One SQL text serves any number of
  * hashes, passed as one parameter: an array on PostgreSQL, a JSON array read by `json_each` on SQLite.
+ * Exported for the test that reads its plan.
  */
-function rowsByTokenHashes(db: Kysely<Database>, dialect: Dialect) {
+export function rowsByTokenHashes(db: Kysely<Database>, dialect: Dialect) {
   const tokenHashIn = dialect === 'postgres' ? sql<boolean>`"users"."token_hash" = any(${[]})` : sql<boolean>`"users"."token_hash" in (select value from json_each(${'[]'}))`;
   return db
     .selectFrom('users')
