@@ -55,6 +55,8 @@ const SQLITE_OPTIMIZE_INTERVAL_MS = 60 * 60 * 1000;
  */
 async function keepingStatistics(store: Store): Promise<Store> {
   await sql`pragma optimize = 0x10002`.execute(store.db);
+  // A run that fails (the file busy past the lock timeout) only leaves older statistics in place
+  // until the next hour's run, so it is not worth failing or logging anything for.
   const timer = setInterval(() => void sql`pragma optimize`.execute(store.db).catch(() => {}), SQLITE_OPTIMIZE_INTERVAL_MS).unref();
   return {
     ...store,

@@ -16,11 +16,14 @@ describe('SQLite planner statistics', () => {
     database = await createSqliteDatabase();
     const seeding = await openStore(database.url);
     const now = Date.now();
-    for (let i = 0; i < count; i++) {
-      await seeding.db.insertInto('users').values({ id: `usr_${i}`, token_hash: `hash_${i}`, created_at: now }).execute();
-      await seeding.db.insertInto('customers').values({ id: `cus_${i}`, user_id: `usr_${i}`, deleted: 0, updated_at: now }).execute();
+    try {
+      for (let i = 0; i < count; i++) {
+        await seeding.db.insertInto('users').values({ id: `usr_${i}`, token_hash: `hash_${i}`, created_at: now }).execute();
+        await seeding.db.insertInto('customers').values({ id: `cus_${i}`, user_id: `usr_${i}`, deleted: 0, updated_at: now }).execute();
+      }
+    } finally {
+      await seeding.close();
     }
-    await seeding.close();
     return openStore(database.url);
   }
 
