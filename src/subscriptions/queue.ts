@@ -1,5 +1,5 @@
 import { type Kysely, sql } from 'kysely';
-import type { AttemptOutcome, Database, Store, WebhookEventRow, WebhookEventStatus } from '../db/index.js';
+import { type AttemptOutcome, type Database, executePrepared, type Store, type WebhookEventRow, type WebhookEventStatus } from '../db/index.js';
 
 export interface Attempt {
   row: WebhookEventRow;
@@ -143,20 +143,22 @@ export class EventQueue {
   /** Appends to the events' attempt logs (inside the applying transaction when the attempts succeeded). */
   async recordAttempts(db: Kysely<Database>, attempts: Attempt[]): Promise<void> {
     if (attempts.length === 0) return;
-    await db
-      .insertInto('event_attempts')
-      .values(
-        attempts.map((attempt) => ({
-          event_id: attempt.row.id,
-          attempt: attempt.row.attempts,
-          worker: attempt.worker,
-          started_at: attempt.startedAt,
-          finished_at: attempt.finishedAt,
-          outcome: attempt.outcome,
-          error: attempt.error,
-        })),
-      )
-      .execute();
+    await executePrepared(
+      db,
+      db
+        .insertInto('event_attempts')
+        .values(
+          attempts.map((attempt) => ({
+            event_id: attempt.row.id,
+            attempt: attempt.row.attempts,
+            worker: attempt.worker,
+            started_at: attempt.startedAt,
+            finished_at: attempt.finishedAt,
+            outcome: attempt.outcome,
+            error: attempt.error,
+          })),
+        ),
+    );
   }
 
   /** Records a failed attempt: `failed` with the next attempt's time, or `dead`. */

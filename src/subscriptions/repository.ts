@@ -1,12 +1,13 @@
 import { type Kysely, sql } from 'kysely';
-import type {
-  CustomerRow,
-  Database,
-  Dialect,
-  NewSubscriptionHistoryRow,
-  SubscriptionObservationRow,
-  SubscriptionPaymentsRow,
-  SubscriptionRow,
+import {
+  type CustomerRow,
+  type Database,
+  type Dialect,
+  executePrepared,
+  type NewSubscriptionHistoryRow,
+  type SubscriptionObservationRow,
+  type SubscriptionPaymentsRow,
+  type SubscriptionRow,
 } from '../db/index.js';
 import type { EventStamp, PaymentFacts, StatusObservation, SubscriptionRecord } from './decide.js';
 import { diffRecords } from './decide.js';
@@ -59,33 +60,37 @@ export function noWrites(): RecordWrites {
  */
 export async function writeRecords(db: Kysely<Database>, writes: RecordWrites): Promise<void> {
   if (writes.observations.length > 0) {
-    await db
-      .insertInto('subscription_observations')
-      .values(writes.observations)
-      .onConflict((oc) => oc.columns(['subscription_id', 'event_id']).doNothing())
-      .execute();
+    await executePrepared(
+      db,
+      db
+        .insertInto('subscription_observations')
+        .values(writes.observations)
+        .onConflict((oc) => oc.columns(['subscription_id', 'event_id']).doNothing()),
+    );
   }
   await upsert(db, 'subscriptions', 'id', writes.subscriptions);
   await upsert(db, 'subscription_payments', 'subscription_id', writes.payments);
-  if (writes.history.length > 0) await db.insertInto('subscription_history').values(writes.history).execute();
+  if (writes.history.length > 0) await executePrepared(db, db.insertInto('subscription_history').values(writes.history));
   if ((await insertLinks(db, writes.links)) < writes.links.length) throw new Error('a customer was linked by another transaction meanwhile');
 }
 
 /** Links customers that are not linked yet; returns how many it linked. */
 async function insertLinks(db: Kysely<Database>, links: CustomerLink[]): Promise<number> {
   if (links.length === 0) return 0;
-  const linked = await db
-    .insertInto('customers')
-    .values(links)
-    .onConflict((oc) =>
-      oc
-        .column('id')
-        .doUpdateSet(({ ref }) => ({ user_id: ref('excluded.user_id'), linked_by: ref('excluded.linked_by'), updated_at: ref('excluded.updated_at') }))
-        .where('customers.user_id', 'is', null),
-    )
-    .returning('id')
-    .execute();
-  return linked.length;
+  const linked = await executePrepared(
+    db,
+    db
+      .insertInto('customers')
+      .values(links)
+      .onConflict((oc) =>
+        oc
+          .column('id')
+          .doUpdateSet(({ ref }) => ({ user_id: ref('excluded.user_id'), linked_by: ref('excluded.linked_by'), updated_at: ref('excluded.updated_at') }))
+          .where('customers.user_id', 'is', null),
+      )
+      .returning('id'),
+  );
+  return linked.rows.length;
 }
 
 export function customerLink(customerId: string, userId: string, linkedBy: string, now: number): CustomerLink {
@@ -101,15 +106,17 @@ async function upsert<T extends 'subscriptions' | 'subscription_payments'>(db: K
   if (rows.length === 0) return;
   // PostgreSQL refuses to upsert one row twice in a statement: the last version of each row wins.
   const latest = [...new Map(rows.map((row) => [row[key], row])).values()];
-  await db
-    .insertInto(table)
-    .values(latest as any)
-    .onConflict((oc) =>
-      oc.column(key as any).doUpdateSet(({ ref }) =>
-        Object.fromEntries(Object.keys(rows[0]!).filter((k) => k !== key).map((k) => [k, ref(`excluded.${k}` as any)])) as any,
+  await executePrepared(
+    db,
+    db
+      .insertInto(table)
+      .values(latest as any)
+      .onConflict((oc) =>
+        oc.column(key as any).doUpdateSet(({ ref }) =>
+          Object.fromEntries(Object.keys(rows[0]!).filter((k) => k !== key).map((k) => [k, ref(`excluded.${k}` as any)])) as any,
+        ),
       ),
-    )
-    .execute();
+  );
 }
 
 /** The rows that store a subscription's new state and explain the change. */

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { rowsForTokenHash } from '../../src/entitlements/index.js';
+import { customerLink, noWrites, writeRecords } from '../../src/subscriptions/repository.js';
 import { createUser, hashToken } from '../../src/users/index.js';
 import { usePostgresStore } from '../helpers/store.js';
 
@@ -16,9 +17,27 @@ describe('hot queries on PostgreSQL', () => {
     expect(rows).toEqual([expect.objectContaining({ name: expect.stringMatching(/^hot_query_\d+$/), statement: expect.stringContaining('"users"."token_hash" = any($1)') })]);
   });
 
+  it("run the worker's multi-row inserts as named prepared statements, one per row count, with the same effects", async () => {
+    const { db } = context.store;
+    const users = [await createUser(db), await createUser(db), await createUser(db)];
+    const preparedInserts = async () =>
+      (await sql<{ name: string; statement: string }>`select name, statement from pg_prepared_statements where statement like 'insert into "customers"%'`.execute(db)).rows;
+    await writeRecords(db, { ...noWrites(), links: [customerLink('cus_a', users[0]!.userId, 'test', 1)] });
+    await writeRecords(db, { ...noWrites(), links: [customerLink('cus_b', users[1]!.userId, 'test', 1), customerLink('cus_c', users[2]!.userId, 'test', 1)] });
+    // The one-row text again: no new statement.
+    await expect(writeRecords(db, { ...noWrites(), links: [customerLink('cus_a', users[1]!.userId, 'test', 2)] })).rejects.toThrow('linked by another transaction');
+    expect((await preparedInserts()).map((r) => r.name)).toEqual([expect.stringMatching(/^hot_query_\d+$/), expect.stringMatching(/^hot_query_\d+$/)]);
+    const links = await db.selectFrom('customers').select(['id', 'user_id']).orderBy('id').execute();
+    expect(links).toEqual(['cus_a', 'cus_b', 'cus_c'].map((id, i) => ({ id, user_id: users[i]!.userId })));
+  });
+
   it('leave every other query unprepared', async () => {
-    await context.store.db.selectFrom('users').select('id').where('id', '=', 'nobody').execute();
-    const { rows } = await sql<{ name: string }>`select name from pg_prepared_statements`.execute(context.store.db);
-    expect(rows.map((r) => r.name)).toEqual([expect.stringMatching(/^hot_query_\d+$/)]);
+    const { db } = context.store;
+    const preparedNames = async () => (await sql<{ name: string }>`select name from pg_prepared_statements order by name`.execute(db)).rows.map((r) => r.name);
+    const before = await preparedNames();
+    await db.selectFrom('users').select('id').where('id', '=', 'nobody').execute();
+    await db.insertInto('users').values({ id: 'usr_unprepared', token_hash: 'not a real hash', created_at: 1 }).execute();
+    expect(await preparedNames()).toEqual(before);
+    expect(before).toEqual(before.map(() => expect.stringMatching(/^hot_query_\d+$/)));
   });
 });
