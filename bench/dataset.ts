@@ -3,6 +3,7 @@ import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
 import { openStore } from '../src/db/index.js';
 import { readEnvelope } from '../src/webhooks/envelope.js';
+import { webhookEventWriter } from '../src/webhooks/group-commit.js';
 import type { BenchEvent } from './events.js';
 
 /** Bulk data for the benchmark: users with subscriptions, and a backlog of stored events. */
@@ -93,11 +94,11 @@ export async function seedBacklog(url: string, events: readonly BenchEvent[], us
       for (let start = 0; start < userIds.length; start += 500) {
         await trx.insertInto('users').values(userIds.slice(start, start + 500).map((id) => ({ id, token_hash: null, created_at: receivedAt }))).execute();
       }
-      for (let start = 0; start < events.length; start += 500) {
-        const rows = events.slice(start, start + 500).map((e) => readEnvelope(JSON.parse(e.body), Buffer.from(e.body), receivedAt)!);
-        await trx.insertInto('webhook_events').values(rows).execute();
-      }
     });
+    const write = webhookEventWriter(store);
+    for (let start = 0; start < events.length; start += 500) {
+      await write(events.slice(start, start + 500).map((e) => readEnvelope(JSON.parse(e.body), Buffer.from(e.body), receivedAt)!));
+    }
   } finally {
     await store.close();
   }

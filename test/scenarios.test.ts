@@ -16,6 +16,7 @@ import {
 } from './helpers/events.js';
 import { SYNC_SETUPS, useSyncModeService } from './helpers/stripe.js';
 import { createUser, getEntitlement, premiumPing } from './helpers/users.js';
+import { storedEvent } from '../src/ops/views.js';
 
 /**
  * The story's scenarios over real HTTP, with events signed by the `stripe` package, on each
@@ -293,9 +294,9 @@ describe.each(SYNC_SETUPS)('subscription scenarios on $name, $syncMode sync', ({
     ]);
     expect(JSON.parse(history[3]!.changes)).toEqual({ priceId: ['price_basic', 'price_pro'] });
     for (const h of history) {
-      const event = await context.svc.store.db.selectFrom('webhook_events').select(['status', 'payload']).where('id', '=', h.event_id).executeTakeFirstOrThrow();
-      expect(event.status).toBe('applied');
-      expect(JSON.parse(event.payload).id).toBe(h.event_id);
+      const event = await storedEvent(context.svc.store.db, h.event_id);
+      expect(event?.status).toBe('applied');
+      expect(JSON.parse(event?.payload ?? 'null').id).toBe(h.event_id);
     }
   });
 });

@@ -229,6 +229,29 @@ function migrations(isPostgres: boolean): Record<string, Migration> {
         await db.schema.dropIndex('subscriptions_customer_check').execute();
       },
     },
+    '0009_event_payloads': {
+      async up(db: Kysely<any>) {
+        // The raw payload (~4 KB) moves out of webhook_events into a table written once and only
+        // read: claiming and finishing an event rewrite its queue row, and with the payload in it
+        // SQLite rewrote the whole record and its overflow page twice per event.
+        await db.schema
+          .createTable('webhook_event_payloads')
+          .addColumn('event_id', 'text', (c) => c.primaryKey())
+          .addColumn('payload', 'text', (c) => c.notNull())
+          .execute();
+        if (isPostgres && (await postgresSupportsLz4(db))) {
+          await sql`alter table webhook_event_payloads alter column payload set compression lz4`.execute(db);
+        }
+        await sql`insert into webhook_event_payloads (event_id, payload) select id, payload from webhook_events`.execute(db);
+        await db.schema.alterTable('webhook_events').dropColumn('payload').execute();
+      },
+      async down(db: Kysely<any>) {
+        await db.schema.alterTable('webhook_events').addColumn('payload', 'text', (c) => c.notNull().defaultTo('')).execute();
+        await sql`update webhook_events set payload = (select p.payload from webhook_event_payloads p where p.event_id = webhook_events.id)
+          where exists (select 1 from webhook_event_payloads p where p.event_id = webhook_events.id)`.execute(db);
+        await db.schema.dropTable('webhook_event_payloads').execute();
+      },
+    },
   };
 }
 
@@ -247,12 +270,13 @@ class InCodeMigrations implements MigrationProvider {
 }
 
 /**
- * Applies every pending migration; throws with the failing migration's error.
- * Kysely's migrator takes a database-level lock, so several instances may start at once.
+ * Applies every pending migration, or those up to `upTo` (a migration's name); throws with the
+ * failing migration's error. Kysely's migrator takes a database-level lock, so several instances
+ * may start at once.
  */
-export async function migrateToLatest(db: Kysely<any>, isPostgres: boolean): Promise<string[]> {
+export async function migrateToLatest(db: Kysely<any>, isPostgres: boolean, upTo?: string): Promise<string[]> {
   const migrator = new Migrator({ db, provider: new InCodeMigrations(isPostgres) });
-  const { error, results } = await migrator.migrateToLatest();
+  const { error, results } = upTo === undefined ? await migrator.migrateToLatest() : await migrator.migrateTo(upTo);
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }

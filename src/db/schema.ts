@@ -7,6 +7,7 @@ import type { Generated, Insertable, Selectable } from 'kysely';
 export interface Database {
   users: UsersTable;
   webhook_events: WebhookEventsTable;
+  webhook_event_payloads: WebhookEventPayloadsTable;
   customers: CustomersTable;
   subscriptions: SubscriptionsTable;
   subscription_history: SubscriptionHistoryTable;
@@ -48,8 +49,6 @@ export interface WebhookEventsTable {
   /** Stripe's `created`, unix seconds. */
   created: number;
   received_at: number;
-  /** The raw body exactly as Stripe signed it. */
-  payload: string;
   status: WebhookEventStatus;
   attempts: number;
   last_error: string | null;
@@ -62,6 +61,12 @@ export interface WebhookEventsTable {
   /** The worker holding the event while it is `processing`, and until when (ms); an expired lease may be taken over. */
   locked_by: string | null;
   lease_until: number | null;
+}
+
+/** Each stored event's raw body exactly as Stripe signed it; written with the event, never changed. */
+export interface WebhookEventPayloadsTable {
+  event_id: string;
+  payload: string;
 }
 
 /** SQLite allows one worker process per database file; this row says which one, while its heartbeat is fresh. */
@@ -137,7 +142,10 @@ export interface SubscriptionPaymentsTable {
 }
 
 export type WebhookEventRow = Selectable<WebhookEventsTable>;
-export type NewWebhookEvent = Insertable<WebhookEventsTable>;
+/** A stored event with its raw payload (kept in webhook_event_payloads; null if that row is missing), as the worker applies it. */
+export type StoredEvent = WebhookEventRow & { payload: string | null };
+/** A new event and its raw payload, as intake and backfill store them (one row in each table). */
+export type NewWebhookEvent = Insertable<WebhookEventsTable> & { payload: string };
 export type CustomerRow = Selectable<CustomersTable>;
 export type SubscriptionRow = Selectable<SubscriptionsTable>;
 export type SubscriptionPaymentsRow = Selectable<SubscriptionPaymentsTable>;

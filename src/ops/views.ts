@@ -101,9 +101,20 @@ function decodeCursor(cursor: string): [number, string] {
   throw new InvalidCursorError('cursor is not one this API returned');
 }
 
+/** A stored event's row and its raw payload (null if missing); undefined when the event is not stored. */
+export function storedEvent(db: Kysely<Database>, id: string) {
+  return db
+    .selectFrom('webhook_events')
+    .leftJoin('webhook_event_payloads', 'webhook_event_payloads.event_id', 'webhook_events.id')
+    .selectAll('webhook_events')
+    .select('webhook_event_payloads.payload')
+    .where('id', '=', id)
+    .executeTakeFirst();
+}
+
 /** One event with every processing attempt and its raw payload; undefined when not stored. */
 export async function eventDetail(db: Kysely<Database>, id: string) {
-  const row = await db.selectFrom('webhook_events').selectAll().where('id', '=', id).executeTakeFirst();
+  const row = await storedEvent(db, id);
   if (!row) return undefined;
   const attempts = await db.selectFrom('event_attempts').selectAll().where('event_id', '=', id).orderBy('id').execute();
   return {
@@ -121,7 +132,7 @@ export async function eventDetail(db: Kysely<Database>, id: string) {
       outcome: a.outcome,
       error: a.error,
     })),
-    payload: JSON.parse(row.payload) as unknown,
+    payload: row.payload === null ? null : (JSON.parse(row.payload) as unknown),
   };
 }
 

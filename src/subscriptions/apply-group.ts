@@ -3,25 +3,29 @@ import type { Database, Store, WebhookEventRow } from '../db/index.js';
 import { GroupRecords } from './group-records.js';
 import type { SyncRecords } from './repository.js';
 
-export interface AppliedEvent<T> {
-  row: WebhookEventRow;
+export interface AppliedEvent<T, R extends WebhookEventRow = WebhookEventRow> {
+  row: R;
   value: T;
   startedAt: number;
   finishedAt: number;
 }
 
-export interface GroupOutcome<T> {
+export interface GroupOutcome<T, R extends WebhookEventRow> {
   /** Committed, in the order given. */
-  applied: AppliedEvent<T>[];
+  applied: AppliedEvent<T, R>[];
   /** Not committed: each must be tried again alone. */
-  failed: WebhookEventRow[];
+  failed: R[];
+  /** Not started, because `startAnother` said no: still claimed, for a later group. */
+  unstarted: R[];
 }
 
-export interface GroupSteps<T> {
+export interface GroupSteps<T, R extends WebhookEventRow> {
   /** One event's effects, through the group's records. */
-  apply(records: SyncRecords, row: WebhookEventRow): Promise<T>;
+  apply(records: SyncRecords, row: R): Promise<T>;
   /** Last before the commit, after the records are written: marks the applied events; throwing rolls the whole group back. */
-  finish(db: Kysely<Database>, applied: AppliedEvent<T>[]): Promise<void>;
+  finish(db: Kysely<Database>, applied: AppliedEvent<T, R>[]): Promise<void>;
+  /** Asked before each event after the first: false ends the group there (the rest are `unstarted`). */
+  startAnother?(): boolean;
 }
 
 /**
@@ -32,12 +36,12 @@ export interface GroupSteps<T> {
  * still commit. When the transaction itself cannot commit, or `finish` throws, every event is
  * reported failed. Callers retry failed events alone, so a failure is recorded for the event that caused it.
  */
-export async function applyGroup<T>(
+export async function applyGroup<T, R extends WebhookEventRow>(
   store: Store,
-  rows: readonly WebhookEventRow[],
-  steps: GroupSteps<T>,
+  rows: readonly R[],
+  steps: GroupSteps<T, R>,
   now: () => number = Date.now,
-): Promise<GroupOutcome<T>> {
+): Promise<GroupOutcome<T, R>> {
   try {
     return await store.db.connection().execute(async (db) => {
       // SQLite: take the write lock at once. A transaction that read first could not write after
@@ -45,9 +49,14 @@ export async function applyGroup<T>(
       await sql.raw(store.dialect === 'sqlite' ? 'begin immediate' : 'begin').execute(db);
       try {
         const records = await GroupRecords.load(db, store.dialect, now, rows);
-        const applied: AppliedEvent<T>[] = [];
-        const failed: WebhookEventRow[] = [];
-        for (const row of rows) {
+        const applied: AppliedEvent<T, R>[] = [];
+        const failed: R[] = [];
+        const unstarted: R[] = [];
+        for (const [index, row] of rows.entries()) {
+          if (index > 0 && steps.startAnother?.() === false) {
+            unstarted.push(...rows.slice(index));
+            break;
+          }
           const startedAt = now();
           const event = records.forEvent();
           try {
@@ -62,14 +71,14 @@ export async function applyGroup<T>(
         await records.write();
         await steps.finish(db, applied);
         await sql`commit`.execute(db);
-        return { applied, failed };
+        return { applied, failed, unstarted };
       } catch (error) {
         await sql`rollback`.execute(db).catch(() => {});
         throw error;
       }
     });
   } catch {
-    return { applied: [], failed: [...rows] };
+    return { applied: [], failed: [...rows], unstarted: [] };
   }
 }
 

@@ -1,5 +1,5 @@
 import { type Kysely, sql } from 'kysely';
-import { type AttemptOutcome, type Database, executePrepared, type Store, type WebhookEventRow, type WebhookEventStatus } from '../db/index.js';
+import { type AttemptOutcome, type Database, executePrepared, type Store, type StoredEvent, type WebhookEventRow, type WebhookEventStatus } from '../db/index.js';
 
 export interface Attempt {
   row: WebhookEventRow;
@@ -51,7 +51,7 @@ export class EventQueue {
    * none whose key has an older event still pending or in process: events of one subscription
    * are applied in order, different subscriptions in parallel.
    */
-  async claim(owner: string, now: number, leaseMs: number, limit: number): Promise<WebhookEventRow[]> {
+  async claim(owner: string, now: number, leaseMs: number, limit: number): Promise<StoredEvent[]> {
     const claimWith = async (db: Kysely<Database>) => {
       // One ordered, index-driven scan per way of being due (a single OR-ed scan read and sorted
       // every waiting event before its LIMIT); the oldest `limit` of the three lists win.
@@ -67,6 +67,7 @@ export class EventQueue {
         .set((eb) => ({ status: 'processing', locked_by: owner, lease_until: now + leaseMs, attempts: eb('attempts', '+', 1) }))
         .where('id', 'in', ids)
         .returningAll()
+        .returning((eb) => eb.selectFrom('webhook_event_payloads as p').select('p.payload').whereRef('p.event_id', '=', 'webhook_events.id').as('payload'))
         .execute();
       return claimed.sort(byAge);
     };
@@ -210,25 +211,21 @@ export class EventQueue {
 
   /** Deletes applied and ignored events received before `before` (ms), in bounded batches, and old attempt logs. Dead ones stay. */
   async prune(before: number, batch = 5000): Promise<number> {
-    await this.store.db
+    const { db } = this.store;
+    await db
       .deleteFrom('event_attempts')
       .where('finished_at', '<', before)
       .where('event_id', 'not in', (eb) => eb.selectFrom('webhook_events').select('webhook_events.id').where('webhook_events.status', '=', 'dead'))
       .execute();
     let total = 0;
     for (;;) {
-      const result = await this.store.db
-        .deleteFrom('webhook_events')
-        .where('id', 'in', (eb) =>
-          eb
-            .selectFrom('webhook_events')
-            .select('id')
-            .where('status', 'in', ['applied', 'ignored'])
-            .where('received_at', '<', before)
-            .limit(batch),
-        )
-        .executeTakeFirst();
-      const deleted = Number(result.numDeletedRows);
+      const ids = (
+        await db.selectFrom('webhook_events').select('id').where('status', 'in', ['applied', 'ignored']).where('received_at', '<', before).limit(batch).execute()
+      ).map((row) => row.id);
+      if (ids.length === 0) return total;
+      // Payloads first: a crash in between leaves prunable events without payloads, never payloads without events.
+      await db.deleteFrom('webhook_event_payloads').where('event_id', 'in', ids).execute();
+      const deleted = Number((await db.deleteFrom('webhook_events').where('id', 'in', ids).executeTakeFirst()).numDeletedRows);
       total += deleted;
       if (deleted < batch) return total;
     }

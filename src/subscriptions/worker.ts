@@ -4,7 +4,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Kysely } from 'kysely';
 import { ZodError, z } from 'zod';
-import { type AttemptOutcome, type Database, NamedLock, type Store, type WebhookEventRow } from '../db/index.js';
+import { type AttemptOutcome, type Database, NamedLock, type Store, type StoredEvent, type WebhookEventRow } from '../db/index.js';
 import { type AppliedEvent, applyGroup } from './apply-group.js';
 import { EVENT_HANDLERS, type FetchedSubscription, type HandlerResult, type StripeEvent, subscriptionToRead } from './handlers/index.js';
 import { EventQueue } from './queue.js';
@@ -24,8 +24,18 @@ export interface SyncWorkerOptions {
   /** Events applied at once (of different subscriptions). SQLite applies one at a time whatever this says. */
   concurrency?: number;
   batchSize?: number;
-  /** Events (of different subscriptions) applied together in one transaction (see apply-group.ts). */
+  /**
+   * Events (of different subscriptions) applied together in one transaction (see apply-group.ts).
+   * Default 25 on PostgreSQL, whose lanes share the claims; on SQLite, with one lane, a whole claim:
+   * a commit there costs mostly the pages it writes, and a larger group shares more of them.
+   */
   eventsPerTransaction?: number;
+  /**
+   * SQLite: a group takes no further event once it has run this long (ms; default 16). Its
+   * statements run synchronously on the event loop and hold the only connection, so intake waits
+   * for the whole group; this bounds the wait whatever the group size.
+   */
+  groupBudgetMs?: number;
   /** Applied and ignored events older than this are deleted; dead ones are kept. */
   retentionDays?: number;
   /** How long `stop()` waits for events in hand before releasing them. */
@@ -70,8 +80,9 @@ const storedEventSchema = z.looseObject({
 });
 
 /** The stored event as handlers read it; null when sync does not handle its type. */
-function readStoredEvent(row: WebhookEventRow): StripeEvent | null {
+function readStoredEvent(row: StoredEvent): StripeEvent | null {
   if (!EVENT_HANDLERS[row.type]) return null;
+  if (row.payload === null) throw new InvalidEventError('invalid event: its payload is not stored');
   const envelope = storedEventSchema.safeParse(JSON.parse(row.payload));
   if (!envelope.success) throw new InvalidEventError(`invalid event: ${describeZodError(envelope.error, [])}`);
   return { id: row.id, type: row.type, created: envelope.data.created, data: envelope.data.data };
@@ -116,6 +127,8 @@ export class SyncWorker {
   private again = false;
   private stopping = false;
   private timers: NodeJS.Timeout[] = [];
+  /** Events a group ended before (see groupBudgetMs), prepared already. */
+  private readonly preparedBefore = new WeakMap<StoredEvent, PreparedEvent>();
 
   constructor(private readonly options: SyncWorkerOptions) {
     this.now = options.now ?? Date.now;
@@ -205,8 +218,8 @@ export class SyncWorker {
   private async drainDue(): Promise<number> {
     const { store, batchSize = 100 } = this.options;
     const lanes = store.dialect === 'sqlite' ? 1 : Math.max(1, this.options.concurrency ?? 4);
-    const perTransaction = Math.max(1, this.options.eventsPerTransaction ?? 25);
-    const waiting: WebhookEventRow[] = [];
+    const perTransaction = Math.max(1, this.options.eventsPerTransaction ?? (store.dialect === 'sqlite' ? batchSize : 25));
+    const waiting: StoredEvent[] = [];
     let claiming: Promise<void> | undefined;
     let nothingDue = false;
     let claimError: unknown;
@@ -240,7 +253,7 @@ export class SyncWorker {
           await claiming;
           continue;
         }
-        await this.processGroup(waiting.splice(0, groupSize));
+        waiting.unshift(...(await this.processGroup(waiting.splice(0, groupSize))));
         // better-sqlite3 answers synchronously, so a drain would run as one chain of microtasks
         // and starve HTTP (intake, health checks) until the backlog is empty: let I/O in between.
         await yieldToEventLoop();
@@ -257,35 +270,50 @@ export class SyncWorker {
    * Applies claimed events of different subscriptions in one transaction; any event that fails
    * there, or whose Stripe read failed before it (refetch mode), and every event when the group
    * cannot commit (a lost lease, a customer linked meanwhile, a failed write), is then processed
-   * alone, so its failure is recorded on it and does not hold back the others.
+   * alone, so its failure is recorded on it and does not hold back the others. Returns the events
+   * the group ended before (SQLite's time budget), still claimed.
    */
-  private async processGroup(rows: WebhookEventRow[]): Promise<void> {
-    if (rows.length === 1) return this.processEvent(rows[0]!);
+  private async processGroup(rows: StoredEvent[]): Promise<StoredEvent[]> {
+    if (rows.length === 1) {
+      await this.processEvent(rows[0]!);
+      return [];
+    }
+    const startAnother = this.groupBudget();
     const prepared = new Map<string, PreparedEvent>();
-    const alone: WebhookEventRow[] = [];
+    const alone: StoredEvent[] = [];
     for (const row of rows) {
       try {
-        prepared.set(row.id, await this.prepare(row));
+        prepared.set(row.id, this.preparedBefore.get(row) ?? (await this.prepare(row)));
       } catch {
         alone.push(row);
       }
     }
     const grouped = rows.filter((row) => prepared.has(row.id));
-    const { applied, failed } = await applyGroup(
+    const { applied, failed, unstarted } = await applyGroup(
       this.options.store,
       grouped,
       {
         apply: (records, row) => this.applyPrepared(records, row, prepared.get(row.id)!),
         finish: (trx, events) => this.markApplied(trx, events),
+        startAnother,
       },
       this.now,
     );
+    for (const row of unstarted) this.preparedBefore.set(row, prepared.get(row.id)!);
     for (const { row, value, startedAt, finishedAt } of applied) this.logApplied(row, value, finishedAt - startedAt);
     for (const row of [...failed, ...alone]) await this.processEvent(row);
+    return unstarted;
+  }
+
+  /** SQLite: whether a group started now is still within its time budget (see groupBudgetMs). */
+  private groupBudget(): (() => boolean) | undefined {
+    if (this.options.store.dialect !== 'sqlite') return undefined;
+    const endsAt = performance.now() + (this.options.groupBudgetMs ?? 16);
+    return () => performance.now() < endsAt;
   }
 
   /** Applies one event this worker has claimed. Never throws: a failure is recorded on the event. */
-  async processEvent(row: WebhookEventRow): Promise<void> {
+  async processEvent(row: StoredEvent): Promise<void> {
     const { store, logger } = this.options;
     const startedAt = this.now();
     try {
@@ -307,7 +335,7 @@ export class SyncWorker {
   }
 
   /** Before any transaction: the stored event read back, and in refetch mode Stripe's current state of its subscription. */
-  private async prepare(row: WebhookEventRow): Promise<PreparedEvent> {
+  private async prepare(row: StoredEvent): Promise<PreparedEvent> {
     const event = readStoredEvent(row);
     return { event, fetched: event ? await this.readCurrentState(event) : undefined };
   }
@@ -355,7 +383,7 @@ export class SyncWorker {
     return { object: await read(subscriptionId), fetchedAt };
   }
 
-  private async recordFailure(row: WebhookEventRow, error: unknown, startedAt: number): Promise<void> {
+  private async recordFailure(row: StoredEvent, error: unknown, startedAt: number): Promise<void> {
     const retryable = !(error instanceof InvalidEventError);
     const message = error instanceof Error ? error.message : String(error);
     const next = retryable ? nextAttemptAt(row.attempts, this.options.retrySchedule, this.now(), this.options.random) : null;

@@ -1,5 +1,6 @@
 import type { NewWebhookEvent, Store } from '../db/index.js';
 import { isHandledEventType } from '../subscriptions/index.js';
+import { webhookEventWriter } from './group-commit.js';
 
 /** The row as stored: marked ignored at once when sync does not handle its type. */
 export function asStored(row: NewWebhookEvent): NewWebhookEvent {
@@ -12,10 +13,5 @@ export function asStored(row: NewWebhookEvent): NewWebhookEvent {
  * True when newly stored, false for a duplicate; throws when the database cannot store it.
  */
 export async function storeEvent(store: Store, row: NewWebhookEvent): Promise<boolean> {
-  const result = await store.db
-    .insertInto('webhook_events')
-    .values(asStored(row))
-    .onConflict((oc) => oc.column('id').doNothing())
-    .executeTakeFirst();
-  return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+  return (await webhookEventWriter(store)([asStored(row)])).has(row.id);
 }

@@ -1,5 +1,10 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
+import { openStore } from '../../src/db/index.js';
+import { migrateToLatest } from '../../src/db/migrations.js';
+import { storedEvent } from '../../src/ops/views.js';
+import { storeEvent } from '../../src/webhooks/store-event.js';
+import { BACKENDS } from '../helpers/databases.js';
 import { usePostgresStore } from '../helpers/store.js';
 
 describe('PostgreSQL storage settings from the migrations', () => {
@@ -8,12 +13,29 @@ describe('PostgreSQL storage settings from the migrations', () => {
   // The PostgreSQL these tests run on (Debian's 15) is built with lz4.
   it('store event payloads compressed with lz4, and read them back unchanged', async () => {
     const payload = JSON.stringify({ id: 'evt_lz4', object: 'event', filler: 'subscription '.repeat(400) });
-    await context.store.db
-      .insertInto('webhook_events')
-      .values({ id: 'evt_lz4', type: 'customer.subscription.updated', api_version: null, livemode: 0, created: 1, received_at: 1, payload, status: 'pending', attempts: 0 })
-      .execute();
+    await storeEvent(context.store, { id: 'evt_lz4', type: 'customer.subscription.updated', api_version: null, livemode: 0, created: 1, received_at: 1, payload, status: 'pending', attempts: 0 });
     const { rows } = await sql<{ method: string; payload: string }>`
-      select pg_column_compression(payload) as method, payload from webhook_events where id = 'evt_lz4'`.execute(context.store.db);
+      select pg_column_compression(payload) as method, payload from webhook_event_payloads where event_id = 'evt_lz4'`.execute(context.store.db);
     expect(rows).toEqual([{ method: 'lz4', payload }]);
+  });
+});
+
+describe.each(BACKENDS)('moving event payloads to their own table (0009), on $name', (backend) => {
+  it('keeps every stored payload, readable as before, and drops the old column', async () => {
+    const database = await backend.create();
+    const store = await openStore(database.url, { migrate: false });
+    try {
+      const isPostgres = store.dialect === 'postgres';
+      await migrateToLatest(store.db, isPostgres, '0008_check_covering_indexes');
+      const payload = JSON.stringify({ id: 'evt_before_0009', object: 'event', data: { object: { note: 'stored before the split' } } });
+      await sql`insert into webhook_events (id, type, livemode, created, received_at, payload, status, attempts)
+        values ('evt_before_0009', 'customer.subscription.updated', 0, 1, 1, ${payload}, 'applied', 1)`.execute(store.db);
+      expect(await migrateToLatest(store.db, isPostgres)).toContain('0009_event_payloads');
+      expect(await storedEvent(store.db, 'evt_before_0009')).toMatchObject({ id: 'evt_before_0009', status: 'applied', payload });
+      await expect(sql`select payload from webhook_events`.execute(store.db)).rejects.toThrow(/payload/);
+    } finally {
+      await store.close();
+      await database.drop();
+    }
   });
 });

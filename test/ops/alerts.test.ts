@@ -66,7 +66,7 @@ describe.each(BACKENDS)('built-in alerts on $name', (backend) => {
     const old = Date.now() - 700_000;
     await context.svc.store.db
       .insertInto('webhook_events')
-      .values({ id: newId('evt'), type: 'customer.updated', api_version: null, livemode: 0, created: 1, received_at: old, payload: '{}', status: 'failed', attempts: 1, next_attempt_at: Date.now() + 86_400_000 })
+      .values({ id: newId('evt'), type: 'customer.updated', api_version: null, livemode: 0, created: 1, received_at: old, status: 'failed', attempts: 1, next_attempt_at: Date.now() + 86_400_000 })
       .execute();
     expect(await check()).toEqual(expect.arrayContaining([expect.stringMatching(/Webhook backlog: oldest waiting event is 7\d\d s old/)]));
   });

@@ -5,6 +5,7 @@ import { EventQueue, SyncWorker, WorkerLockError } from '../../src/subscriptions
 import { BACKENDS } from '../helpers/databases.js';
 import { deliverAll, envelope, newId, nowSeconds, subscriptionEvent } from '../helpers/events.js';
 import { useService } from '../helpers/service.js';
+import { webhookEventWriter } from '../../src/webhooks/group-commit.js';
 
 const quiet = pino({ level: 'silent' });
 
@@ -108,14 +109,27 @@ describe.each(BACKENDS)('sync worker on $name', (backend) => {
     expect(byId[good.id]).toMatchObject({ status: 'applied' });
   });
 
+  it('an event whose payload row is missing is dead at once with the reason', async () => {
+    const id = newId('evt');
+    await context.svc.store.db
+      .insertInto('webhook_events')
+      .values({ id, type: 'customer.subscription.updated', api_version: null, livemode: 0, created: 1, received_at: Date.now(), status: 'pending', attempts: 0, ordering_key: newId('sub') })
+      .execute();
+    await worker().drain();
+    expect(await events([id])).toEqual([expect.objectContaining({ status: 'dead', last_error: 'invalid event: its payload is not stored' })]);
+  });
+
   it('prunes applied and ignored events past the retention, keeps dead and recent ones', async () => {
     const old = Date.now() - 31 * 86_400_000;
     const base = { type: 'x', api_version: null, livemode: 0, created: 1, payload: '{}', attempts: 1, ordering_key: null };
     const rows = (['applied', 'ignored', 'dead'] as const).map((status) => ({ ...base, id: newId('evt'), status, received_at: old }));
     const recent = { ...base, id: newId('evt'), status: 'applied' as const, received_at: Date.now() };
-    await context.svc.store.db.insertInto('webhook_events').values([...rows, recent]).execute();
+    const ids = [...rows, recent].map((r) => r.id);
+    await webhookEventWriter(context.svc.store)([...rows, recent]);
     await worker(context.svc.store, { retentionDays: 30 }).start();
-    await expect.poll(async () => (await events([...rows, recent].map((r) => r.id))).map((r) => r.status).sort()).toEqual(['applied', 'dead']);
+    await expect.poll(async () => (await events(ids)).map((r) => r.status).sort()).toEqual(['applied', 'dead']);
+    const payloadsLeft = await context.svc.store.db.selectFrom('webhook_event_payloads').select('event_id').where('event_id', 'in', ids).execute();
+    expect(payloadsLeft.map((p) => p.event_id).sort()).toEqual([rows[2]!.id, recent.id].sort());
   });
   it('applies events of different subscriptions together; one failing event is retried alone and the others still commit', async () => {
     const sent = Array.from({ length: 5 }, () => subscriptionEvent('created', { id: newId('sub'), customer: newId('cus'), status: 'active' }, nowSeconds()));
@@ -180,7 +194,7 @@ describe.each(BACKENDS)('sync worker on $name', (backend) => {
     function queuedEvent(key: string, created: number, fields: Partial<{ status: WebhookEventStatus; received_at: number; next_attempt_at: number; lease_until: number }> = {}) {
       const id = newId('evt');
       queued.push(id);
-      const row = { id, type: 'customer.subscription.updated', api_version: null, livemode: 0, created, payload: '{}', attempts: 0, ordering_key: key };
+      const row = { id, type: 'customer.subscription.updated', api_version: null, livemode: 0, created, attempts: 0, ordering_key: key };
       return { ...row, status: 'pending' as WebhookEventStatus, received_at: now, locked_by: fields.lease_until ? 'another-worker' : null, ...fields };
     }
 

@@ -15,6 +15,7 @@ import {
   subscriptionEvent,
 } from '../helpers/events.js';
 import { useService } from '../helpers/service.js';
+import { storedEvent } from '../../src/ops/views.js';
 
 /** Well-formed events of every handled type, to be broken. */
 const BUILDERS: (() => StripeEventBody)[] = [
@@ -74,7 +75,7 @@ describe.each(BACKENDS)('malformed but validly signed events on $name', (backend
   const context = useService(backend);
 
   async function storedRow(id: string) {
-    return context.svc.store.db.selectFrom('webhook_events').selectAll().where('id', '=', id).executeTakeFirst();
+    return storedEvent(context.svc.store.db, id);
   }
 
   async function deliverAndSettle(event: unknown, body = serialize(event)) {
