@@ -24,8 +24,8 @@ export interface GroupSteps<T, R extends WebhookEventRow> {
   apply(records: SyncRecords, row: R): Promise<T>;
   /** Last before the commit, after the records are written: marks the applied events; throwing rolls the whole group back. */
   finish(db: Kysely<Database>, applied: AppliedEvent<T, R>[]): Promise<void>;
-  /** Asked before each event after the first: false ends the group there (the rest are `unstarted`). */
-  startAnother?(): boolean;
+  /** Asked before each event after the first, with how many have started: false ends the group there (the rest are `unstarted`). */
+  startAnother?(started: number): boolean;
 }
 
 /**
@@ -53,7 +53,7 @@ export async function applyGroup<T, R extends WebhookEventRow>(
         const failed: R[] = [];
         const unstarted: R[] = [];
         for (const [index, row] of rows.entries()) {
-          if (index > 0 && steps.startAnother?.() === false) {
+          if (index > 0 && steps.startAnother?.(index) === false) {
             unstarted.push(...rows.slice(index));
             break;
           }

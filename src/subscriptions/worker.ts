@@ -57,6 +57,9 @@ export interface SyncWorkerOptions {
   readSubscription?: (subscriptionId: string) => Promise<unknown>;
 }
 
+/** The sizes at which SQLite's time budget may end a group (see groupBudget). */
+const BUDGET_STEP = 25;
+
 /** An event that can never be applied as stored (its shape is wrong): retrying cannot help. */
 export class InvalidEventError extends Error {
   override name = 'InvalidEventError';
@@ -233,7 +236,8 @@ export class SyncWorker {
           (claimed) => {
             waiting.push(...claimed);
             claimedCount += claimed.length;
-            groupSize = Math.max(1, Math.min(perTransaction, Math.ceil(waiting.length / lanes)));
+            // (A claim that finds nothing keeps the size: the events a group gave back wait on.)
+            if (claimed.length > 0) groupSize = Math.max(1, Math.min(perTransaction, Math.ceil(waiting.length / lanes)));
             nothingDue = claimed.length === 0;
           },
           (error: unknown) => {
@@ -306,10 +310,13 @@ export class SyncWorker {
   }
 
   /** SQLite: whether a group started now is still within its time budget (see groupBudgetMs). */
-  private groupBudget(): (() => boolean) | undefined {
+  private groupBudget(): ((started: number) => boolean) | undefined {
     if (this.options.store.dialect !== 'sqlite') return undefined;
     const endsAt = performance.now() + (this.options.groupBudgetMs ?? 16);
-    return () => performance.now() < endsAt;
+    // A group ends only at a multiple of BUDGET_STEP events: its statements have one text per row
+    // count, each kept compiled by SQLite, and groups of any size 1-100 made hundreds of them
+    // (peak RSS draining 100k events: 218 MB).
+    return (started) => started % BUDGET_STEP !== 0 || performance.now() < endsAt;
   }
 
   /** Applies one event this worker has claimed. Never throws: a failure is recorded on the event. */
