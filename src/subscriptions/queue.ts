@@ -219,13 +219,21 @@ export class EventQueue {
       .execute();
     let total = 0;
     for (;;) {
-      const ids = (
-        await db.selectFrom('webhook_events').select('id').where('status', 'in', ['applied', 'ignored']).where('received_at', '<', before).limit(batch).execute()
-      ).map((row) => row.id);
-      if (ids.length === 0) return total;
-      // Payloads first: a crash in between leaves prunable events without payloads, never payloads without events.
-      await db.deleteFrom('webhook_event_payloads').where('event_id', 'in', ids).execute();
-      const deleted = Number((await db.deleteFrom('webhook_events').where('id', 'in', ids).executeTakeFirst()).numDeletedRows);
+      // One transaction, its first statement a write (so SQLite takes the write lock at once): the
+      // status is checked by the same statement that deletes, so an event replayed meanwhile stays.
+      const deleted = await db.transaction().execute(async (trx) => {
+        const ids = (
+          await trx
+            .deleteFrom('webhook_events')
+            .where('id', 'in', (eb) =>
+              eb.selectFrom('webhook_events').select('id').where('status', 'in', ['applied', 'ignored']).where('received_at', '<', before).limit(batch),
+            )
+            .returning('id')
+            .execute()
+        ).map((row) => row.id);
+        if (ids.length > 0) await trx.deleteFrom('webhook_event_payloads').where('event_id', 'in', ids).execute();
+        return ids.length;
+      });
       total += deleted;
       if (deleted < batch) return total;
     }
