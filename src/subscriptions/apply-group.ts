@@ -1,6 +1,7 @@
-import { type Kysely, sql } from 'kysely';
-import type { Database, Store, WebhookEventRow } from '../db/index.js';
+import { sql } from 'kysely';
+import type { Store, WebhookEventRow } from '../db/index.js';
 import { GroupRecords } from './group-records.js';
+import type { Completion } from './queue.js';
 import type { SyncRecords } from './repository.js';
 
 export interface AppliedEvent<T, R extends WebhookEventRow = WebhookEventRow> {
@@ -22,8 +23,8 @@ export interface GroupOutcome<T, R extends WebhookEventRow> {
 export interface GroupSteps<T, R extends WebhookEventRow> {
   /** One event's effects, through the group's records. */
   apply(records: SyncRecords, row: R): Promise<T>;
-  /** Last before the commit, after the records are written: marks the applied events; throwing rolls the whole group back. */
-  finish(db: Kysely<Database>, applied: AppliedEvent<T, R>[]): Promise<void>;
+  /** What to write last, with the records: the applied events' marks and attempts. A lost lease rolls the whole group back. */
+  completion(applied: AppliedEvent<T, R>[]): Completion;
   /** Asked before each event after the first, with how many have started: false ends the group there (the rest are `unstarted`). */
   startAnother?(started: number): boolean;
 }
@@ -68,8 +69,7 @@ export async function applyGroup<T, R extends WebhookEventRow>(
             failed.push(row);
           }
         }
-        await records.write();
-        await steps.finish(db, applied);
+        await records.write(steps.completion(applied));
         await sql`commit`.execute(db);
         return { applied, failed, unstarted };
       } catch (error) {

@@ -7,6 +7,7 @@ import {
   type LoadedRecords,
   linkResult,
   loadCustomerUsers,
+  loadGroupRecords,
   loadRecords,
   lockSubscriptions,
   noWrites,
@@ -17,8 +18,9 @@ import {
   subscriptionWrites,
   type SyncRecords,
   SyncRepository,
-  writeRecords,
 } from './repository.js';
+import { writeGroup } from './group-write.js';
+import type { Completion } from './queue.js';
 
 interface KnownValues extends LoadedRecords {
   /** The user each customer is linked to; null when it is not (or is not stored). */
@@ -84,7 +86,7 @@ export class GroupRecords {
 
   /**
    * Locks the subscriptions the group's events are about in one statement, then loads what those
-   * events read in one query per table: subscription events read the record and its observations,
+   * events read (see loadGroupRecords): subscription events read the record and its observations,
    * invoice events the payment facts.
    */
   static async load(db: Kysely<Database>, dialect: Dialect, now: () => number, rows: readonly WebhookEventRow[]): Promise<GroupRecords> {
@@ -92,12 +94,7 @@ export class GroupRecords {
     const invoiceKeys = orderingKeys(rows, isInvoiceEvent);
     const locked = [...subscriptionKeys, ...invoiceKeys];
     await lockSubscriptions(db, dialect, locked);
-    const known = {
-      ...nothingKnown(),
-      subscriptions: await loadRecords.subscriptions(db, subscriptionKeys),
-      observations: await loadRecords.observations(db, subscriptionKeys),
-      payments: await loadRecords.payments(db, invoiceKeys),
-    };
+    const known = { ...nothingKnown(), ...(await loadGroupRecords(db, dialect, subscriptionKeys, invoiceKeys)) };
     const customerKeys = orderingKeys(rows, (type) => !isSubscriptionEvent(type) && !isInvoiceEvent(type));
     return new GroupRecords(db, dialect, now, new RecordState(known, new Set(locked)), customerKeys);
   }
@@ -121,9 +118,9 @@ export class GroupRecords {
     for (const [id, exists] of loaded.users) known.users.set(id, exists);
   }
 
-  /** Writes every kept event's rows: one statement per table. */
-  async write(): Promise<void> {
-    await writeRecords(this.db, this.state.writes);
+  /** Writes every kept event's rows, and finishes the events (see writeGroup). */
+  async write(completion: Completion): Promise<void> {
+    await writeGroup(this.db, this.dialect, this.state.writes, completion);
   }
 }
 
@@ -224,7 +221,7 @@ export class EventRecords implements SyncRecords {
   private async read<K extends keyof LoadedRecords>(table: K, id: string): Promise<LoadedRecords[K]> {
     const known = this.known(table, id);
     if (known !== undefined) return known;
-    const loaded = (await loadRecords[table](this.db, [id])).get(id) as LoadedRecords[K];
+    const loaded = (await loadRecords(this.db, table, [id])).get(id) as LoadedRecords[K];
     (this.own.known[table] as Map<string, LoadedRecords[K]>).set(id, loaded);
     return loaded;
   }

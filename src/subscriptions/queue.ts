@@ -1,5 +1,5 @@
-import { type Kysely, sql } from 'kysely';
-import { type AttemptOutcome, type Database, executePrepared, type Store, type StoredEvent, type WebhookEventRow, type WebhookEventStatus } from '../db/index.js';
+import { type Insertable, type Kysely, sql } from 'kysely';
+import { type AttemptOutcome, type Database, type EventAttemptsTable, executePrepared, type Store, type StoredEvent, type WebhookEventRow, type WebhookEventStatus } from '../db/index.js';
 
 export interface Attempt {
   row: WebhookEventRow;
@@ -15,6 +15,73 @@ export interface FinishedEvent {
   id: string;
   status: Extract<WebhookEventStatus, 'applied' | 'ignored'>;
   outcome: string;
+}
+
+/** What the transaction that applied events writes last: each event finished by `owner`, and its attempt. */
+export interface Completion {
+  owner: string;
+  now: number;
+  finished: FinishedEvent[];
+  attempts: Attempt[];
+}
+
+/** The worker no longer holds an event's lease (it expired and another worker took the event): its transaction must roll back. */
+export class LeaseLostError extends Error {
+  override name = 'LeaseLostError';
+
+  constructor() {
+    super('lease expired and the event was taken over by another worker');
+  }
+}
+
+/**
+ * Inside the transaction that applied the events: marks them finished, or throws LeaseLostError
+ * unless this worker still holds every one of them; then appends their attempts.
+ */
+export async function finishEvents(trx: Kysely<Database>, { owner, now, finished, attempts }: Completion): Promise<void> {
+  if (finished.length > 0) {
+    // Each event its own status and outcome, in one statement.
+    const byEvent = <T extends string>(value: (event: FinishedEvent) => T) =>
+      sql<T>`case ${sql.join(finished.map((event) => sql`when id = ${event.id} then ${value(event)}`), sql` `)} end`;
+    const result = await trx
+      .updateTable('webhook_events')
+      .set({
+        status: byEvent((event) => event.status),
+        outcome: byEvent((event) => event.outcome),
+        processed_at: now,
+        last_error: null,
+        next_attempt_at: null,
+        locked_by: null,
+        lease_until: null,
+      })
+      .where('id', 'in', finished.map((event) => event.id))
+      .where('locked_by', '=', owner)
+      .where('status', '=', 'processing')
+      .executeTakeFirst();
+    if (Number(result.numUpdatedRows) < finished.length) throw new LeaseLostError();
+  }
+  await recordAttempts(trx, attempts);
+}
+
+/** Appends to the events' attempt logs (inside the applying transaction when the attempts succeeded). */
+export async function recordAttempts(db: Kysely<Database>, attempts: Attempt[]): Promise<void> {
+  if (attempts.length === 0) return;
+  await executePrepared(
+    db,
+    db.insertInto('event_attempts').values(attempts.map(attemptRow)),
+  );
+}
+
+export function attemptRow(attempt: Attempt): Insertable<EventAttemptsTable> {
+  return {
+    event_id: attempt.row.id,
+    attempt: attempt.row.attempts,
+    worker: attempt.worker,
+    started_at: attempt.startedAt,
+    finished_at: attempt.finishedAt,
+    outcome: attempt.outcome,
+    error: attempt.error,
+  };
 }
 
 /**
@@ -112,54 +179,6 @@ export class EventQueue {
       .orderBy('e.received_at')
       .limit(limit)
       .$if(this.store.dialect === 'postgres', (qb) => qb.forUpdate().skipLocked());
-  }
-
-  /**
-   * Inside the transaction that applied the events: marks them finished if this worker still holds
-   * every one of them. False means a lease was lost (taken over after expiry): the caller must roll back.
-   */
-  async complete(trx: Kysely<Database>, finished: FinishedEvent[], owner: string, now: number): Promise<boolean> {
-    if (finished.length === 0) return true;
-    // Each event its own status and outcome, in one statement.
-    const byEvent = <T extends string>(value: (event: FinishedEvent) => T) =>
-      sql<T>`case ${sql.join(finished.map((event) => sql`when id = ${event.id} then ${value(event)}`), sql` `)} end`;
-    const result = await trx
-      .updateTable('webhook_events')
-      .set({
-        status: byEvent((event) => event.status),
-        outcome: byEvent((event) => event.outcome),
-        processed_at: now,
-        last_error: null,
-        next_attempt_at: null,
-        locked_by: null,
-        lease_until: null,
-      })
-      .where('id', 'in', finished.map((event) => event.id))
-      .where('locked_by', '=', owner)
-      .where('status', '=', 'processing')
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) === finished.length;
-  }
-
-  /** Appends to the events' attempt logs (inside the applying transaction when the attempts succeeded). */
-  async recordAttempts(db: Kysely<Database>, attempts: Attempt[]): Promise<void> {
-    if (attempts.length === 0) return;
-    await executePrepared(
-      db,
-      db
-        .insertInto('event_attempts')
-        .values(
-          attempts.map((attempt) => ({
-            event_id: attempt.row.id,
-            attempt: attempt.row.attempts,
-            worker: attempt.worker,
-            started_at: attempt.startedAt,
-            finished_at: attempt.finishedAt,
-            outcome: attempt.outcome,
-            error: attempt.error,
-          })),
-        ),
-    );
   }
 
   /** Records a failed attempt: `failed` with the next attempt's time, or `dead`. */

@@ -71,7 +71,14 @@ export async function writeRecords(db: Kysely<Database>, writes: RecordWrites): 
   await upsert(db, 'subscriptions', 'id', writes.subscriptions);
   await upsert(db, 'subscription_payments', 'subscription_id', writes.payments);
   if (writes.history.length > 0) await executePrepared(db, db.insertInto('subscription_history').values(writes.history));
-  if ((await insertLinks(db, writes.links)) < writes.links.length) throw new Error('a customer was linked by another transaction meanwhile');
+  if ((await insertLinks(db, writes.links)) < writes.links.length) throw new Error(LINKED_MEANWHILE);
+}
+
+export const LINKED_MEANWHILE = 'a customer was linked by another transaction meanwhile';
+
+/** The last row of each key: PostgreSQL refuses to upsert one row twice in a statement. */
+export function latestOfEach<T extends object>(rows: readonly T[], key: keyof T): T[] {
+  return [...new Map(rows.map((row) => [row[key], row])).values()];
 }
 
 /** Links customers that are not linked yet; returns how many it linked. */
@@ -104,13 +111,11 @@ export function linkResult(linkedUser: string, userId: string): LinkResult {
 
 async function upsert<T extends 'subscriptions' | 'subscription_payments'>(db: Kysely<Database>, table: T, key: string, rows: Record<string, unknown>[]) {
   if (rows.length === 0) return;
-  // PostgreSQL refuses to upsert one row twice in a statement: the last version of each row wins.
-  const latest = [...new Map(rows.map((row) => [row[key], row])).values()];
   await executePrepared(
     db,
     db
       .insertInto(table)
-      .values(latest as any)
+      .values(latestOfEach(rows, key) as any)
       .onConflict((oc) =>
         oc.column(key as any).doUpdateSet(({ ref }) =>
           Object.fromEntries(Object.keys(rows[0]!).filter((k) => k !== key).map((k) => [k, ref(`excluded.${k}` as any)])) as any,
@@ -188,24 +193,69 @@ export interface LoadedRecords {
   payments: PaymentFacts | null;
 }
 
-export const loadRecords: { [K in keyof LoadedRecords]: (db: Kysely<Database>, ids: readonly string[]) => Promise<Map<string, LoadedRecords[K]>> } = {
-  async subscriptions(db, ids) {
-    const rows = ids.length > 0 ? await db.selectFrom('subscriptions').selectAll().where('id', 'in', ids).execute() : [];
+/** Each id's records from the rows read for those ids. */
+const recordsByIds: { [K in keyof LoadedRecords]: (ids: readonly string[], rows: TableRows[K][]) => Map<string, LoadedRecords[K]> } = {
+  subscriptions(ids, rows) {
     const found = new Map(rows.map((row) => [row.id, recordFromRow(row)]));
     return new Map(ids.map((id) => [id, found.get(id) ?? null]));
   },
-  async observations(db, ids) {
-    const rows = ids.length > 0 ? await db.selectFrom('subscription_observations').selectAll().where('subscription_id', 'in', ids).execute() : [];
+  observations(ids, rows) {
     const byId = new Map(ids.map((id): [string, SubscriptionObservationRow[]] => [id, []]));
     for (const row of rows) byId.get(row.subscription_id)!.push(row);
     return byId;
   },
-  async payments(db, ids) {
-    const rows = ids.length > 0 ? await db.selectFrom('subscription_payments').selectAll().where('subscription_id', 'in', ids).execute() : [];
+  payments(ids, rows) {
     const found = new Map(rows.map((row) => [row.subscription_id, paymentFactsFromRow(row)]));
     return new Map(ids.map((id) => [id, found.get(id) ?? null]));
   },
 };
+
+interface TableRows {
+  subscriptions: SubscriptionRow;
+  observations: SubscriptionObservationRow;
+  payments: SubscriptionPaymentsRow;
+}
+
+const TABLES = { subscriptions: ['subscriptions', 'id'], observations: ['subscription_observations', 'subscription_id'], payments: ['subscription_payments', 'subscription_id'] } as const;
+
+/** One kind of record for some subscriptions; every id asked for is in the answer. */
+export async function loadRecords<K extends keyof LoadedRecords>(db: Kysely<Database>, kind: K, ids: readonly string[]): Promise<Map<string, LoadedRecords[K]>> {
+  const [table, key] = TABLES[kind];
+  const rows = ids.length > 0 ? await db.selectFrom(table).selectAll().where(key, 'in', ids).execute() : [];
+  return recordsByIds[kind](ids, rows as TableRows[K][]);
+}
+
+/**
+ * A group's records: the subscription events' records and observations, the invoice events'
+ * payment facts. On PostgreSQL in one query (one round trip), each table's rows as a JSON array.
+ */
+export async function loadGroupRecords(
+  db: Kysely<Database>,
+  dialect: Dialect,
+  subscriptionIds: readonly string[],
+  invoiceIds: readonly string[],
+): Promise<{ [K in keyof LoadedRecords]: Map<string, LoadedRecords[K]> }> {
+  if (dialect === 'sqlite') {
+    return {
+      subscriptions: await loadRecords(db, 'subscriptions', subscriptionIds),
+      observations: await loadRecords(db, 'observations', subscriptionIds),
+      payments: await loadRecords(db, 'payments', invoiceIds),
+    };
+  }
+  const rowsOf = (kind: keyof LoadedRecords, ids: readonly string[]) => {
+    const [table, key] = TABLES[kind];
+    return sql`(select coalesce(json_agg(t), '[]') from ${sql.table(table)} t where t.${sql.ref(key)} = any(${[...ids]}::text[]))`;
+  };
+  const { rows } = await sql<{ [K in keyof LoadedRecords]: TableRows[K][] }>`
+    select ${rowsOf('subscriptions', subscriptionIds)} as subscriptions, ${rowsOf('observations', subscriptionIds)} as observations,
+      ${rowsOf('payments', invoiceIds)} as payments`.execute(db);
+  const [found] = rows as [{ [K in keyof LoadedRecords]: TableRows[K][] }];
+  return {
+    subscriptions: recordsByIds.subscriptions(subscriptionIds, found.subscriptions),
+    observations: recordsByIds.observations(subscriptionIds, found.observations),
+    payments: recordsByIds.payments(invoiceIds, found.payments),
+  };
+}
 
 /** The user each customer is linked to (null when it is not, or not stored), and whether those users exist. */
 export async function loadCustomerUsers(db: Kysely<Database>, ids: readonly string[]) {
@@ -234,7 +284,7 @@ export class SyncRepository implements SyncRecords {
   }
 
   async getSubscription(id: string): Promise<SubscriptionRecord | null> {
-    return (await loadRecords.subscriptions(this.db, [id])).get(id)!;
+    return (await loadRecords(this.db, 'subscriptions', [id])).get(id)!;
   }
 
   async saveSubscription(before: SubscriptionRecord | null, after: SubscriptionRecord, event: EventStamp): Promise<void> {
@@ -243,11 +293,11 @@ export class SyncRepository implements SyncRecords {
 
   async observeStatus(subscriptionId: string, event: EventStamp, status: string): Promise<StatusObservation[]> {
     await writeRecords(this.db, { ...noWrites(), observations: [observationRow(subscriptionId, event, status)] });
-    return statusesOf((await loadRecords.observations(this.db, [subscriptionId])).get(subscriptionId)!);
+    return statusesOf((await loadRecords(this.db, 'observations', [subscriptionId])).get(subscriptionId)!);
   }
 
   async getPaymentFacts(subscriptionId: string): Promise<PaymentFacts | null> {
-    return (await loadRecords.payments(this.db, [subscriptionId])).get(subscriptionId)!;
+    return (await loadRecords(this.db, 'payments', [subscriptionId])).get(subscriptionId)!;
   }
 
   async savePaymentFacts(before: PaymentFacts | null, after: PaymentFacts, event: EventStamp): Promise<void> {

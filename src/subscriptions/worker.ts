@@ -2,12 +2,11 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { FastifyBaseLogger } from 'fastify';
-import type { Kysely } from 'kysely';
 import { ZodError, z } from 'zod';
-import { type AttemptOutcome, type Database, NamedLock, type Store, type StoredEvent, type WebhookEventRow } from '../db/index.js';
+import { type AttemptOutcome, NamedLock, type Store, type StoredEvent, type WebhookEventRow } from '../db/index.js';
 import { type AppliedEvent, applyGroup } from './apply-group.js';
 import { EVENT_HANDLERS, type FetchedSubscription, type HandlerResult, type StripeEvent, subscriptionToRead } from './handlers/index.js';
-import { EventQueue } from './queue.js';
+import { type Completion, EventQueue, finishEvents, LeaseLostError, recordAttempts } from './queue.js';
 import { type SyncRecords, SyncRepository } from './repository.js';
 import { nextAttemptAt } from './retry.js';
 
@@ -67,10 +66,6 @@ export class InvalidEventError extends Error {
 
 export class WorkerLockError extends Error {
   override name = 'WorkerLockError';
-}
-
-class LeaseLostError extends Error {
-  override name = 'LeaseLostError';
 }
 
 function describeZodError(error: ZodError, prefix: string[]): string {
@@ -298,7 +293,7 @@ export class SyncWorker {
       grouped,
       {
         apply: (records, row) => this.applyPrepared(records, row, prepared.get(row.id)!),
-        finish: (trx, events) => this.markApplied(trx, events),
+        completion: (events) => this.completion(events),
         startAnother,
       },
       this.now,
@@ -326,7 +321,7 @@ export class SyncWorker {
       const prepared = await this.prepare(row);
       const result = await store.db.transaction().execute(async (trx) => {
         const value = await this.applyPrepared(new SyncRepository(trx, store.dialect, this.now), row, prepared);
-        await this.markApplied(trx, [{ row, value, startedAt, finishedAt: this.now() }]);
+        await finishEvents(trx, this.completion([{ row, value, startedAt, finishedAt: this.now() }]));
         return value;
       });
       this.logApplied(row, result, this.now() - startedAt);
@@ -353,16 +348,14 @@ export class SyncWorker {
     return result;
   }
 
-  /** Last in the transaction: each event's "applied" mark, only while this worker holds every lease, and its attempt log. */
-  private async markApplied(trx: Kysely<Database>, events: AppliedEvent<EventResult>[]): Promise<void> {
-    const finished = events.map(({ row, value }) => ({ id: row.id, status: value.status, outcome: value.outcome }));
-    if (!(await this.queue.complete(trx, finished, this.owner, this.now()))) {
-      throw new LeaseLostError('lease expired and the event was taken over by another worker');
-    }
-    await this.queue.recordAttempts(
-      trx,
-      events.map(({ row, value, startedAt, finishedAt }) => ({ row, worker: this.owner, startedAt, finishedAt, outcome: value.status, error: null })),
-    );
+  /** Last in the transaction: each event's "applied" mark (only while this worker holds every lease) and its attempt log. */
+  private completion(events: AppliedEvent<EventResult>[]): Completion {
+    return {
+      owner: this.owner,
+      now: this.now(),
+      finished: events.map(({ row, value }) => ({ id: row.id, status: value.status, outcome: value.outcome })),
+      attempts: events.map(({ row, value, startedAt, finishedAt }) => ({ row, worker: this.owner, startedAt, finishedAt, outcome: value.status, error: null })),
+    };
   }
 
   /** After the commit: metrics and the attempt's log line. */
@@ -396,7 +389,7 @@ export class SyncWorker {
     const outcome = next === null ? 'dead' : 'failed';
     try {
       await this.queue.fail(row, this.owner, message, next);
-      await this.queue.recordAttempts(this.options.store.db, [{ row, worker: this.owner, startedAt, finishedAt: this.now(), outcome, error: message }]);
+      await recordAttempts(this.options.store.db, [{ row, worker: this.owner, startedAt, finishedAt: this.now(), outcome, error: message }]);
     } catch (writeError) {
       // The lease runs out and another attempt follows; nothing is lost.
       this.options.logger.error({ eventId: row.id, err: writeError }, 'could not record a processing failure; the event stays claimed until its lease expires');

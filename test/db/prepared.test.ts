@@ -1,7 +1,8 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { rowsForTokenHash } from '../../src/entitlements/index.js';
-import { customerLink, noWrites, writeRecords } from '../../src/subscriptions/repository.js';
+import { writeGroup } from '../../src/subscriptions/group-write.js';
+import { customerLink, noWrites, observationRow, writeRecords } from '../../src/subscriptions/repository.js';
 import { createUser, hashToken } from '../../src/users/index.js';
 import { usePostgresStore } from '../helpers/store.js';
 
@@ -29,6 +30,19 @@ describe('hot queries on PostgreSQL', () => {
     expect((await preparedInserts()).map((r) => r.name)).toEqual([expect.stringMatching(/^hot_query_\d+$/), expect.stringMatching(/^hot_query_\d+$/)]);
     const links = await db.selectFrom('customers').select(['id', 'user_id']).orderBy('id').execute();
     expect(links).toEqual(['cus_a', 'cus_b', 'cus_c'].map((id, i) => ({ id, user_id: users[i]!.userId })));
+  });
+
+  it("write a worker group's rows and finish its events in one named prepared statement, whatever the group's size", async () => {
+    const { db } = context.store;
+    const observations = (ids: number[]) =>
+      ids.map((i) => observationRow(`sub_group_${i}`, { id: `evt_group_${i}`, type: 'customer.subscription.updated', created: i }, 'active'));
+    const nothingToFinish = { owner: 'worker', now: 1, finished: [], attempts: [] };
+    await writeGroup(db, 'postgres', { ...noWrites(), observations: observations([1]) }, nothingToFinish);
+    await writeGroup(db, 'postgres', { ...noWrites(), observations: observations([2, 3, 4]) }, nothingToFinish);
+    const { rows } = await sql<{ name: string }>`select name from pg_prepared_statements where statement like '%with observations as%'`.execute(db);
+    expect(rows).toEqual([{ name: expect.stringMatching(/^hot_query_\d+$/) }]);
+    const stored = await db.selectFrom('subscription_observations').select('event_id').where('subscription_id', 'like', 'sub_group_%').orderBy('event_id').execute();
+    expect(stored.map((r) => r.event_id)).toEqual(['evt_group_1', 'evt_group_2', 'evt_group_3', 'evt_group_4']);
   });
 
   it('leave every other query unprepared', async () => {
