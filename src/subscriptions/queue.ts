@@ -84,12 +84,6 @@ export function attemptRow(attempt: Attempt): Insertable<EventAttemptsTable> {
   };
 }
 
-/**
- * The stored events as a durable work queue. A worker claims events with a lease
- * (`processing`, `locked_by`, `lease_until`); only the lease holder may finish them, and an
- * expired lease (a worker that died) lets any worker take the event again. On PostgreSQL claims
- * use `FOR UPDATE SKIP LOCKED`, so concurrent workers never claim the same event.
- */
 /** Queue order: `created`, then arrival. */
 function byAge(a: Pick<WebhookEventRow, 'created' | 'received_at'>, b: Pick<WebhookEventRow, 'created' | 'received_at'>): number {
   return a.created - b.created || a.received_at - b.received_at;
@@ -110,6 +104,12 @@ function firstOfEachKey<T extends Pick<WebhookEventRow, 'ordering_key'>>(ordered
   });
 }
 
+/**
+ * The stored events as a durable work queue. A worker claims events with a lease
+ * (`processing`, `locked_by`, `lease_until`); only the lease holder may finish them, and an
+ * expired lease (a worker that died) lets any worker take the event again. On PostgreSQL claims
+ * use `FOR UPDATE SKIP LOCKED`, so concurrent workers never claim the same event.
+ */
 export class EventQueue {
   constructor(private readonly store: Store) {}
 

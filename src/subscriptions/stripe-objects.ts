@@ -4,7 +4,8 @@ import { z } from 'zod';
  * The few fields of Stripe objects that sync uses, read from either API shape:
  * before 2025-03-31.basil `current_period_*` sit on the subscription and an invoice names its
  * subscription at `invoice.subscription`; from basil on they sit on the items and at
- * `invoice.parent.subscription_details.subscription`. Unknown fields are ignored, missing or
+ * `invoice.parent.subscription_details.subscription`. Unknown fields are ignored (and left out of
+ * what a schema returns, which spares copying them: `z.object`, not `z.looseObject`), missing or
  * mistyped used fields fail validation with a readable path.
  */
 
@@ -26,7 +27,7 @@ const unixTime = z.number().int().nonnegative();
 const optionalTime = unixTime.nullable().optional().transform((v) => v ?? null);
 /** An id, or the expanded object carrying it. */
 const reference = z
-  .union([text.min(1), z.looseObject({ id: text.min(1) })])
+  .union([text.min(1), z.object({ id: text.min(1) })])
   .transform((v) => (typeof v === 'string' ? v : v.id));
 const metadata = z
   .record(text, text)
@@ -34,17 +35,17 @@ const metadata = z
   .optional()
   .transform((v) => v ?? {});
 
-const subscriptionItem = z.looseObject({
-  price: z.looseObject({ id: text.min(1), product: reference.nullable().optional() }).nullable().optional(),
+const subscriptionItem = z.object({
+  price: z.object({ id: text.min(1), product: reference.nullable().optional() }).nullable().optional(),
   current_period_start: optionalTime,
   current_period_end: optionalTime,
 });
 
-const subscriptionSchema = z.looseObject({
+const subscriptionSchema = z.object({
   object: z.literal('subscription'),
   id: text.min(1),
   // Read with `expand: ['customer']` in refetch mode, so that the customer's metadata can link it.
-  customer: z.union([text.min(1), z.looseObject({ id: text.min(1), metadata })]),
+  customer: z.union([text.min(1), z.object({ id: text.min(1), metadata })]),
   status: z.enum(SUBSCRIPTION_STATUSES),
   cancel_at_period_end: z.boolean().nullable().optional(),
   cancel_at: optionalTime,
@@ -54,7 +55,7 @@ const subscriptionSchema = z.looseObject({
   current_period_start: optionalTime,
   current_period_end: optionalTime,
   metadata,
-  items: z.looseObject({ data: z.array(subscriptionItem) }).nullable().optional(),
+  items: z.object({ data: z.array(subscriptionItem) }).nullable().optional(),
 });
 
 /** A subscription as sync stores it, independent of the API version that delivered it. */
@@ -102,7 +103,7 @@ export function parseSubscription(object: unknown): SubscriptionSnapshot {
   };
 }
 
-const customerSchema = z.looseObject({
+const customerSchema = z.object({
   object: z.literal('customer'),
   id: text.min(1),
   deleted: z.boolean().optional(),
@@ -120,7 +121,7 @@ export function parseCustomer(object: unknown): CustomerSnapshot {
   return { id: c.id, deleted: c.deleted === true, userId: c.metadata.user_id ?? null };
 }
 
-const checkoutSessionSchema = z.looseObject({
+const checkoutSessionSchema = z.object({
   object: z.literal('checkout.session'),
   id: text.min(1),
   mode: text.nullable().optional(),
@@ -147,14 +148,14 @@ export function parseCheckoutSession(object: unknown): CheckoutSessionSnapshot {
   };
 }
 
-const invoiceSchema = z.looseObject({
+const invoiceSchema = z.object({
   object: z.literal('invoice'),
   id: text.min(1),
   customer: reference.nullable().optional(),
   subscription: reference.nullable().optional(),
   parent: z
-    .looseObject({
-      subscription_details: z.looseObject({ subscription: reference.nullable().optional() }).nullable().optional(),
+    .object({
+      subscription_details: z.object({ subscription: reference.nullable().optional() }).nullable().optional(),
     })
     .nullable()
     .optional(),
@@ -170,10 +171,10 @@ export function parseInvoice(object: unknown): InvoiceSnapshot {
   return { id: i.id, subscriptionId: i.subscription ?? i.parent?.subscription_details?.subscription ?? null };
 }
 
-const entitlementSummarySchema = z.looseObject({
+const entitlementSummarySchema = z.object({
   object: z.literal('entitlements.active_entitlement_summary'),
   customer: text.min(1),
-  entitlements: z.looseObject({ data: z.array(z.looseObject({ lookup_key: text })) }),
+  entitlements: z.object({ data: z.array(z.object({ lookup_key: text })) }),
 });
 
 export interface EntitlementSummarySnapshot {

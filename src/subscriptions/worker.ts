@@ -72,9 +72,12 @@ function describeZodError(error: ZodError, prefix: string[]): string {
   return error.issues.map((i) => `${[...prefix, ...i.path].join('.')}: ${i.message}`).join('; ');
 }
 
-const storedEventSchema = z.looseObject({
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** What every handled event needs; `data.object` is handed on as it is, for the handler's own schema. */
+const storedEventSchema = z.object({
   created: z.number().int().positive(),
-  data: z.looseObject({ object: z.looseObject({}) }),
+  data: z.object({ object: z.custom<Record<string, unknown>>(isObject, 'Invalid input: expected object') }),
 });
 
 /** The stored event as handlers read it; null when sync does not handle its type. */
