@@ -1,7 +1,15 @@
 import { CompiledQuery, type Kysely } from 'kysely';
-import { type Database, type Dialect, preparedOnPostgres } from '../db/index.js';
-import { attemptRow, type Completion, finishEvents, LeaseLostError } from './queue.js';
-import { latestOfEach, LINKED_MEANWHILE, type RecordWrites, writeRecords } from './repository.js';
+import {
+  type Database,
+  type Dialect,
+  type NewSubscriptionHistoryRow,
+  preparedOnPostgres,
+  type SubscriptionObservationRow,
+  type SubscriptionPaymentsRow,
+  type SubscriptionRow,
+} from '../db/index.js';
+import { attemptRow, type Completion, type FinishedEvent, finishEvents, LeaseLostError } from './queue.js';
+import { type CustomerLink, latestOfEach, LINKED_MEANWHILE, type RecordWrites, writeRecords } from './repository.js';
 
 /**
  * Writes a group's kept rows and marks its events finished, last in its transaction. SQLite runs
@@ -34,28 +42,40 @@ export async function writeGroup(db: Kysely<Database>, dialect: Dialect, writes:
   if (finished < completion.finished.length) throw new LeaseLostError();
 }
 
-type Column = readonly [name: string, type: 'text' | 'bigint' | 'integer'];
+type ColumnType = 'text' | 'bigint' | 'integer';
+type Column = readonly [name: string, type: ColumnType];
+
+/**
+ * A table's columns as written here, with their PostgreSQL types. The type makes it name every
+ * column of the row type the other writers use and no other, so that a column added to the schema
+ * cannot be written on SQLite and silently dropped here.
+ */
+const columns = <Row>(types: Record<keyof Row & string, ColumnType>): readonly Column[] => Object.entries(types) as [string, ColumnType][];
 
 /** One array per column, in the columns' order: the parameters `unnest` turns back into rows. */
 function columnsOf(rows: readonly object[], columns: readonly Column[]): unknown[][] {
   return columns.map(([name]) => rows.map((row) => (row as Record<string, unknown>)[name] ?? null));
 }
 
-const OBSERVATION_COLUMNS = [['subscription_id', 'text'], ['event_id', 'text'], ['event_created', 'bigint'], ['status', 'text']] as const;
-const SUBSCRIPTION_COLUMNS = [
-  ['id', 'text'], ['customer_id', 'text'], ['status', 'text'], ['price_id', 'text'], ['product_id', 'text'],
-  ['current_period_start', 'bigint'], ['current_period_end', 'bigint'], ['cancel_at_period_end', 'integer'], ['cancel_at', 'bigint'],
-  ['canceled_at', 'bigint'], ['ended_at', 'bigint'], ['trial_end', 'bigint'], ['past_due_since', 'bigint'], ['last_event_id', 'text'],
-  ['last_event_type', 'text'], ['last_event_created', 'bigint'], ['synced_at', 'bigint'], ['updated_at', 'bigint'],
-] as const;
-const PAYMENT_COLUMNS = [['subscription_id', 'text'], ['last_payment_succeeded_at', 'bigint'], ['last_payment_failed_at', 'bigint'], ['last_invoice_id', 'text'], ['updated_at', 'bigint']] as const;
-const HISTORY_COLUMNS = [
-  ['subscription_id', 'text'], ['event_id', 'text'], ['event_type', 'text'], ['event_created', 'bigint'], ['applied_at', 'bigint'],
-  ['status_before', 'text'], ['status_after', 'text'], ['changes', 'text'],
-] as const;
-const LINK_COLUMNS = [['id', 'text'], ['user_id', 'text'], ['linked_by', 'text'], ['deleted', 'integer'], ['updated_at', 'bigint']] as const;
-const FINISHED_COLUMNS = [['id', 'text'], ['status', 'text'], ['outcome', 'text']] as const;
-const ATTEMPT_COLUMNS = [['event_id', 'text'], ['attempt', 'integer'], ['worker', 'text'], ['started_at', 'bigint'], ['finished_at', 'bigint'], ['outcome', 'text'], ['error', 'text']] as const;
+const OBSERVATION_COLUMNS = columns<SubscriptionObservationRow>({ subscription_id: 'text', event_id: 'text', event_created: 'bigint', status: 'text' });
+const SUBSCRIPTION_COLUMNS = columns<SubscriptionRow>({
+  id: 'text', customer_id: 'text', status: 'text', price_id: 'text', product_id: 'text', current_period_start: 'bigint',
+  current_period_end: 'bigint', cancel_at_period_end: 'integer', cancel_at: 'bigint', canceled_at: 'bigint', ended_at: 'bigint',
+  trial_end: 'bigint', past_due_since: 'bigint', last_event_id: 'text', last_event_type: 'text', last_event_created: 'bigint',
+  synced_at: 'bigint', updated_at: 'bigint',
+});
+const PAYMENT_COLUMNS = columns<SubscriptionPaymentsRow>({
+  subscription_id: 'text', last_payment_succeeded_at: 'bigint', last_payment_failed_at: 'bigint', last_invoice_id: 'text', updated_at: 'bigint',
+});
+const HISTORY_COLUMNS = columns<Omit<NewSubscriptionHistoryRow, 'id'>>({
+  subscription_id: 'text', event_id: 'text', event_type: 'text', event_created: 'bigint', applied_at: 'bigint',
+  status_before: 'text', status_after: 'text', changes: 'text',
+});
+const LINK_COLUMNS = columns<CustomerLink>({ id: 'text', user_id: 'text', linked_by: 'text', deleted: 'integer', updated_at: 'bigint' });
+const FINISHED_COLUMNS = columns<FinishedEvent>({ id: 'text', status: 'text', outcome: 'text' });
+const ATTEMPT_COLUMNS = columns<Omit<ReturnType<typeof attemptRow>, 'id'>>({
+  event_id: 'text', attempt: 'integer', worker: 'text', started_at: 'bigint', finished_at: 'bigint', outcome: 'text', error: 'text',
+});
 
 /** Numbers the parameters of the statement in the order `writeGroup` passes them. */
 class Parameters {
