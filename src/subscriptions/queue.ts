@@ -66,10 +66,7 @@ export async function finishEvents(trx: Kysely<Database>, { owner, now, finished
 /** Appends to the events' attempt logs (inside the applying transaction when the attempts succeeded). */
 export async function recordAttempts(db: Kysely<Database>, attempts: Attempt[]): Promise<void> {
   if (attempts.length === 0) return;
-  await executePrepared(
-    db,
-    db.insertInto('event_attempts').values(attempts.map(attemptRow)),
-  );
+  await executePrepared(db, db.insertInto('event_attempts').values(attempts.map(attemptRow)));
 }
 
 export function attemptRow(attempt: Attempt): Insertable<EventAttemptsTable> {

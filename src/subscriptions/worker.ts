@@ -351,7 +351,7 @@ export class SyncWorker {
     return result;
   }
 
-  /** Last in the transaction: each event's "applied" mark (only while this worker holds every lease) and its attempt log. */
+  /** What the applying transaction writes last: each event's "applied" mark (kept only while this worker holds every lease) and its attempt log. */
   private completion(events: AppliedEvent<EventResult>[]): Completion {
     return {
       owner: this.owner,
