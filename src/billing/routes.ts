@@ -3,6 +3,7 @@ import Stripe from 'stripe';
 import { z } from 'zod';
 import type { Config } from '../config.js';
 import type { Store } from '../db/index.js';
+import { NO_FIELDS, parseInput } from '../http/invalid-request.js';
 import { storeCompletedCheckout, SyncRepository } from '../subscriptions/index.js';
 import { type Authenticator, unauthorized } from '../users/index.js';
 import { customerOfUser, ensureCustomer, subscriptionStatusesOfUser } from './customers.js';
@@ -21,7 +22,7 @@ export interface BillingRouteOptions {
   now?: () => number;
 }
 
-const checkoutBody = z.object({ priceId: z.string().min(1).max(255).optional() });
+const checkoutBody = z.strictObject({ priceId: z.string().min(1).max(255).optional() });
 
 /** A Stripe call failed: logged with Stripe's request id, answered 502 without details. Other errors stay 500s. */
 function stripeFailed(reply: FastifyReply, log: FastifyBaseLogger, operation: string, error: unknown) {
@@ -49,9 +50,9 @@ export function billingRoutes(app: FastifyInstance, options: BillingRouteOptions
     if (!stripe) return notConfigured(reply);
     const userId = await options.authenticator.userId(request);
     if (!userId) return unauthorized(reply);
-    const body = checkoutBody.safeParse(request.body ?? {});
-    if (!body.success) return reply.code(400).send({ error: 'bad_request', message: 'body must be {"priceId"?: string}' });
-    const price = choosePrice(body.data.priceId, settings.priceIds, settings.defaultPriceId);
+    const body = parseInput(checkoutBody, 'body', request, reply);
+    if (!body) return reply;
+    const price = choosePrice(body.priceId, settings.priceIds, settings.defaultPriceId);
     if (!price.ok) return reply.code(price.error === 'unknown_price' ? 400 : 503).send({ error: price.error, message: price.message });
     const alreadySubscribed = () =>
       reply.code(409).send({ error: 'subscription_exists', message: 'you already have a subscription; change or cancel it in the Customer Portal', portal: '/v1/billing/portal' });
@@ -88,6 +89,7 @@ export function billingRoutes(app: FastifyInstance, options: BillingRouteOptions
     if (!stripe) return notConfigured(reply);
     const userId = await options.authenticator.userId(request);
     if (!userId) return unauthorized(reply);
+    if (!parseInput(NO_FIELDS, 'body', request, reply)) return reply;
     const customer = await customerOfUser(store.db, userId);
     if (!customer) return reply.code(404).send({ error: 'no_customer', message: 'this user has no Stripe customer yet; start with POST /v1/billing/checkout' });
     try {

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Store, WebhookEventStatus } from '../db/index.js';
 import type { EntitlementSettings } from '../entitlements/index.js';
+import { invalidRequest, NO_FIELDS, parseInput } from '../http/invalid-request.js';
 import { EventQueue } from '../subscriptions/index.js';
 import { eventDetail, InvalidCursorError, listEvents, statsView, userDetail } from './views.js';
 
@@ -14,7 +15,7 @@ export function tokenMatches(given: string, expected: string): boolean {
 
 export const EVENT_STATUSES: WebhookEventStatus[] = ['pending', 'processing', 'applied', 'ignored', 'failed', 'dead'];
 
-const listQuery = z.object({
+const listQuery = z.strictObject({
   status: z.enum(EVENT_STATUSES).optional(),
   type: z.string().min(1).max(255).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
@@ -48,14 +49,12 @@ export function adminRoutes(app: FastifyInstance, options: AdminOptions): void {
     });
 
     admin.get('/admin/webhook-events', async (request, reply) => {
-      const query = listQuery.safeParse(request.query);
-      if (!query.success) {
-        return reply.code(400).send({ error: 'bad_request', message: query.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
-      }
+      const query = parseInput(listQuery, 'query', request, reply);
+      if (!query) return reply;
       try {
-        return await listEvents(store.db, query.data);
+        return await listEvents(store.db, query);
       } catch (error) {
-        if (error instanceof InvalidCursorError) return reply.code(400).send({ error: 'bad_request', message: error.message });
+        if (error instanceof InvalidCursorError) return invalidRequest(reply, error.message);
         throw error;
       }
     });
@@ -65,6 +64,7 @@ export function adminRoutes(app: FastifyInstance, options: AdminOptions): void {
     });
 
     admin.post<{ Params: { id: string } }>('/admin/webhook-events/:id/replay', async (request, reply) => {
+      if (!parseInput(NO_FIELDS, 'body', request, reply)) return reply;
       const { id } = request.params;
       const replayed = await queue.replay({ id });
       if (replayed.length === 0) {

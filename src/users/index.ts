@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/index.js';
+import { NO_FIELDS, parseInput } from '../http/invalid-request.js';
 
 /**
  * Users of the extension: by default one anonymous account per install, identified by a bearer
@@ -69,7 +70,8 @@ export function bearerTokenHash(request: FastifyRequest): string | null {
 }
 
 export function userRoutes(app: FastifyInstance, db: Kysely<Database>): void {
-  app.post('/v1/users', { config: { rateLimit: 'signup' } }, async (_request, reply) => {
+  app.post('/v1/users', { config: { rateLimit: 'signup' } }, async (request, reply) => {
+    if (!parseInput(NO_FIELDS, 'body', request, reply)) return reply;
     const created = await createUser(db);
     return reply.code(201).send(created);
   });
