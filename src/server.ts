@@ -74,6 +74,7 @@ export function createWorker(
           metrics.processingDuration.observe({ type }, durationMs / 1000);
         }
       : undefined,
+    onGroupFallback: metrics ? ({ reason }) => metrics.groupFallbacks.inc({ reason }) : undefined,
     retrySchedule: config.retrySchedule,
     retentionDays: config.eventRetentionDays,
     concurrency: config.workerConcurrency,

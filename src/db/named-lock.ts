@@ -1,10 +1,73 @@
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Store } from './index.js';
 
+/** What can be known of a lock's holder from here. */
+export type HolderState =
+  /** Its process is gone (not running, or a zombie not yet reaped): its heartbeat means nothing. */
+  | 'gone'
+  /** Its process runs on this host. */
+  | 'alive_here'
+  /** On another host (or an owner of another form): only its heartbeat tells whether it lives. */
+  | 'unverifiable';
+
+export type ProcessState = 'running' | 'zombie' | 'gone';
+
+/**
+ * Whether the holder `host:pid:nonce` of a lock can be alive, seen from the process `self`.
+ * A holder with our own host and pid but another owner is an earlier run of a process that had
+ * our pid (a container restarted): we are that pid now, so it is gone.
+ */
+export function holderState(owner: string, self: { host: string; pid: number; owner: string }, processState: (pid: number) => ProcessState): HolderState {
+  const [host, pidText] = owner.split(':');
+  const pid = Number(pidText);
+  if (host !== self.host || !Number.isInteger(pid) || pid <= 0) return 'unverifiable';
+  if (owner === self.owner) return 'alive_here';
+  if (pid === self.pid) return 'gone';
+  return processState(pid) === 'running' ? 'alive_here' : 'gone';
+}
+
+/**
+ * A process's state from `/proc/<pid>/stat` (its third field, after the parenthesised name,
+ * which may itself hold spaces and parentheses). A killed process stays a zombie until its
+ * parent reaps it, and signal 0 still reaches a zombie. Without /proc, signal 0 decides.
+ */
+export function processStateOf(pid: number): ProcessState {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' && hasProc()) return 'gone';
+    return answersSignalZero(pid) ? 'running' : 'gone';
+  }
+  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  return state === 'Z' || state === 'X' ? 'zombie' : 'running';
+}
+
+const hasProc = (): boolean => {
+  try {
+    readFileSync('/proc/self/stat');
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+function answersSignalZero(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export type LockAttempt = { acquired: true; tookOverFrom?: string } | { acquired: false; holder: string; holderState: HolderState; heartbeatAt: number };
+
 /**
  * A lock row with a heartbeat, for "only one process does this": the SQLite worker, the alert
- * monitor. A fresh heartbeat of another owner keeps the lock; a stale one, or one whose process
- * is gone from this machine (a crash, a SIGKILL), is taken over. Owners are `host:pid:nonce`.
+ * monitor. A fresh heartbeat of another live owner keeps the lock; a stale one, or one whose
+ * process is gone from this host (a crash, a SIGKILL), is taken over. Owners are `host:pid:nonce`.
  */
 export class NamedLock {
   private timer: NodeJS.Timeout | undefined;
@@ -13,13 +76,16 @@ export class NamedLock {
     private readonly store: Store,
     private readonly name: string,
     readonly owner: string,
-    private readonly staleAfterMs: number,
+    readonly staleAfterMs: number,
     private readonly now: () => number = Date.now,
+    /** Told when a heartbeat cannot be written; the lock may then go stale and pass to another process. */
+    private readonly onHeartbeatError: (error: unknown) => void = () => {},
+    private readonly processState: (pid: number) => ProcessState = processStateOf,
   ) {}
 
-  /** Takes or renews the lock; false when another live owner holds it. Renewed by a heartbeat until `release()`. */
-  async tryAcquire(): Promise<boolean> {
-    await this.takeOverFromDeadProcess();
+  /** Takes or renews the lock; when another owner keeps it, says who and what is known of it. Renewed by a heartbeat until `release()`. */
+  async tryAcquire(): Promise<LockAttempt> {
+    const tookOverFrom = await this.takeOverFromGoneProcess();
     const now = this.now();
     await this.store.db
       .insertInto('worker_locks')
@@ -32,23 +98,29 @@ export class NamedLock {
       )
       .execute();
     const holder = await this.holder();
-    if (holder !== this.owner) return false;
+    if (holder && holder.owner !== this.owner) {
+      return { acquired: false, holder: holder.owner, holderState: this.stateOf(holder.owner), heartbeatAt: holder.heartbeatAt };
+    }
     if (!this.timer) {
       this.timer = setInterval(() => void this.heartbeat(), Math.max(50, Math.floor(this.staleAfterMs / 3)));
       this.timer.unref();
     }
-    return true;
+    return tookOverFrom ? { acquired: true, tookOverFrom } : { acquired: true };
   }
 
-  async holder(): Promise<string | undefined> {
-    const row = await this.store.db.selectFrom('worker_locks').select('owner').where('name', '=', this.name).executeTakeFirst();
-    return row?.owner;
+  async holder(): Promise<{ owner: string; heartbeatAt: number } | undefined> {
+    const row = await this.store.db.selectFrom('worker_locks').select(['owner', 'heartbeat_at']).where('name', '=', this.name).executeTakeFirst();
+    return row && { owner: row.owner, heartbeatAt: Number(row.heartbeat_at) };
   }
 
   async release(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     await this.store.db.deleteFrom('worker_locks').where('name', '=', this.name).where('owner', '=', this.owner).execute();
+  }
+
+  private stateOf(owner: string): HolderState {
+    return holderState(owner, { host: hostname(), pid: process.pid, owner: this.owner }, this.processState);
   }
 
   private async heartbeat(): Promise<void> {
@@ -58,23 +130,14 @@ export class NamedLock {
       .where('name', '=', this.name)
       .where('owner', '=', this.owner)
       .execute()
-      .catch(() => {});
+      .catch(this.onHeartbeatError);
   }
 
-  /** A holder on this host whose pid no longer runs cannot be alive. */
-  private async takeOverFromDeadProcess(): Promise<void> {
+  /** A holder whose process is gone cannot be alive, however fresh its last heartbeat: its row is removed. Returns that holder. */
+  private async takeOverFromGoneProcess(): Promise<string | undefined> {
     const holder = await this.holder();
-    const [host, pid] = holder?.split(':') ?? [];
-    if (!holder || host !== hostname() || !pid || isRunning(Number(pid))) return;
-    await this.store.db.deleteFrom('worker_locks').where('name', '=', this.name).where('owner', '=', holder).execute();
-  }
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    if (!holder || holder.owner === this.owner || this.stateOf(holder.owner) !== 'gone') return undefined;
+    await this.store.db.deleteFrom('worker_locks').where('name', '=', this.name).where('owner', '=', holder.owner).execute();
+    return holder.owner;
   }
 }

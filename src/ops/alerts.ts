@@ -38,7 +38,9 @@ export class AlertMonitor {
     private readonly watchSignatures: boolean,
     private readonly now: () => number = Date.now,
   ) {
-    this.lock = new NamedLock(store, 'alert-monitor', owner, Math.max(3 * settings.checkIntervalMs, 15_000), now);
+    this.lock = new NamedLock(store, 'alert-monitor', owner, Math.max(3 * settings.checkIntervalMs, 15_000), now, (error) =>
+      logger.warn({ err: error }, 'could not renew the alert monitor lock'),
+    );
   }
 
   start(): void {
@@ -60,7 +62,7 @@ export class AlertMonitor {
       const now = this.now();
       const observations: Partial<Record<AlertCondition, Observation>> = {};
       if (this.watchSignatures) observations.signature_failures = await this.observeSignatures(now);
-      if (await this.lock.tryAcquire().catch(() => false)) Object.assign(observations, await this.observeDatabase(now));
+      if ((await this.lock.tryAcquire().catch(() => undefined))?.acquired) Object.assign(observations, await this.observeDatabase(now));
       const { state, notifications } = evaluateAlerts(this.state, observations, now, this.settings.windowMs);
       this.state = state;
       for (const notification of notifications) {

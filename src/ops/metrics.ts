@@ -31,6 +31,11 @@ export function createMetrics(store?: Store) {
       ['type', 'outcome'],
     ),
     processingFailures: counter('stripe_event_processing_failures_total', 'Processing attempts that failed (to be retried, or dead), by event type', ['type']),
+    groupFallbacks: counter(
+      'sync_group_fallbacks_total',
+      'Worker groups that fell back to processing their events one by one, by reason (group_failed: the transaction could not commit; event_failed: events failed inside it)',
+      ['reason'],
+    ),
     processingDuration: histogram('stripe_event_processing_duration_seconds', 'Time to apply one stored event, by event type', ['type'], [
       0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
     ]),

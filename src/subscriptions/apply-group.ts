@@ -14,8 +14,10 @@ export interface AppliedEvent<T, R extends WebhookEventRow = WebhookEventRow> {
 export interface GroupOutcome<T, R extends WebhookEventRow> {
   /** Committed, in the order given. */
   applied: AppliedEvent<T, R>[];
-  /** Not committed: each must be tried again alone. */
-  failed: R[];
+  /** Not committed, with why: each must be tried again alone. */
+  failed: { row: R; error: unknown }[];
+  /** Why the whole group could not commit (then every event is in `failed` with it). */
+  groupError?: unknown;
   /** Not started, because `startAnother` said no: still claimed, for a later group. */
   unstarted: R[];
 }
@@ -34,8 +36,9 @@ export interface GroupSteps<T, R extends WebhookEventRow> {
  * for the whole group: the subscriptions they are about are locked and loaded at the start, each
  * event's writes are buffered and kept only if it succeeds, and everything kept is written together
  * at the end. An event that throws leaves nothing behind and is reported failed while the others
- * still commit. When the transaction itself cannot commit, or `finish` throws, every event is
- * reported failed. Callers retry failed events alone, so a failure is recorded for the event that caused it.
+ * still commit. When the transaction itself cannot commit, or its completion cannot be written,
+ * every event is reported failed, with the group's error. Callers retry failed events alone, so
+ * a failure is recorded for the event that caused it.
  */
 export async function applyGroup<T, R extends WebhookEventRow>(
   store: Store,
@@ -51,7 +54,7 @@ export async function applyGroup<T, R extends WebhookEventRow>(
       try {
         const records = await GroupRecords.load(db, store.dialect, now, rows);
         const applied: AppliedEvent<T, R>[] = [];
-        const failed: R[] = [];
+        const failed: { row: R; error: unknown }[] = [];
         const unstarted: R[] = [];
         for (const [index, row] of rows.entries()) {
           if (index > 0 && steps.startAnother?.(index) === false) {
@@ -64,9 +67,9 @@ export async function applyGroup<T, R extends WebhookEventRow>(
             const value = await steps.apply(event, row);
             await event.keep();
             applied.push({ row, value, startedAt, finishedAt: now() });
-          } catch {
+          } catch (error) {
             await event.discard();
-            failed.push(row);
+            failed.push({ row, error });
           }
         }
         await records.write(steps.completion(applied));
@@ -77,8 +80,8 @@ export async function applyGroup<T, R extends WebhookEventRow>(
         throw error;
       }
     });
-  } catch {
-    return { applied: [], failed: [...rows], unstarted: [] };
+  } catch (groupError) {
+    return { applied: [], failed: rows.map((row) => ({ row, error: groupError })), unstarted: [], groupError };
   }
 }
 

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { setTimeout as sleep, setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { FastifyBaseLogger } from 'fastify';
 import { ZodError, z } from 'zod';
 import { type AttemptOutcome, NamedLock, type Store, type StoredEvent, type WebhookEventRow } from '../db/index.js';
@@ -41,6 +41,8 @@ export interface SyncWorkerOptions {
   stopTimeoutMs?: number;
   now?: () => number;
   random?: () => number;
+  /** Told of every worker group that fell back to one-by-one processing (for metrics), and why. */
+  onGroupFallback?: (fallback: { reason: 'group_failed' | 'event_failed'; events: number }) => void;
   /** Told of every finished attempt (for metrics). */
   onAttempt?: (attempt: { type: string; outcome: AttemptOutcome; durationMs: number }) => void;
   /**
@@ -55,6 +57,9 @@ export interface SyncWorkerOptions {
    */
   readSubscription?: (subscriptionId: string) => Promise<unknown>;
 }
+
+/** How often a worker waiting for the SQLite lock of a process on another host tries again. */
+const LOCK_RETRY_MS = 1_000;
 
 /** The sizes at which SQLite's time budget may end a group (see groupBudget). */
 const BUDGET_STEP = 25;
@@ -71,6 +76,8 @@ export class WorkerLockError extends Error {
 function describeZodError(error: ZodError, prefix: string[]): string {
   return error.issues.map((i) => `${[...prefix, ...i.path].join('.')}: ${i.message}`).join('; ');
 }
+
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -134,23 +141,22 @@ export class SyncWorker {
   constructor(private readonly options: SyncWorkerOptions) {
     this.now = options.now ?? Date.now;
     this.queue = new EventQueue(options.store);
-    this.lock =
-      options.store.dialect === 'sqlite' ? new NamedLock(options.store, 'sqlite-worker', this.owner, 15_000, this.now) : undefined;
+    const onHeartbeatError = (error: unknown) =>
+      options.logger.error({ err: error }, 'could not renew the SQLite worker lock; another process may take it over once it is stale');
+    this.lock = options.store.dialect === 'sqlite' ? new NamedLock(options.store, 'sqlite-worker', this.owner, 15_000, this.now, onHeartbeatError) : undefined;
   }
 
   private get leaseMs(): number {
     return this.options.leaseMs ?? 60_000;
   }
 
-  /** Takes the SQLite worker lock (throws WorkerLockError when another process has it) and starts polling. */
+  /**
+   * Takes the SQLite worker lock and starts polling. Throws WorkerLockError when a live process on
+   * this host has the lock; waits (logged) while one on another host may still be alive.
+   */
   async start(): Promise<void> {
     if (this.lock) {
-      if (!(await this.lock.tryAcquire())) {
-        throw new WorkerLockError(
-          `another process (${await this.lock.holder()}) is running the worker on this SQLite database; SQLite supports one worker process. ` +
-            'Stop it, run this process with --no-worker (intake only), or use PostgreSQL (DATABASE_URL=postgres://…) to run several instances.',
-        );
-      }
+      await this.acquireLock(this.lock);
       // The only worker on this file: anything still `processing` belongs to a process that died.
       const orphans = await this.queue.expireAllLeases();
       if (orphans > 0) this.options.logger.warn({ events: orphans }, 'taking back events left in processing by a previous run');
@@ -164,6 +170,38 @@ export class SyncWorker {
     every(3_600_000, () => void this.prune());
     void this.prune();
     this.kick();
+  }
+
+  /**
+   * A holder whose process is gone (a crash, a SIGKILL, a zombie) is taken over at once; one on
+   * another host cannot be checked from here, so it keeps the lock until its heartbeat is stale.
+   */
+  private async acquireLock(lock: NamedLock): Promise<void> {
+    const { logger } = this.options;
+    let waitingLogged = false;
+    for (;;) {
+      const attempt = await lock.tryAcquire();
+      if (attempt.acquired) {
+        if (attempt.tookOverFrom) logger.warn({ previousHolder: attempt.tookOverFrom }, 'took over the SQLite worker lock from a process that is gone');
+        else if (waitingLogged) logger.warn('took over the SQLite worker lock: its holder on another host stopped renewing it');
+        return;
+      }
+      if (attempt.holderState === 'alive_here') {
+        throw new WorkerLockError(
+          `another process (${attempt.holder}) is running the worker on this SQLite database; SQLite supports one worker process. ` +
+            'Stop it, run this process with --no-worker (intake only), or use PostgreSQL (DATABASE_URL=postgres://…) to run several instances.',
+        );
+      }
+      if (!waitingLogged) {
+        waitingLogged = true;
+        const staleInMs = Math.max(0, attempt.heartbeatAt + lock.staleAfterMs - this.now());
+        logger.warn(
+          { holder: attempt.holder, staleAfterMs: lock.staleAfterMs, staleInMs },
+          'the SQLite worker lock is held by a process on another host, which cannot be checked from here; waiting until its heartbeat is stale',
+        );
+      }
+      await sleep(LOCK_RETRY_MS);
+    }
   }
 
   /** Asks for a drain soon; cheap to call after every stored event. */
@@ -269,11 +307,13 @@ export class SyncWorker {
   }
 
   /**
-   * Applies claimed events of different subscriptions in one transaction; any event that fails
-   * there, or whose Stripe read failed before it (refetch mode), and every event when the group
-   * cannot commit (a lost lease, a customer linked meanwhile, a failed write), is then processed
-   * alone, so its failure is recorded on it and does not hold back the others. Returns the events
-   * the group ended before (SQLite's time budget), still claimed.
+   * Applies claimed events of different subscriptions in one transaction. An event whose
+   * preparation failed (its payload unreadable, or in refetch mode its Stripe read) has that
+   * failure recorded at once, without a second read. Any event that fails in the transaction, and
+   * every event when the group cannot commit (a lost lease, a customer linked meanwhile, a failed
+   * write), falls back to being processed alone with what was prepared, so its failure is recorded
+   * on it and does not hold back the others; each fallback is logged and counted. Returns the
+   * events the group ended before (SQLite's time budget), still claimed.
    */
   private async processGroup(rows: StoredEvent[]): Promise<StoredEvent[]> {
     if (rows.length === 1) {
@@ -282,16 +322,16 @@ export class SyncWorker {
     }
     const startAnother = this.groupBudget();
     const prepared = new Map<string, PreparedEvent>();
-    const alone: StoredEvent[] = [];
     for (const row of rows) {
+      const startedAt = this.now();
       try {
         prepared.set(row.id, this.preparedBefore.get(row) ?? (await this.prepare(row)));
-      } catch {
-        alone.push(row);
+      } catch (error) {
+        await this.recordFailure(row, error, startedAt);
       }
     }
     const grouped = rows.filter((row) => prepared.has(row.id));
-    const { applied, failed, unstarted } = await applyGroup(
+    const { applied, failed, unstarted, groupError } = await applyGroup(
       this.options.store,
       grouped,
       {
@@ -303,8 +343,22 @@ export class SyncWorker {
     );
     for (const row of unstarted) this.preparedBefore.set(row, prepared.get(row.id)!);
     for (const { row, value, startedAt, finishedAt } of applied) this.logApplied(row, value, finishedAt - startedAt);
-    for (const row of [...failed, ...alone]) await this.processEvent(row);
+    if (failed.length > 0) this.reportFallback(grouped.length, failed, groupError);
+    for (const { row } of failed) await this.processEvent(row, prepared.get(row.id));
     return unstarted;
+  }
+
+  /** A group that fell back to one-by-one processing: a bug in the group write would otherwise only show as slow drains. */
+  private reportFallback(groupSize: number, failed: { row: StoredEvent; error: unknown }[], groupError: unknown): void {
+    const reason = groupError === undefined ? 'event_failed' : 'group_failed';
+    this.options.onGroupFallback?.({ reason, events: failed.length });
+    const errors = groupError === undefined ? failed.map(({ error }) => messageOf(error)) : [messageOf(groupError)];
+    this.options.logger.warn(
+      { reason, groupSize, eventIds: failed.map(({ row }) => row.id), errors, ...(groupError === undefined ? {} : { err: groupError }) },
+      reason === 'group_failed'
+        ? 'worker group could not commit; processing its events one by one'
+        : 'events failed in a worker group; processing them one by one',
+    );
   }
 
   /** SQLite: whether a group started now is still within its time budget (see groupBudgetMs). */
@@ -316,12 +370,12 @@ export class SyncWorker {
     return (started) => started % BUDGET_STEP !== 0 || performance.now() < endsAt;
   }
 
-  /** Applies one event this worker has claimed. Never throws: a failure is recorded on the event. */
-  async processEvent(row: StoredEvent): Promise<void> {
+  /** Applies one event this worker has claimed (with what a group prepared for it already). Never throws: a failure is recorded on the event. */
+  async processEvent(row: StoredEvent, preparedInGroup?: PreparedEvent): Promise<void> {
     const { store, logger } = this.options;
     const startedAt = this.now();
     try {
-      const prepared = await this.prepare(row);
+      const prepared = preparedInGroup ?? (await this.prepare(row));
       const result = await store.db.transaction().execute(async (trx) => {
         const value = await this.applyPrepared(new SyncRepository(trx, store.dialect, this.now), row, prepared);
         await finishEvents(trx, this.completion([{ row, value, startedAt, finishedAt: this.now() }]));
@@ -387,7 +441,7 @@ export class SyncWorker {
 
   private async recordFailure(row: StoredEvent, error: unknown, startedAt: number): Promise<void> {
     const retryable = !(error instanceof InvalidEventError);
-    const message = error instanceof Error ? error.message : String(error);
+    const message = messageOf(error);
     const next = retryable ? nextAttemptAt(row.attempts, this.options.retrySchedule, this.now(), this.options.random) : null;
     const outcome = next === null ? 'dead' : 'failed';
     try {

@@ -1,8 +1,5 @@
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openStore, type Store, type WebhookEventRow } from '../../src/db/index.js';
-import { EventQueue, SyncWorker, type SyncWorkerOptions } from '../../src/subscriptions/index.js';
-import { readEnvelope } from '../../src/webhooks/envelope.js';
+import { openStore, type Store } from '../../src/db/index.js';
 import { BACKENDS, type TestDatabase } from '../helpers/databases.js';
 import {
   checkoutCompletedEvent,
@@ -13,49 +10,12 @@ import {
   newId,
   nowSeconds,
   type StripeEventBody,
-  serialize,
   type SubscriptionSpec,
   subscriptionEvent,
   subscriptionObject,
 } from '../helpers/events.js';
-import { webhookEventWriter } from '../../src/webhooks/group-commit.js';
-
-const quiet = pino({ level: 'silent' });
-
-/** A database with the schema, and no service: events are stored as intake would store them. */
-async function openDatabase(backend: (typeof BACKENDS)[number]): Promise<{ database: TestDatabase; store: Store }> {
-  const database = await backend.create();
-  return { database, store: await openStore(database.url) };
-}
-
-async function store(db: Store, events: StripeEventBody[]): Promise<void> {
-  const receivedAt = Date.now();
-  const rows = events.map((event) => readEnvelope(event, Buffer.from(serialize(event)), receivedAt)!);
-  await webhookEventWriter(db)(rows);
-}
-
-async function addUsers(db: Store, ids: string[]): Promise<void> {
-  await db.db.insertInto('users').values(ids.map((id) => ({ id, token_hash: null, created_at: Date.now() }))).execute();
-}
-
-/** Drains everything due with one lane (rounds of claims in a fixed order); returns how often `afterApply` ran for each event. */
-async function drain(db: Store, options: Partial<SyncWorkerOptions> & { eventsPerTransaction: number }): Promise<Map<string, number>> {
-  const calls = new Map<string, number>();
-  const worker = new SyncWorker({
-    store: db,
-    logger: quiet,
-    retrySchedule: [60_000],
-    pollIntervalMs: 60_000,
-    concurrency: 1,
-    ...options,
-    afterApply: async (row: WebhookEventRow) => {
-      calls.set(row.id, (calls.get(row.id) ?? 0) + 1);
-      await options.afterApply?.(row);
-    },
-  });
-  await worker.drain();
-  return calls;
-}
+import { EventQueue } from '../../src/subscriptions/index.js';
+import { addUsers, drain, openDatabase, store } from '../helpers/sync.js';
 
 /** Everything sync wrote, without the columns that say when (they differ from run to run). */
 async function records(db: Store) {
