@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { StripeStandIn } from './stripe-stand-in/server.js';
 import { payCheckout, type PortalAction, usePortal } from './stripe-stand-in/user.js';
 import { freePort } from './free-port.js';
@@ -15,6 +16,14 @@ import { freePort } from './free-port.js';
 const WEBHOOK_SECRET = 'whsec_demo_secret_0123456789abcdef';
 type Entitlement = Record<string, unknown>;
 
+
+class StepFailed extends Error {}
+
+/** Asks the stand-in to play Stripe's part (a failed or retried payment); throws unless it did. */
+async function standInAction(url: string): Promise<void> {
+  const response = await fetch(url, { method: 'POST' });
+  if (!response.ok) throw new Error(`the stand-in answered ${response.status} to ${new URL(url).pathname}`);
+}
 
 async function until<T>(read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -43,17 +52,17 @@ function startService(port: number, standInUrl: string, dir: string): ChildProce
   return child;
 }
 
-async function main(): Promise<number> {
+/** Plays the story against the given stand-in (a test may make it fail); returns the exit code. */
+export async function playDemo(standIn = new StripeStandIn(), print: (line: string) => void = console.log): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'billing-demo-'));
-  const standIn = new StripeStandIn();
   const standInUrl = await standIn.listen();
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   standIn.setWebhookTarget({ url: `${base}/webhooks/stripe`, secret: WEBHOOK_SECRET });
   const service = startService(port, standInUrl, dir);
-  let failures = 0;
+  let failed = false;
   try {
-    console.log(`Stripe stand-in on ${standInUrl}, service on ${base} (SYNC_MODE=refetch, the default with a key)\n`);
+    print(`Stripe stand-in on ${standInUrl}, service on ${base} (SYNC_MODE=refetch, the default with a key)\n`);
     await until(() => fetch(`${base}/readyz`).then((r) => r.ok).catch(() => false), Boolean, 30_000);
 
     const call = async (method: string, path: string, token: string, body?: unknown) => {
@@ -64,7 +73,13 @@ async function main(): Promise<number> {
       });
       return { status: response.status, body: (await response.json()) as Record<string, any> };
     };
-    const user = (await (await fetch(`${base}/v1/users`, { method: 'POST' })).json()) as { userId: string; token: string };
+    /** The answer, when it has the status a step expects; otherwise the step fails with what came instead. */
+    const expectStatus = <T extends { status: number; body: Record<string, any> }>(answer: T, status: number, what: string): T => {
+      if (answer.status !== status) throw new Error(`${what}: expected ${status}, got ${answer.status} ${JSON.stringify(answer.body)}`);
+      return answer;
+    };
+    const signUp = await fetch(`${base}/v1/users`, { method: 'POST' });
+    const user = expectStatus({ status: signUp.status, body: (await signUp.json()) as Record<string, any> }, 201, 'POST /v1/users').body as { userId: string; token: string };
     const entitlement = async () => (await call('GET', '/v1/entitlements', user.token)).body as Entitlement;
     /** Runs one step (its action throws when its own answer is wrong), then waits for the expected entitlement. */
     const step = async (name: string, expected: Entitlement, act: () => Promise<string | void>) => {
@@ -76,11 +91,14 @@ async function main(): Promise<number> {
         acted = false;
         note = `error: ${error instanceof Error ? error.message : String(error)}`;
       }
-      const answer = await until(entitlement, (e) => Object.entries(expected).every(([k, v]) => e[k] === v));
-      const ok = acted && Object.entries(expected).every(([k, v]) => answer[k] === v);
-      if (!ok) failures++;
+      const matches = (e: Entitlement) => Object.entries(expected).every(([k, v]) => e[k] === v);
+      // A step whose own action failed has nothing to wait for.
+      const answer = acted ? await until(entitlement, matches) : await entitlement();
+      const ok = acted && matches(answer);
       const shown = ['premium', 'reason', 'status', 'priceId', 'cancelAtPeriodEnd', 'graceUntil'].map((k) => `${k}=${JSON.stringify(answer[k])}`).join(' ');
-      console.log(`${ok ? 'PASS' : 'FAIL'}  ${name}${note ? `\n      ${note}` : ''}\n      entitlement: ${shown}${ok ? '' : `\n      expected: ${JSON.stringify(expected)}`}`);
+      print(`${ok ? 'PASS' : 'FAIL'}  ${name}${note ? `\n      ${note}` : ''}\n      entitlement: ${shown}${ok ? '' : `\n      expected: ${JSON.stringify(expected)}`}`);
+      // Every later step builds on this one: the story stops here.
+      if (!ok) throw new StepFailed(name);
     };
 
     let checkoutUrl = '';
@@ -90,7 +108,8 @@ async function main(): Promise<number> {
 
     await step('sign-up: a new user of the extension', { premium: false, reason: 'no_subscription' }, async () => `user ${user.userId}`);
     await step('checkout: POST /v1/billing/checkout', { premium: false }, async () => {
-      const answer = await call('POST', '/v1/billing/checkout', user.token, {});
+      const answer = expectStatus(await call('POST', '/v1/billing/checkout', user.token, {}), 200, 'POST /v1/billing/checkout');
+      if (typeof answer.body.url !== 'string' || !answer.body.url.startsWith(standInUrl)) throw new Error(`no Checkout URL of the stand-in in ${JSON.stringify(answer.body)}`);
       checkoutUrl = answer.body.url;
       return `${answer.status} ${JSON.stringify(answer.body)}`;
     });
@@ -108,34 +127,34 @@ async function main(): Promise<number> {
       return `${success.status} "${title}"; premium at once; then the held webhooks arrive`;
     });
     await step('a second checkout is refused (409, use the portal)', { premium: true, status: 'active' }, async () => {
-      const answer = await call('POST', '/v1/billing/checkout', user.token, { priceId: 'price_pro' });
-      if (answer.status !== 409) throw new Error(`expected 409, got ${answer.status}`);
+      const answer = expectStatus(await call('POST', '/v1/billing/checkout', user.token, { priceId: 'price_pro' }), 409, 'a second POST /v1/billing/checkout');
       return `${answer.status} ${JSON.stringify(answer.body)}`;
     });
     await step('upgrade to price_pro in the Customer Portal', { premium: true, priceId: 'price_pro' }, async () => {
-      portalUrl = (await call('POST', '/v1/billing/portal', user.token)).body.url;
+      portalUrl = expectStatus(await call('POST', '/v1/billing/portal', user.token), 200, 'POST /v1/billing/portal').body.url;
       await portal({ switchTo: 'price_pro' });
       return `portal ${portalUrl}`;
     });
     await step('a renewal payment fails: past_due, still premium during the grace period', { premium: true, status: 'past_due', reason: 'past_due_in_grace' }, async () => {
-      await fetch(`${standInUrl}/_stand-in/subscriptions/${subscriptionId}/payment-failed`, { method: 'POST' });
+      await standInAction(`${standInUrl}/_stand-in/subscriptions/${subscriptionId}/payment-failed`);
     });
     await step('Stripe retries the payment and it succeeds: active again', { premium: true, status: 'active', graceUntil: null }, async () => {
-      await fetch(`${standInUrl}/_stand-in/subscriptions/${subscriptionId}/payment-succeeded`, { method: 'POST' });
+      await standInAction(`${standInUrl}/_stand-in/subscriptions/${subscriptionId}/payment-succeeded`);
     });
     await step('cancel at period end in the portal: still premium until the period ends', { premium: true, cancelAtPeriodEnd: true }, () => portal('cancel-at-period-end'));
     await step('cancel now in the portal: premium ends', { premium: false, reason: 'canceled', status: 'canceled' }, () => portal('cancel-now'));
   } catch (error) {
-    failures++;
-    console.error('FAIL ', error instanceof Error ? error.message : error);
+    failed = true;
+    if (error instanceof StepFailed) print(`\nStopped at the step that went wrong: ${error.message}.`);
+    else print(`FAIL  ${error instanceof Error ? error.message : String(error)}`);
   } finally {
     service.kill('SIGTERM');
     await new Promise((resolve) => service.once('exit', resolve));
     await standIn.close();
     rmSync(dir, { recursive: true, force: true });
   }
-  console.log(failures === 0 ? '\nEvery step came out right.' : `\n${failures} step(s) went wrong.`);
-  return failures === 0 ? 0 : 1;
+  if (!failed) print('\nEvery step came out right.');
+  return failed ? 1 : 0;
 }
 
-process.exitCode = await main();
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) process.exitCode = await playDemo();
