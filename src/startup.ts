@@ -1,5 +1,5 @@
 import { type Config, ConfigError, loadConfig } from './config.js';
-import { openStore, redactDatabaseUrl, type Store } from './db/index.js';
+import { openStore, redactDatabaseUrl, type Store, withoutDatabaseSecrets } from './db/index.js';
 
 /** Start-up steps shared by the service, the worker and the CLIs: plain messages, exit 1, no stack traces. */
 
@@ -17,11 +17,11 @@ export function configOrExit(env: NodeJS.ProcessEnv = process.env): Config {
   }
 }
 
-/** Opens and migrates DATABASE_URL, or exits naming the variable (the password redacted). */
+/** Opens and migrates DATABASE_URL, or exits naming the variable (every secret of the URL masked, in the error too). */
 export async function storeOrExit(config: Config): Promise<Store> {
   try {
     return await openStore(config.databaseUrl);
   } catch (error) {
-    fail(`DATABASE_URL: cannot open ${redactDatabaseUrl(config.databaseUrl)}: ${(error as Error).message}`);
+    fail(`DATABASE_URL: cannot open ${redactDatabaseUrl(config.databaseUrl)}: ${withoutDatabaseSecrets((error as Error).message, config.databaseUrl)}`);
   }
 }

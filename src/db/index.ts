@@ -180,9 +180,6 @@ export function dialectOf(db: Kysely<Database>): Dialect {
   return db.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite';
 }
 
-/** The URL with any password replaced, for messages. */
-export function redactDatabaseUrl(url: string): string {
-  return url.replace(/\/\/([^:/@]+):([^@]*)@/, '//$1:***@');
-}
+export { redactDatabaseUrl, withoutDatabaseSecrets } from './database-url.js';
 export { Batcher, type BatchRun } from './batcher.js';
 export { NamedLock } from './named-lock.js';
