@@ -2,79 +2,37 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
 import { ADMIN_DATABASE_URL } from '../test/helpers/databases.js';
-import type { Backend } from './dataset.js';
+import { type BenchCommand, benchCommandFrom, SCRATCH_REPORT_DIR, UsageError, USAGE } from './flags.js';
 import { type BenchFigures, type Machine, renderChart, renderReport } from './report.js';
 import { type BenchOptions, benchEntitlements, benchIntake, benchProcessing, benchSoak } from './scenarios.js';
 import { BUILD_DIR, deploymentNodeArgs, profileServicesInto, removeBuild } from './targets.js';
 
 /**
  * `npm run bench [-- flags]`: builds the service, drives it and the baselines over loopback, and
- * writes the report (docs/performance.md between its markers, the chart and the raw figures).
+ * writes the report (performance.md between its markers, the chart and the raw figures): into
+ * docs/ from a full run or with `--report-dir docs`, else into a scratch dir (bench/flags.ts).
  */
 
-const USAGE = `npm run bench -- [--scenarios intake,processing,entitlements,soak] [--backends sqlite,postgres]
-  [--concurrency 1,8,32,64] [--target-concurrency 64] [--reps 3] [--events 5000] [--run-seconds 5]
-  [--backlog 100000] [--drain-seconds 300] [--drain-intake-rate 200] [--linked-users]  (backlog events name existing users in metadata.user_id)
-  [--users 1000000] [--small-users 10000] [--soak-seconds 600] [--soak-backend sqlite] [--report-dir docs]
-  [--cpu-prof DIR]  (each service process writes a V8 CPU profile into DIR)`;
+const command = commandOrExit(process.argv.slice(2));
+const { scenarios } = command;
+const options: BenchOptions = { ...command.options, log: (line) => console.log(line) };
 
-const { values: flags } = parseArgs({
-  options: {
-    scenarios: { type: 'string', default: 'intake,processing,entitlements,soak' },
-    backends: { type: 'string', default: 'sqlite,postgres' },
-    concurrency: { type: 'string', default: '1,8,32,64' },
-    'target-concurrency': { type: 'string', default: '64' },
-    reps: { type: 'string', default: '3' },
-    events: { type: 'string', default: '5000' },
-    'run-seconds': { type: 'string', default: '5' },
-    backlog: { type: 'string', default: '100000' },
-    'drain-seconds': { type: 'string', default: '300' },
-    'drain-intake-rate': { type: 'string', default: '200' },
-    'linked-users': { type: 'boolean', default: false },
-    users: { type: 'string', default: '1000000' },
-    'small-users': { type: 'string', default: '10000' },
-    'soak-seconds': { type: 'string', default: '600' },
-    'soak-backend': { type: 'string', default: 'sqlite' },
-    'report-dir': { type: 'string', default: 'docs' },
-    'cpu-prof': { type: 'string' },
-    help: { type: 'boolean', default: false },
-  },
-});
-if (flags.help) {
-  console.log(USAGE);
-  process.exit(0);
+/** The checked command line; the usage on --help; a usage error and exit 2 before anything runs. */
+function commandOrExit(args: string[]): BenchCommand {
+  try {
+    const parsed = benchCommandFrom(args);
+    if (parsed !== 'help') return parsed;
+    console.log(USAGE);
+    process.exit(0);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(error.message);
+    process.exit(2);
+  }
 }
-
-function positive(name: keyof typeof flags): number {
-  const value = Number(flags[name]);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number\n${USAGE}`);
-  return value;
-}
-
-const list = (text: string) => text.split(',').map((s) => s.trim()).filter(Boolean);
-const backends = list(flags.backends!).filter((b): b is Backend => b === 'sqlite' || b === 'postgres');
-const scenarios = new Set(list(flags.scenarios!));
-const options: BenchOptions = {
-  backends,
-  concurrency: list(flags.concurrency!).map(Number),
-  targetConcurrency: positive('target-concurrency'),
-  reps: positive('reps'),
-  events: positive('events'),
-  runSeconds: positive('run-seconds'),
-  backlog: positive('backlog'),
-  drainSeconds: positive('drain-seconds'),
-  drainIntakeRate: positive('drain-intake-rate'),
-  linkedUsers: flags['linked-users']!,
-  users: positive('users'),
-  smallUsers: positive('small-users'),
-  soakSeconds: positive('soak-seconds'),
-  soakBackend: flags['soak-backend'] === 'postgres' ? 'postgres' : 'sqlite',
-  log: (line) => console.log(line),
-};
 
 async function machine(): Promise<Machine> {
   const client = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
@@ -113,7 +71,11 @@ function spliceReport(existing: string | undefined, generated: string): string {
 
 async function main(): Promise<void> {
   const root = resolve(import.meta.dirname, '..');
-  if (flags['cpu-prof']) profileServicesInto(resolve(flags['cpu-prof']));
+  const reportDir = resolve(root, command.reportDir);
+  const reportFile = join(reportDir, 'performance.md');
+  // Said before the run, which can take most of an hour, and not only after it.
+  console.log(`the report goes to ${reportFile}${command.reportDir === SCRATCH_REPORT_DIR ? ' (a partial run: docs/ takes every scenario on both backends, or --report-dir docs)' : ''}`);
+  if (command.cpuProfileDir) profileServicesInto(resolve(command.cpuProfileDir));
   console.log('building the service and baselines…');
   removeBuild();
   execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json'), '--outDir', BUILD_DIR], { stdio: 'inherit' });
@@ -127,18 +89,17 @@ async function main(): Promise<void> {
     if (scenarios.has('intake')) figures.intake = await benchIntake(options);
     if (scenarios.has('processing')) {
       figures.processing = {};
-      for (const backend of backends) figures.processing[backend] = await benchProcessing(backend, options);
+      for (const backend of options.backends) figures.processing[backend] = await benchProcessing(backend, options);
     }
     if (scenarios.has('entitlements')) {
       figures.entitlements = {};
-      for (const backend of backends) figures.entitlements[backend] = await benchEntitlements(backend, options);
+      for (const backend of options.backends) figures.entitlements[backend] = await benchEntitlements(backend, options);
     }
     if (scenarios.has('soak')) figures.soak = await benchSoak(options);
   } finally {
     removeBuild();
   }
 
-  const reportDir = resolve(root, flags['report-dir']!);
   mkdirSync(join(reportDir, 'performance'), { recursive: true });
   writeFileSync(join(reportDir, 'performance', 'results.json'), `${JSON.stringify(figures, null, 2)}\n`);
   let chart: string | undefined;
@@ -146,7 +107,6 @@ async function main(): Promise<void> {
     writeFileSync(join(reportDir, 'performance', 'intake.svg'), renderChart([figures.intake.floor, figures.intake.docsStyle, ...Object.values(figures.intake.service)]));
     chart = 'performance/intake.svg';
   }
-  const reportFile = join(reportDir, 'performance.md');
   writeFileSync(reportFile, spliceReport(existsSync(reportFile) ? readFileSync(reportFile, 'utf8') : undefined, renderReport(figures, chart)));
   console.log(`report written to ${reportFile}`);
 }

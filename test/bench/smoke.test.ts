@@ -4,6 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { SCRATCH_REPORT_DIR } from '../../bench/flags.js';
+import { docsReport } from './docs-report.js';
+
+const ROOT = new URL('../..', import.meta.url).pathname;
 
 /** `npm run bench` at a tiny size, so that the benchmark cannot rot. Its figures are not judged here. */
 describe('the benchmark entry point', () => {
@@ -32,4 +36,15 @@ describe('the benchmark entry point', () => {
     // The service is measured with the heap limit it is deployed with (npm start's flags).
     expect(figures.machine.serviceNodeArgs).toEqual([expect.stringMatching(/^--max-old-space-size=\d+$/)]);
   }, 150_000);
+
+  it('writes a partial run\'s report into the scratch dir, not into docs/', async () => {
+    const before = docsReport();
+    const flags = ['--scenarios', 'processing', '--backends', 'sqlite', '--reps', '1', '--backlog', '60', '--drain-seconds', '20', '--drain-intake-rate', '20'];
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...flags], { cwd: ROOT, timeout: 60_000 });
+    expect(docsReport()).toEqual(before);
+    const reportFile = join(ROOT, SCRATCH_REPORT_DIR, 'performance.md');
+    expect(stdout).toContain(`the report goes to ${reportFile} (a partial run`);
+    expect(stdout).toContain(`report written to ${reportFile}`);
+    expect(JSON.parse(readFileSync(join(ROOT, SCRATCH_REPORT_DIR, 'performance', 'results.json'), 'utf8')).processing.sqlite.drained).toBe(true);
+  }, 90_000);
 });
