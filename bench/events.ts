@@ -4,10 +4,10 @@ import Stripe from 'stripe';
 
 /**
  * Realistic, unique Stripe events for the benchmark, shaped like Stripe's own example
- * subscription (../shared/stripe/openapi-fixtures3.json), about 3 KB each.
+ * subscription (test/fixtures/stripe/openapi-fixtures3.json), about 3 KB each.
  */
 
-const FIXTURES = fileURLToPath(new URL('../../shared/stripe/openapi-fixtures3.json', import.meta.url));
+const FIXTURES = fileURLToPath(new URL('../test/fixtures/stripe/openapi-fixtures3.json', import.meta.url));
 
 function exampleSubscription(): Record<string, any> {
   const subscription = structuredClone(JSON.parse(readFileSync(FIXTURES, 'utf8')).resources.subscription);

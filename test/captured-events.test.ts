@@ -1,13 +1,13 @@
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { BACKENDS } from './helpers/databases.js';
-import { capturedEvent, deliver, SHARED_STRIPE_DIR } from './helpers/events.js';
+import { capturedEvent, deliver, STRIPE_FIXTURES_DIR } from './helpers/events.js';
 import { useService } from './helpers/service.js';
 
 /** Real Stripe test-mode deliveries (API 2020-03-02), re-signed with the suite's secret. */
 describe.each(BACKENDS)('captured Stripe events on $name', (backend) => {
   const context = useService(backend);
-  const files = readdirSync(`${SHARED_STRIPE_DIR}captured-events`).filter((f) => f.endsWith('.json'));
+  const files = readdirSync(`${STRIPE_FIXTURES_DIR}captured-events`).filter((f) => f.endsWith('.json'));
 
 
   it('every captured delivery is accepted and applied or ignored, none fails', async () => {

@@ -4,12 +4,12 @@ import { fileURLToPath } from 'node:url';
 import Stripe from 'stripe';
 import { TEST_SECRET } from './service.js';
 
-/** Stripe-shaped test events, built on Stripe's own examples in ../shared/stripe. */
+/** Stripe-shaped test events, built on Stripe's own examples and captured deliveries in test/fixtures/stripe. */
 
-export const SHARED_STRIPE_DIR = fileURLToPath(new URL('../../../shared/stripe/', import.meta.url));
+export const STRIPE_FIXTURES_DIR = fileURLToPath(new URL('../fixtures/stripe/', import.meta.url));
 
 function readJson(path: string): any {
-  return JSON.parse(readFileSync(SHARED_STRIPE_DIR + path, 'utf8'));
+  return JSON.parse(readFileSync(STRIPE_FIXTURES_DIR + path, 'utf8'));
 }
 
 const fixtures = readJson('openapi-fixtures3.json').resources;
