@@ -12,6 +12,8 @@ export interface BackfillCounts {
   seen: number;
   stored: number;
   duplicates: number;
+  /** Events Stripe listed that are not well-formed events (intake would refuse them too): never stored. */
+  invalid: number;
 }
 
 /**
@@ -25,9 +27,11 @@ export async function backfill(options: {
   since: number;
   progress?: Progress;
   metrics?: Pick<Metrics, 'backfilledEvents'>;
+  /** Told of each invalid event, with its id where it has a string one, so that it is logged. */
+  onInvalid: (eventId: string | undefined) => void;
   now?: () => number;
 }): Promise<BackfillCounts> {
-  const counts: BackfillCounts = { seen: 0, stored: 0, duplicates: 0 };
+  const counts: BackfillCounts = { seen: 0, stored: 0, duplicates: 0, invalid: 0 };
   const now = options.now ?? Date.now;
   const since = Math.max(options.since, Math.floor(now() / 1000) - BACKFILL_LIMIT_SECONDS);
   const events = options.stripe.events.list({ types: Object.keys(EVENT_HANDLERS), created: { gte: since }, limit: 100 });
@@ -35,9 +39,10 @@ export async function backfill(options: {
     counts.seen++;
     // Stripe's own serialization of the event, as a webhook would carry it.
     const row = readEnvelope(event, Buffer.from(JSON.stringify(event, null, 2)), now());
-    const stored = row !== undefined && (await storeEvent(options.store, row));
-    counts[stored ? 'stored' : 'duplicates']++;
-    options.metrics?.backfilledEvents.inc({ outcome: stored ? 'stored' : 'duplicate' });
+    const outcome = row === undefined ? 'invalid' : (await storeEvent(options.store, row)) ? 'stored' : 'duplicate';
+    if (outcome === 'invalid') options.onInvalid(typeof event.id === 'string' ? event.id.slice(0, 255) : undefined);
+    counts[outcome === 'duplicate' ? 'duplicates' : outcome]++;
+    options.metrics?.backfilledEvents.inc({ outcome });
     options.progress?.update({ ...counts });
   }
   options.progress?.done({ ...counts });

@@ -36,7 +36,14 @@ export function startBillingJobs(options: BillingJobOptions): { stop(): Promise<
     track(
       (async () => {
         const since = await startupBackfillSince(store, Math.floor(Date.now() / 1000));
-        const counts = await backfill({ stripe, store, since, metrics, progress: loggedProgress(log, 'start-up backfill') });
+        const counts = await backfill({
+          stripe,
+          store,
+          since,
+          metrics,
+          progress: loggedProgress(log, 'start-up backfill'),
+          onInvalid: (eventId) => logger.warn({ eventId }, 'start-up backfill skipped an event that is not a well-formed Stripe event'),
+        });
         if (counts.stored > 0) options.onStored();
       })().catch((error) => logger.error({ stripe: describeStripeError(error) }, 'start-up backfill failed')),
     );

@@ -55,7 +55,7 @@ export function createMetrics(store?: Store) {
     ),
     backfilledEvents: counter(
       'stripe_backfill_events_total',
-      'Events backfill read from Stripe, by outcome (stored: it had been missed; duplicate: already stored)',
+      'Events backfill read from Stripe, by outcome (stored: it had been missed; duplicate: already stored; invalid: not a well-formed event, skipped)',
       ['outcome'],
     ),
   };

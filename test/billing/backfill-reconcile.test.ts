@@ -37,11 +37,11 @@ describe.each(BACKENDS)('backfill and reconcile on $name', (backend) => {
     const { user } = await paidWithoutWebhooks();
     expect((await getEntitlement(context.svc.baseUrl, user.token)).premium).toBe(false);
     const first = await cli('backfill', '--since', '1h');
-    expect(first.stdout).toMatch(/backfill: (\d+) event\(s\) read from Stripe, [1-9]\d* stored, \d+ already stored/);
+    expect(first.stdout).toMatch(/backfill: (\d+) event\(s\) read from Stripe, [1-9]\d* stored, \d+ already stored, 0 invalid/);
     await context.svc.settle();
     expect(await getEntitlement(context.svc.baseUrl, user.token)).toMatchObject({ premium: true, status: 'active' });
     const second = await cli('backfill', '--since', '1h');
-    expect(second.stdout).toMatch(/backfill: (\d+) event\(s\) read from Stripe, 0 stored, \1 already stored/);
+    expect(second.stdout).toMatch(/backfill: (\d+) event\(s\) read from Stripe, 0 stored, \1 already stored, 0 invalid/);
   });
 
   it('BACKFILL_ON_START: the worker process backfills from before the newest stored event when it starts', async () => {
@@ -121,5 +121,19 @@ describe.each(BACKENDS)('backfill and reconcile on $name', (backend) => {
     expect(pages).toHaveLength(Math.ceil(total / 100));
     const metric = await metrics.registry.getSingleMetricAsString('stripe_reconcile_differences_total');
     expect(metric).toMatch(new RegExp(`stripe_reconcile_differences_total\\{field="missing"\\} ${counts.different}`));
+  });
+
+  it('backfill counts an event it cannot store as invalid, not as already stored, and says which', async () => {
+    if (context.standIn.state.events.length === 0) await paidWithoutWebhooks();
+    const bad = { ...structuredClone(context.standIn.state.events.at(-1)!), id: 'evt_bad\u0001control', created: Math.floor(Date.now() / 1000) };
+    context.standIn.state.events.push(bad);
+    try {
+      const { stdout, stderr } = await cli('backfill', '--since', '1h');
+      expect(stdout).toMatch(/backfill: (\d+) event\(s\) read from Stripe, 0 stored, \d+ already stored, 1 invalid/);
+      expect(stderr).toContain('backfill: skipped event "evt_bad\\u0001control": not a well-formed Stripe event');
+      expect(await context.svc.store.db.selectFrom('webhook_events').select('id').where('id', '=', bad.id).execute()).toEqual([]);
+    } finally {
+      context.standIn.state.events.splice(context.standIn.state.events.indexOf(bad), 1);
+    }
   });
 });

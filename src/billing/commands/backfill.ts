@@ -17,8 +17,14 @@ export const backfill: CliCommand = {
     }
     const seconds = Math.min(Math.floor(window / 1000), BACKFILL_LIMIT_SECONDS);
     return withStripe(config, 'backfill', async (stripe) => {
-      const counts = await runBackfill({ stripe, store, since: Math.floor(Date.now() / 1000) - seconds, progress: terminalProgress('backfill') });
-      console.log(`backfill: ${counts.seen} event(s) read from Stripe, ${counts.stored} stored, ${counts.duplicates} already stored`);
+      const counts = await runBackfill({
+        stripe,
+        store,
+        since: Math.floor(Date.now() / 1000) - seconds,
+        progress: terminalProgress('backfill'),
+        onInvalid: (eventId) => console.error(`backfill: skipped event ${JSON.stringify(eventId ?? null)}: not a well-formed Stripe event`),
+      });
+      console.log(`backfill: ${counts.seen} event(s) read from Stripe, ${counts.stored} stored, ${counts.duplicates} already stored, ${counts.invalid} invalid`);
       return 0;
     });
   },
