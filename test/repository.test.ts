@@ -1,8 +1,8 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runProcess } from './helpers/processes.js';
 
 /**
  * A user's clone is all there is: nothing the project runs, tests or builds may read a path
@@ -19,12 +19,12 @@ const FORBIDDEN = [['..', 'shared'].join('/'), ['', 'work', 'shared'].join('/')]
  * Tracked files plus new ones not yet added (so a fresh reference fails before it is committed);
  * in a copy without git (a downloaded archive), every file under the checked folders.
  */
-function projectFiles(): string[] {
+async function projectFiles(): Promise<string[]> {
   let listed: string[];
-  try {
-    const out = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard', '--', ...CHECKED, ...CHECKED_TOP_LEVEL], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-    listed = out.split('\0').filter(Boolean);
-  } catch {
+  const git = await runProcess('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard', '--', ...CHECKED, ...CHECKED_TOP_LEVEL]).catch(() => undefined);
+  if (git?.code === 0) {
+    listed = git.stdout.split('\0').filter(Boolean);
+  } else {
     const ignored = /(^|\/)(node_modules|dist|data|coverage|test-results|\.bench)(\/|$)/;
     listed = [
       ...CHECKED.filter((dir) => existsSync(join(ROOT, dir))).flatMap((dir) => readdirSync(join(ROOT, dir), { recursive: true, encoding: 'utf8' }).map((f) => join(dir, f))),
@@ -54,7 +54,10 @@ export function escapingPaths(file: string, content: string): string[] {
 }
 
 describe('the repository is self-contained', () => {
-  const files = projectFiles();
+  let files: string[] = [];
+  beforeAll(async () => {
+    files = await projectFiles();
+  });
 
   it('lists the project files', () => {
     expect(files).toContain('test/repository.test.ts');

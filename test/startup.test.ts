@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseDurationList } from '../src/config.js';
-
-const ROOT = new URL('..', import.meta.url).pathname;
+import { localModeSecret } from './helpers/log-scan.js';
+import { type ProcessRun, runScript, startServiceProcess, stopServiceProcess } from './helpers/processes.js';
 
 const tempDirs: string[] = [];
 function tempDir(): string {
@@ -17,37 +16,9 @@ afterAll(() => {
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 });
 
-interface Run {
-  code: number | null;
-  output: string;
-}
-
 /** Runs `tsx src/main.ts` as `npm start` does, with only the given environment, until it exits or prints `until`. */
-function runService(env: Record<string, string>, until?: RegExp, args: string[] = []): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', PORT: '0', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    let signalled = false;
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (!signalled && until?.test(output)) {
-        signalled = true;
-        child.kill('SIGTERM');
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, output });
-    });
-  });
+function runService(env: Record<string, string>, until?: RegExp, args: string[] = []): Promise<ProcessRun> {
+  return runScript('src/main.ts', args, { env: { PATH: process.env.PATH ?? '', PORT: '0', ...env }, stopWhen: until, timeoutMs: 20_000 });
 }
 
 describe('configuration', () => {
@@ -183,6 +154,8 @@ describe('starting the service', () => {
     expect(run.output).toMatch(/Local mode/);
     const secret = readFileSync(join(dataDir, 'webhook-secret'), 'utf8').trim();
     expect(run.output).toContain(secret);
+    // The secrets scan knows this printout, the one place the generated secret may appear.
+    expect(localModeSecret(run.stderr)).toBe(secret);
     expect(run.output).toMatch(/"msg":"shutting down"/);
     expect(run.code).toBe(0);
   });
@@ -190,16 +163,9 @@ describe('starting the service', () => {
   it('on SQLite a second worker process refuses to run; an intake-only one runs beside it', async () => {
     const dataDir = tempDir();
     const env = { DATA_DIR: dataDir };
-    const first = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const first = await startServiceProcess(env);
     try {
-      await new Promise<void>((resolve, reject) => {
-        let output = '';
-        first.stdout.on('data', (chunk) => {
-          output += chunk;
-          if (output.includes('billing service ready')) resolve();
-        });
-        first.on('exit', (code) => reject(new Error(`first service exited (${code})`)));
-      });
+      await first.waitFor(/billing service ready/, 'the first service');
       const second = await runService({ ...env, PROCESS_ROLE: 'worker' });
       expect(second.code).toBe(1);
       expect(second.output).toMatch(/Cannot run the sync worker: another process .* SQLite supports one worker process/);
@@ -207,7 +173,7 @@ describe('starting the service', () => {
       expect(intakeOnly.output).toMatch(/"role":"intake"/);
       expect(intakeOnly.code).toBe(0);
     } finally {
-      first.kill('SIGTERM');
+      await stopServiceProcess(first);
     }
   });
 

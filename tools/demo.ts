@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,8 +13,15 @@ import { freePort } from './free-port.js';
  * a failed renewal and its retry, cancellation. Prints each step with the entitlement after it;
  * exits 0 only if every step came out as expected.
  */
-const WEBHOOK_SECRET = 'whsec_demo_secret_0123456789abcdef';
+export const WEBHOOK_SECRET = 'whsec_demo_secret_0123456789abcdef';
+export const STRIPE_SECRET_KEY = 'sk_test_demo_stand_in';
 type Entitlement = Record<string, unknown>;
+
+/** Where the service's own output goes: this terminal, unless a test captures it. */
+export interface ServiceOutput {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
 
 
 class StepFailed extends Error {}
@@ -34,32 +41,35 @@ async function until<T>(read: () => Promise<T>, ok: (value: T) => boolean, timeo
   }
 }
 
-function startService(port: number, standInUrl: string, dir: string): ChildProcess {
+function startService(port: number, standInUrl: string, dir: string, output: ServiceOutput) {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     env: {
       PATH: process.env.PATH,
       PORT: String(port),
       DATABASE_URL: `sqlite:${join(dir, 'billing.sqlite')}`,
       STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
-      STRIPE_SECRET_KEY: 'sk_test_demo_stand_in',
+      STRIPE_SECRET_KEY,
       STRIPE_API_URL: standInUrl,
       PRICE_IDS: 'price_basic,price_pro',
       DEFAULT_PRICE_ID: 'price_basic',
       LOG_LEVEL: 'warn',
     },
-    stdio: ['ignore', 'inherit', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // Piped, not inherited, so that a test can capture it; the terminal stays open after it.
+  child.stdout.pipe(output.stdout, { end: false });
+  child.stderr.pipe(output.stderr, { end: false });
   return child;
 }
 
 /** Plays the story against the given stand-in (a test may make it fail); returns the exit code. */
-export async function playDemo(standIn = new StripeStandIn(), print: (line: string) => void = console.log): Promise<number> {
+export async function playDemo(standIn = new StripeStandIn(), print: (line: string) => void = console.log, serviceOutput: ServiceOutput = process): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'billing-demo-'));
   const standInUrl = await standIn.listen();
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   standIn.setWebhookTarget({ url: `${base}/webhooks/stripe`, secret: WEBHOOK_SECRET });
-  const service = startService(port, standInUrl, dir);
+  const service = startService(port, standInUrl, dir, serviceOutput);
   let failed = false;
   try {
     print(`Stripe stand-in on ${standInUrl}, service on ${base} (SYNC_MODE=refetch, the default with a key)\n`);
@@ -149,7 +159,8 @@ export async function playDemo(standIn = new StripeStandIn(), print: (line: stri
     else print(`FAIL  ${error instanceof Error ? error.message : String(error)}`);
   } finally {
     service.kill('SIGTERM');
-    await new Promise((resolve) => service.once('exit', resolve));
+    // Closed, not just exited: all its output is through.
+    await new Promise((resolve) => service.once('close', resolve));
     await standIn.close();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -14,18 +14,21 @@ export type HolderState =
 export type ProcessState = 'running' | 'zombie' | 'gone';
 
 /**
- * Whether the holder `host:pid:nonce` of a lock can be alive, seen from the process `self`.
- * A holder with our own host and pid but another owner is an earlier run of a process that had
- * our pid (a container restarted): we are that pid now, so it is gone.
+ * Whether the holder `host:pid:nonce` of a lock can be alive, seen from the process `self`, which
+ * knows the owners its own locks use. A holder with our host and pid that is none of those is an
+ * earlier run of a process that had our pid (a container restarted): we are that pid now, so it
+ * is gone.
  */
-export function holderState(owner: string, self: { host: string; pid: number; owner: string }, processState: (pid: number) => ProcessState): HolderState {
+export function holderState(owner: string, self: { host: string; pid: number; owners: ReadonlySet<string> }, processState: (pid: number) => ProcessState): HolderState {
   const [host, pidText] = owner.split(':');
   const pid = Number(pidText);
   if (host !== self.host || !Number.isInteger(pid) || pid <= 0) return 'unverifiable';
-  if (owner === self.owner) return 'alive_here';
-  if (pid === self.pid) return 'gone';
+  if (pid === self.pid) return self.owners.has(owner) ? 'alive_here' : 'gone';
   return processState(pid) === 'running' ? 'alive_here' : 'gone';
 }
+
+/** The owners of the locks of this process (two workers in one process hold locks of their own). */
+const ownersInThisProcess = new Set<string>();
 
 /**
  * A process's state from `/proc/<pid>/stat` (its third field, after the parenthesised name,
@@ -81,7 +84,9 @@ export class NamedLock {
     /** Told when a heartbeat cannot be written; the lock may then go stale and pass to another process. */
     private readonly onHeartbeatError: (error: unknown) => void = () => {},
     private readonly processState: (pid: number) => ProcessState = processStateOf,
-  ) {}
+  ) {
+    ownersInThisProcess.add(owner);
+  }
 
   /** Takes or renews the lock; when another owner keeps it, says who and what is known of it. Renewed by a heartbeat until `release()`. */
   async tryAcquire(): Promise<LockAttempt> {
@@ -120,7 +125,7 @@ export class NamedLock {
   }
 
   private stateOf(owner: string): HolderState {
-    return holderState(owner, { host: hostname(), pid: process.pid, owner: this.owner }, this.processState);
+    return holderState(owner, { host: hostname(), pid: process.pid, owners: ownersInThisProcess }, this.processState);
   }
 
   private async heartbeat(): Promise<void> {

@@ -1,23 +1,9 @@
-import { execFile } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { benchCommandFrom, SCRATCH_REPORT_DIR } from '../../bench/flags.js';
+import { runScript } from '../helpers/processes.js';
 import { docsReport } from './docs-report.js';
 
-const ROOT = new URL('../..', import.meta.url).pathname;
-
-interface Exit {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function bench(args: string[]): Promise<Exit> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args], { cwd: ROOT, timeout: 20_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });
-    });
-  });
-}
+const bench = (args: string[]) => runScript('bench/run.ts', args, { timeoutMs: 20_000 });
 
 describe('the benchmark command line', () => {
   it.each([

@@ -1,13 +1,15 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SCRATCH_REPORT_DIR } from '../../bench/flags.js';
+import { BENCH_SECRET } from '../../bench/targets.js';
+import { registerSecret } from '../helpers/log-scan.js';
+import { ROOT, runScript } from '../helpers/processes.js';
 import { docsReport } from './docs-report.js';
 
-const ROOT = new URL('../..', import.meta.url).pathname;
+// The bench's servers write to /dev/null (the tail of their stderr only into an error): the secrets scan reads the bench's own output.
+registerSecret('BENCH_SECRET', BENCH_SECRET);
 
 /** `npm run bench` at a tiny size, so that the benchmark cannot rot. Its figures are not judged here. */
 describe('the benchmark entry point', () => {
@@ -17,7 +19,8 @@ describe('the benchmark entry point', () => {
   it('runs every scenario on both databases and writes the report, the chart and the figures', async () => {
     const flags = ['--concurrency', '1,4', '--target-concurrency', '4', '--reps', '1', '--events', '40', '--run-seconds', '1', '--backlog', '60', '--drain-seconds', '20',
       '--drain-intake-rate', '20', '--users', '200', '--small-users', '100', '--soak-seconds', '2', '--report-dir', reportDir];
-    await promisify(execFile)(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...flags], { timeout: 120_000 });
+    const run = await runScript('bench/run.ts', flags, { timeoutMs: 120_000 });
+    expect(run.code, run.output).toBe(0);
     const figures = JSON.parse(readFileSync(join(reportDir, 'performance', 'results.json'), 'utf8'));
     expect(Object.keys(figures.intake.service)).toEqual(['sqlite', 'postgres']);
     for (const series of [figures.intake.floor, figures.intake.docsStyle, figures.intake.service.sqlite, figures.intake.service.postgres]) {
@@ -40,7 +43,8 @@ describe('the benchmark entry point', () => {
   it('writes a partial run\'s report into the scratch dir, not into docs/', async () => {
     const before = docsReport();
     const flags = ['--scenarios', 'processing', '--backends', 'sqlite', '--reps', '1', '--backlog', '60', '--drain-seconds', '20', '--drain-intake-rate', '20'];
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...flags], { cwd: ROOT, timeout: 60_000 });
+    const { code, stdout, output } = await runScript('bench/run.ts', flags, { timeoutMs: 60_000 });
+    expect(code, output).toBe(0);
     expect(docsReport()).toEqual(before);
     const reportFile = join(ROOT, SCRATCH_REPORT_DIR, 'performance.md');
     expect(stdout).toContain(`the report goes to ${reportFile} (a partial run`);

@@ -1,31 +1,19 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { createStripeClient, reconcile, startBillingJobs } from '../../src/billing/index.js';
 import { createMetrics } from '../../src/ops/index.js';
 import { BILLING_OFF } from '../helpers/billing-off.js';
 import { BACKENDS } from '../helpers/databases.js';
+import { runCli } from '../helpers/processes.js';
 import { payThroughCheckout, TEST_STRIPE_KEY, useBillingService } from '../helpers/stripe.js';
 import { createUser, getEntitlement } from '../helpers/users.js';
-
-const run = promisify(execFile);
 
 /** Recovering what webhooks never delivered (backfill) and repairing what is wrong (reconcile), through the real CLI. */
 describe.each(BACKENDS)('backfill and reconcile on $name', (backend) => {
   const context = useBillingService(backend);
 
-  function cli(...args: string[]) {
-    return run(process.execPath, ['--import', 'tsx', 'src/ops/cli.ts', ...args], {
-      env: {
-        PATH: process.env.PATH,
-        DATABASE_URL: context.database.url,
-        STRIPE_WEBHOOK_SECRET: 'whsec_unused_by_the_cli',
-        STRIPE_SECRET_KEY: TEST_STRIPE_KEY,
-        STRIPE_API_URL: context.standIn.url,
-      },
-    });
-  }
+  const cli = (...args: string[]) =>
+    runCli(args, { DATABASE_URL: context.database.url, STRIPE_WEBHOOK_SECRET: 'whsec_unused_by_the_cli', STRIPE_SECRET_KEY: TEST_STRIPE_KEY, STRIPE_API_URL: context.standIn.url });
 
   /** A user who paid while every webhook was lost (and who closed the tab before the redirect). */
   async function paidWithoutWebhooks() {

@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { holderState, type ProcessState, processStateOf } from '../../src/db/named-lock.js';
+import { spawnCaptured } from '../helpers/processes.js';
 
-const self = { host: 'web-1', pid: 4242, owner: 'web-1:4242:aaaa' };
+const self = { host: 'web-1', pid: 4242, owners: new Set(['web-1:4242:aaaa', 'web-1:4242:dddd']) };
 
 describe('what a lock holder can be, seen from this process', () => {
   it.each<[string, string, ProcessState, ReturnType<typeof holderState>]>([
@@ -11,6 +11,7 @@ describe('what a lock holder can be, seen from this process', () => {
     ['a zombie on this host (killed, not yet reaped)', 'web-1:77:bbbb', 'zombie', 'gone'],
     ['an earlier run that had our pid (a restarted container)', 'web-1:4242:cccc', 'running', 'gone'],
     ['ourselves', 'web-1:4242:aaaa', 'running', 'alive_here'],
+    ['another lock of this process (a second worker in it)', 'web-1:4242:dddd', 'running', 'alive_here'],
     ['a process on another host, whatever runs here under its pid', 'web-2:77:bbbb', 'gone', 'unverifiable'],
     ['an owner of another form (an intake process)', 'intake:77', 'gone', 'unverifiable'],
     ['an owner without a pid', 'web-1::bbbb', 'gone', 'unverifiable'],
@@ -31,9 +32,9 @@ describe('a process state read from /proc', () => {
 
   it('a child that exited and was not reaped is a zombie, though signal 0 still reaches it', async () => {
     // `sleep 0` exits at once; its parent execs into `sleep 3`, which never reaps it.
-    const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 3'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const parent = spawnCaptured('sh', ['-c', 'sleep 0 & echo $!; exec sleep 3']);
     try {
-      const zombie = Number(await new Promise<string>((resolve) => parent.stdout.once('data', (chunk) => resolve(String(chunk)))));
+      const zombie = Number((await parent.waitFor(/^(\d+)\n/, 'sh'))[1]);
       let state = processStateOf(zombie);
       for (let i = 0; i < 50 && state !== 'zombie'; i++) {
         await new Promise((resolve) => setTimeout(resolve, 20));
@@ -42,7 +43,7 @@ describe('a process state read from /proc', () => {
       expect(state).toBe('zombie');
       expect(() => process.kill(zombie, 0)).not.toThrow();
     } finally {
-      parent.kill('SIGKILL');
+      parent.child.kill('SIGKILL');
     }
   });
 });

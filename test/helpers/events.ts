@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import Stripe from 'stripe';
+import { registerCustomerData, registerSecret } from './log-scan.js';
 import { TEST_SECRET } from './service.js';
 
 /** Stripe-shaped test events, built on Stripe's own examples and captured deliveries in test/fixtures/stripe. */
@@ -172,11 +173,11 @@ export function serialize(event: unknown): string {
 }
 
 export function signatureHeader(payload: string, options: { secret?: string; timestamp?: number } = {}): string {
-  return Stripe.webhooks.generateTestHeaderString({
-    payload,
-    secret: options.secret ?? TEST_SECRET,
-    timestamp: options.timestamp ?? nowSeconds(),
-  });
+  const secret = options.secret ?? TEST_SECRET;
+  const header = Stripe.webhooks.generateTestHeaderString({ payload, secret, timestamp: options.timestamp ?? nowSeconds() });
+  registerSecret('a webhook secret a test signed with', secret);
+  registerSecret('a Stripe-Signature (v1) of a signed delivery', /v1=([0-9a-f]+)/.exec(header)?.[1]);
+  return header;
 }
 
 export interface DeliveryResult {
@@ -191,6 +192,7 @@ export async function deliver(
   options: { secret?: string; timestamp?: number; headers?: Record<string, string>; body?: string } = {},
 ): Promise<DeliveryResult> {
   const payload = options.body ?? serialize(event);
+  registerCustomerData(event);
   const headers = options.headers ?? {
     'content-type': 'application/json; charset=utf-8',
     'stripe-signature': signatureHeader(payload, options),

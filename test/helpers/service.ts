@@ -5,9 +5,12 @@ import { openStore, type Store, type StoreOptions } from '../../src/db/index.js'
 import { buildService, type Service, type ServiceConfig, type ServiceOptions } from '../../src/server.js';
 import { BILLING_OFF } from './billing-off.js';
 import type { TestDatabase } from './databases.js';
+import { capture, registerDatabasePassword, registerSecret } from './log-scan.js';
 
 export const TEST_SECRET = 'whsec_test_secret_for_the_suite_0123456789';
+registerSecret('TEST_SECRET', TEST_SECRET);
 
+let servicesStarted = 0;
 
 export interface RunningService {
   baseUrl: string;
@@ -27,39 +30,41 @@ export async function startService(
 ): Promise<RunningService> {
   const store = await openStore(database.url, options.store);
   const logs: Record<string, unknown>[] = [];
+  const captured = capture(`in-process service ${++servicesStarted} (${database.url.split(':')[0]})`, 'log');
   const sink = new Writable({
     write(chunk, _encoding, callback) {
-      for (const line of chunk.toString().split('\n')) if (line.trim()) logs.push(JSON.parse(line));
+      const text = String(chunk);
+      captured.text += text;
+      for (const line of text.split('\n')) if (line.trim()) logs.push(JSON.parse(line));
       callback();
     },
   });
-  const service = await buildService({
-    store,
-    now: options.now,
-    worker: options.worker,
-    logStream: sink,
-    config: {
-      webhookSecrets: [TEST_SECRET],
-      pastDueGraceHours: 72,
-      priceFeatures: {},
-      retrySchedule: [60_000],
-      logLevel: 'info',
-      adminToken: undefined,
-      processRole: 'all',
-      eventRetentionDays: 30,
-      workerConcurrency: 4,
-      workerLeaseMs: 60_000,
-      alerts: undefined,
-      jwt: undefined,
-      extensionOrigins: [],
-      // Suites other than the rate-limit one make many requests from 127.0.0.1.
-      rateLimits: { signupsPerMinute: 100_000, authFailuresPerMinute: 100_000 },
-      trustProxy: false,
-      httpTimeouts: DEFAULT_HTTP_TIMEOUTS,
-      ...BILLING_OFF,
-      ...options.config,
-    },
-  });
+  const config: ServiceConfig = {
+    webhookSecrets: [TEST_SECRET],
+    pastDueGraceHours: 72,
+    priceFeatures: {},
+    retrySchedule: [60_000],
+    logLevel: 'info',
+    adminToken: undefined,
+    processRole: 'all',
+    eventRetentionDays: 30,
+    workerConcurrency: 4,
+    workerLeaseMs: 60_000,
+    alerts: undefined,
+    jwt: undefined,
+    extensionOrigins: [],
+    // Suites other than the rate-limit one make many requests from 127.0.0.1.
+    rateLimits: { signupsPerMinute: 100_000, authFailuresPerMinute: 100_000 },
+    trustProxy: false,
+    httpTimeouts: DEFAULT_HTTP_TIMEOUTS,
+    ...BILLING_OFF,
+    ...options.config,
+  };
+  for (const secret of config.webhookSecrets) registerSecret('a webhook secret of an in-process service', secret);
+  registerSecret('the admin token of an in-process service', config.adminToken);
+  registerSecret('the Stripe key of an in-process service', config.stripeSecretKey);
+  registerDatabasePassword('the database URL of an in-process service', database.url);
+  const service = await buildService({ store, now: options.now, worker: options.worker, logStream: sink, config });
   await service.app.listen({ host: '127.0.0.1', port: options.port ?? 0 });
   const address = service.app.server.address();
   if (!address || typeof address === 'string') throw new Error('service did not listen on a TCP port');

@@ -1,3 +1,6 @@
+import { hashToken } from '../../src/users/index.js';
+import { registerSecret } from './log-scan.js';
+
 /** A user of the extension, created over HTTP like the extension does. */
 export interface TestUser {
   userId: string;
@@ -7,7 +10,10 @@ export interface TestUser {
 export async function createUser(baseUrl: string): Promise<TestUser> {
   const response = await fetch(`${baseUrl}/v1/users`, { method: 'POST' });
   if (response.status !== 201) throw new Error(`POST /v1/users answered ${response.status}`);
-  return (await response.json()) as TestUser;
+  const user = (await response.json()) as TestUser;
+  registerSecret('a user bearer token', user.token);
+  registerSecret("a user bearer token's hash", hashToken(user.token));
+  return user;
 }
 
 export async function getEntitlement(baseUrl: string, token: string): Promise<any> {

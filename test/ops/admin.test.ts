@@ -1,12 +1,10 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { BACKENDS } from '../helpers/databases.js';
 import { checkoutCompletedEvent, deliverAll, envelope, invoiceEvent, newId, nowSeconds, subscriptionEvent } from '../helpers/events.js';
+import { runCli } from '../helpers/processes.js';
 import { TEST_SECRET, useService } from '../helpers/service.js';
 import { createUser } from '../helpers/users.js';
 
-const run = promisify(execFile);
 const ADMIN_TOKEN = 'admin-token-for-the-admin-api-tests';
 
 /** The admin API and the CLI show the same views of events, users and the queue. */
@@ -18,11 +16,7 @@ describe.each(BACKENDS)('admin API and CLI on $name', (backend) => {
     return { status: response.status, body: (await response.json()) as any };
   }
 
-  function cli(...args: string[]) {
-    return run(process.execPath, ['--import', 'tsx', 'src/ops/cli.ts', ...args], {
-      env: { PATH: process.env.PATH, DATABASE_URL: context.database.url, STRIPE_WEBHOOK_SECRET: TEST_SECRET },
-    });
-  }
+  const cli = (...args: string[]) => runCli(args, { DATABASE_URL: context.database.url, STRIPE_WEBHOOK_SECRET: TEST_SECRET });
 
   it('refuses a wrong or missing admin token', async () => {
     expect((await admin('/admin/stats', 'wrong-token-of-some-length')).status).toBe(401);

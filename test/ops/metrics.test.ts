@@ -1,13 +1,11 @@
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { BACKENDS } from '../helpers/databases.js';
 import { deliver, deliverAll, envelope, newId, nowSeconds, subscriptionEvent } from '../helpers/events.js';
+import { runProcess } from '../helpers/processes.js';
 import { useService } from '../helpers/service.js';
 import { createUser, getEntitlement, premiumPing } from '../helpers/users.js';
 
-const run = promisify(execFile);
 const RULES = new URL('../../ops/prometheus/', import.meta.url).pathname;
 
 async function scrape(baseUrl: string): Promise<string> {
@@ -100,9 +98,9 @@ describe.each(BACKENDS)('GET /metrics on $name', (backend) => {
 
 describe('the Prometheus rule files', () => {
   it('pass `promtool check rules` and their unit tests (`promtool test rules`)', async () => {
-    const checked = await run('promtool', ['check', 'rules', `${RULES}alerts.yml`]);
-    expect(checked.stdout).toMatch(/SUCCESS: 6 rules found/);
-    const tested = await run('promtool', ['test', 'rules', `${RULES}alerts.test.yml`]);
-    expect(tested.stdout).toMatch(/SUCCESS/);
+    const checked = await runProcess('promtool', ['check', 'rules', `${RULES}alerts.yml`]);
+    expect(checked.stdout, checked.stderr).toMatch(/SUCCESS: 7 rules found/);
+    const tested = await runProcess('promtool', ['test', 'rules', `${RULES}alerts.test.yml`]);
+    expect(tested.stdout, tested.stderr).toMatch(/SUCCESS/);
   });
 });

@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer, type Server, type Socket, connect } from 'node:net';
 import SqliteDatabase from 'better-sqlite3';
 import pino from 'pino';
@@ -6,9 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SyncWorker } from '../../src/subscriptions/index.js';
 import { ADMIN_DATABASE_URL, BACKENDS, createPostgresDatabase, createSqliteDatabase } from '../helpers/databases.js';
 import { deliver, deliverAll, newId, nowSeconds, subscriptionEvent } from '../helpers/events.js';
+import { type CapturedProcess, spawnCaptured } from '../helpers/processes.js';
 import { type RunningService, startService, useService } from '../helpers/service.js';
-
-const ROOT = new URL('../..', import.meta.url).pathname;
 
 function lifecycles(subscriptions: number, start: number) {
   return Array.from({ length: subscriptions }, () => {
@@ -33,34 +31,24 @@ async function expectAppliedExactlyOnce(svc: RunningService, ids: string[]) {
 
 describe.each(BACKENDS)('a worker killed mid-event, on $name', (backend) => {
   const context = useService(backend, { config: { processRole: 'intake' } });
-  let child: ChildProcess | undefined;
+  let worker: CapturedProcess | undefined;
   afterEach(() => {
-    child?.kill('SIGKILL');
+    worker?.child.kill('SIGKILL');
   });
 
   it('after SIGKILL and a restart, every acknowledged event is applied exactly once', async () => {
     const sent = lifecycles(5, nowSeconds() - 100);
     await deliverAll(context.svc.baseUrl, sent);
     const target = sent[6]!;
-    child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/hanging-worker.ts'], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH, DATABASE_URL: context.database.url, HANG_ON_EVENT: target.id, WORKER_LEASE_MS: '1000' },
-      stdio: ['ignore', 'pipe', 'inherit'],
+    worker = spawnCaptured(process.execPath, ['--import', 'tsx', 'test/fixtures/hanging-worker.ts'], {
+      env: { PATH: process.env.PATH ?? '', DATABASE_URL: context.database.url, HANG_ON_EVENT: target.id, WORKER_LEASE_MS: '1000' },
     });
-    let output = '';
-    await new Promise<void>((resolve, reject) => {
-      child!.stdout!.on('data', (chunk) => {
-        output += chunk;
-        if (output.includes(`IN_FLIGHT ${target.id}`)) resolve();
-      });
-      child!.on('exit', (code) => reject(new Error(`worker exited early (${code}): ${output}`)));
-    });
+    await worker.waitFor(new RegExp(`IN_FLIGHT ${target.id}`), 'the worker');
     // Mid-event: claimed, its effects applied inside an open transaction, nothing committed.
     const inFlight = await context.svc.store.db.selectFrom('webhook_events').selectAll().where('id', '=', target.id).executeTakeFirstOrThrow();
     expect(inFlight.status).toBe('processing');
-    const exited = new Promise((resolve) => child!.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
+    worker.child.kill('SIGKILL');
+    await worker.closed;
     expect(await context.svc.store.db.selectFrom('subscription_history').select('id').where('event_id', '=', target.id).execute()).toHaveLength(0);
 
     const restarted = new SyncWorker({ store: context.svc.store, logger: pino({ level: 'silent' }), retrySchedule: [1000], leaseMs: 1000, pollIntervalMs: 100 });

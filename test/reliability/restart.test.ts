@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { hostname } from 'node:os';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -7,7 +6,7 @@ import { SyncWorker, WorkerLockError } from '../../src/subscriptions/index.js';
 import { BACKENDS, createSqliteDatabase, type TestDatabase } from '../helpers/databases.js';
 import { deliver, nowSeconds, type StripeEventBody } from '../helpers/events.js';
 import { expectLifecyclesAppliedOnce, lifecycle, shuffle } from '../helpers/lifecycles.js';
-import { killProcessGroup, type ServiceProcess, startServiceProcess, stopServiceProcess } from '../helpers/processes.js';
+import { killProcessGroup, type ServiceProcess, spawnCaptured, startServiceProcess, stopServiceProcess } from '../helpers/processes.js';
 import { TEST_SECRET } from '../helpers/service.js';
 
 const ROUNDS = 20;
@@ -79,9 +78,9 @@ describe('the SQLite worker lock at start-up', () => {
   }
 
   it('is taken over at once from a zombie on this host, whose fresh heartbeat means nothing', async () => {
-    const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 5'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const parent = spawnCaptured('sh', ['-c', 'sleep 0 & echo $!; exec sleep 5']);
     try {
-      const zombie = Number(await new Promise<string>((resolve) => parent.stdout.once('data', (chunk) => resolve(String(chunk)))));
+      const zombie = Number((await parent.waitFor(/^(\d+)\n/, 'sh'))[1]);
       await new Promise((resolve) => setTimeout(resolve, 200));
       await holdLock(`${hostname()}:${zombie}:deadbeef`);
       const { worker: w, lines } = worker();
@@ -89,12 +88,12 @@ describe('the SQLite worker lock at start-up', () => {
       expect(await store.db.selectFrom('worker_locks').select('owner').executeTakeFirst()).toEqual({ owner: w.owner });
       expect(lines.find((l) => l.msg === 'took over the SQLite worker lock from a process that is gone')).toMatchObject({ previousHolder: `${hostname()}:${zombie}:deadbeef` });
     } finally {
-      parent.kill('SIGKILL');
+      parent.child.kill('SIGKILL');
     }
   });
 
   it('is refused while its holder on this host is alive, as before', async () => {
-    const alive = spawn('sleep', ['5'], { stdio: 'ignore' });
+    const alive = spawnCaptured('sleep', ['5']).child;
     try {
       await holdLock(`${hostname()}:${alive.pid}:cafecafe`);
       await expect(worker().worker.start()).rejects.toThrow(WorkerLockError);

@@ -1,13 +1,11 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { WebhookEventRow } from '../../src/db/index.js';
 import { BACKENDS } from '../helpers/databases.js';
 import { deliverAll, newId, nowSeconds, subscriptionEvent } from '../helpers/events.js';
+import { runCli } from '../helpers/processes.js';
 import { useService } from '../helpers/service.js';
 import { createUser, getEntitlement } from '../helpers/users.js';
 
-const run = promisify(execFile);
 const ADMIN_TOKEN = 'admin-token-for-the-retry-tests';
 const SECOND = 1000;
 
@@ -104,9 +102,7 @@ describe.each(BACKENDS)('retries, dead events and replay on $name', (backend) =>
   it('`npm run cli -- replay --status dead` puts every dead event back', async () => {
     const dead = await deadEvent();
     failuresLeft.delete(dead.id);
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/ops/cli.ts', 'replay', '--status', 'dead'], {
-      env: { PATH: process.env.PATH, DATABASE_URL: context.database.url, STRIPE_WEBHOOK_SECRET: 'whsec_unused_by_the_cli' },
-    });
+    const { stdout } = await runCli(['replay', '--status', 'dead'], { DATABASE_URL: context.database.url, STRIPE_WEBHOOK_SECRET: 'whsec_unused_by_the_cli' });
     expect(stdout).toMatch(new RegExp(`replayed \\d+ dead event\\(s\\): .*${dead.id}`));
     await context.svc.settle();
     expect(await row(dead.id)).toMatchObject({ status: 'applied' });

@@ -3,6 +3,7 @@ import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS } from '../helpers/databases.js';
 import { deliverAll, newId, nowSeconds, subscriptionEvent } from '../helpers/events.js';
+import { registerSecret } from '../helpers/log-scan.js';
 import { useService } from '../helpers/service.js';
 import { createUser } from '../helpers/users.js';
 
@@ -27,7 +28,11 @@ async function identityProvider() {
         .setIssuer(claims.iss ?? ISSUER)
         .setAudience(claims.aud ?? AUDIENCE)
         .setExpirationTime(claims.exp ?? nowSeconds() + 600)
-        .sign(key);
+        .sign(key)
+        .then((token) => {
+          registerSecret('a JWT bearer token', token);
+          return token;
+        });
     },
     otherKey: other.privateKey,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
