@@ -1,5 +1,6 @@
 /** Sync: applying stored Stripe events to subscription records, exactly once and in any order. */
-export { InvalidEventError, SyncWorker, type SyncWorkerOptions, WorkerLockError } from './worker.js';
+export { InvalidEventError, SyncWorker, type SyncWorkerOptions } from './worker.js';
+export { WorkerLockError } from './worker-lock.js';
 export { storeCompletedCheckout, storeFetchedSubscription } from './fetched.js';
 export { SyncRepository } from './repository.js';
 export { parseSubscription } from './stripe-objects.js';

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep, setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { FastifyBaseLogger } from 'fastify';
 import { ZodError, z } from 'zod';
 import { type AttemptOutcome, NamedLock, type Store, type StoredEvent, type WebhookEventRow } from '../db/index.js';
@@ -9,6 +9,7 @@ import { EVENT_HANDLERS, type FetchedSubscription, type HandlerResult, type Stri
 import { type Completion, EventQueue, finishEvents, LeaseLostError, recordAttempts } from './queue.js';
 import { type SyncRecords, SyncRepository } from './repository.js';
 import { nextAttemptAt } from './retry.js';
+import { acquireWorkerLock } from './worker-lock.js';
 
 
 export interface SyncWorkerOptions {
@@ -58,19 +59,12 @@ export interface SyncWorkerOptions {
   readSubscription?: (subscriptionId: string) => Promise<unknown>;
 }
 
-/** How often a worker waiting for the SQLite lock of a process on another host tries again. */
-const LOCK_RETRY_MS = 1_000;
-
 /** The sizes at which SQLite's time budget may end a group (see groupBudget). */
 const BUDGET_STEP = 25;
 
 /** An event that can never be applied as stored (its shape is wrong): retrying cannot help. */
 export class InvalidEventError extends Error {
   override name = 'InvalidEventError';
-}
-
-export class WorkerLockError extends Error {
-  override name = 'WorkerLockError';
 }
 
 function describeZodError(error: ZodError, prefix: string[]): string {
@@ -156,7 +150,7 @@ export class SyncWorker {
    */
   async start(): Promise<void> {
     if (this.lock) {
-      await this.acquireLock(this.lock);
+      await acquireWorkerLock(this.lock, this.options.logger, this.now);
       // The only worker on this file: anything still `processing` belongs to a process that died.
       const orphans = await this.queue.expireAllLeases();
       if (orphans > 0) this.options.logger.warn({ events: orphans }, 'taking back events left in processing by a previous run');
@@ -170,38 +164,6 @@ export class SyncWorker {
     every(3_600_000, () => void this.prune());
     void this.prune();
     this.kick();
-  }
-
-  /**
-   * A holder whose process is gone (a crash, a SIGKILL, a zombie) is taken over at once; one on
-   * another host cannot be checked from here, so it keeps the lock until its heartbeat is stale.
-   */
-  private async acquireLock(lock: NamedLock): Promise<void> {
-    const { logger } = this.options;
-    let waitingLogged = false;
-    for (;;) {
-      const attempt = await lock.tryAcquire();
-      if (attempt.acquired) {
-        if (attempt.tookOverFrom) logger.warn({ previousHolder: attempt.tookOverFrom }, 'took over the SQLite worker lock from a process that is gone');
-        else if (waitingLogged) logger.warn('took over the SQLite worker lock: its holder on another host stopped renewing it');
-        return;
-      }
-      if (attempt.holderState === 'alive_here') {
-        throw new WorkerLockError(
-          `another process (${attempt.holder}) is running the worker on this SQLite database; SQLite supports one worker process. ` +
-            'Stop it, run this process with --no-worker (intake only), or use PostgreSQL (DATABASE_URL=postgres://…) to run several instances.',
-        );
-      }
-      if (!waitingLogged) {
-        waitingLogged = true;
-        const staleInMs = Math.max(0, attempt.heartbeatAt + lock.staleAfterMs - this.now());
-        logger.warn(
-          { holder: attempt.holder, staleAfterMs: lock.staleAfterMs, staleInMs },
-          'the SQLite worker lock is held by a process on another host, which cannot be checked from here; waiting until its heartbeat is stale',
-        );
-      }
-      await sleep(LOCK_RETRY_MS);
-    }
   }
 
   /** Asks for a drain soon; cheap to call after every stored event. */
