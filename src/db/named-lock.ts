@@ -47,14 +47,19 @@ export function processStateOf(pid: number): ProcessState {
   return state === 'Z' || state === 'X' ? 'zombie' : 'running';
 }
 
-const hasProc = (): boolean => {
-  try {
-    readFileSync('/proc/self/stat');
-    return true;
-  } catch {
-    return false;
+/** Whether this system has /proc at all (Linux); read once. */
+let procAvailable: boolean | undefined;
+function hasProc(): boolean {
+  if (procAvailable === undefined) {
+    try {
+      readFileSync('/proc/self/stat');
+      procAvailable = true;
+    } catch {
+      procAvailable = false;
+    }
   }
-};
+  return procAvailable;
+}
 
 function answersSignalZero(pid: number): boolean {
   try {

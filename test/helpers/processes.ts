@@ -131,12 +131,11 @@ export function killProcessGroup(service: ServiceProcess): void {
   process.kill(-service.child.pid!, 'SIGKILL');
 }
 
-/** SIGTERM, then the exit code once it has exited. */
+/** SIGTERM (to the whole group for `npm start`), then the exit code once it has exited and its output is read. */
 export function stopServiceProcess(service: ServiceProcess): Promise<number | null> {
-  if (service.child.exitCode !== null) return Promise.resolve(service.child.exitCode);
-  return new Promise((resolve) => {
-    service.child.once('exit', (code) => resolve(code));
+  if (service.child.exitCode === null && service.child.signalCode === null) {
     if (service.group) process.kill(-service.child.pid!, 'SIGTERM');
     else service.child.kill('SIGTERM');
-  });
+  }
+  return service.closed;
 }
