@@ -1,7 +1,7 @@
 import type Stripe from 'stripe';
 import type { Store } from '../db/index.js';
 import type { Metrics } from '../ops/index.js';
-import { EVENT_HANDLERS } from '../subscriptions/index.js';
+import { HANDLED_EVENT_TYPES } from '../subscriptions/index.js';
 import { readEnvelope, storeEvent } from '../webhooks/index.js';
 import type { Progress } from './progress.js';
 
@@ -34,7 +34,7 @@ export async function backfill(options: {
   const counts: BackfillCounts = { seen: 0, stored: 0, duplicates: 0, invalid: 0 };
   const now = options.now ?? Date.now;
   const since = Math.max(options.since, Math.floor(now() / 1000) - BACKFILL_LIMIT_SECONDS);
-  const events = options.stripe.events.list({ types: Object.keys(EVENT_HANDLERS), created: { gte: since }, limit: 100 });
+  const events = options.stripe.events.list({ types: [...HANDLED_EVENT_TYPES], created: { gte: since }, limit: 100 });
   for await (const event of events) {
     counts.seen++;
     // Stripe's own serialization of the event, as a webhook would carry it.

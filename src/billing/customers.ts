@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type Stripe from 'stripe';
 import type { Database, Store } from '../db/index.js';
-import { SyncRepository } from '../subscriptions/index.js';
+import { linkNewCustomer } from '../subscriptions/index.js';
 import { customerIdempotencyKey } from './decide.js';
 
 /** The user's Stripe customer: the most recently linked one that is not deleted. */
@@ -36,6 +36,6 @@ export async function ensureCustomer(stripe: Stripe, store: Store, userId: strin
   const existing = await customerOfUser(store.db, userId);
   if (existing) return { id: existing, created: false };
   const customer = await stripe.customers.create({ metadata: { user_id: userId } }, { idempotencyKey: customerIdempotencyKey(userId) });
-  await store.db.transaction().execute((trx) => new SyncRepository(trx, store.dialect).linkCustomer(customer.id, userId, 'billing:checkout'));
+  await linkNewCustomer(store, customer.id, userId);
   return { id: customer.id, created: true };
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type Stripe from 'stripe';
 import type { Store } from '../db/index.js';
 import type { Metrics } from '../ops/index.js';
-import { parseSubscription, recordFromRow, storeFetchedSubscription, SyncRepository } from '../subscriptions/index.js';
+import { parseSubscription, recordFromRow, storeFetchedSubscription } from '../subscriptions/index.js';
 import { type Difference, reconcileDifferences } from './decide.js';
 import type { Progress } from './progress.js';
 import { stripeTimeOf } from './stripe-client.js';
@@ -62,9 +62,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileCou
         options.onDifference(subscription.id, differences);
         if (options.dryRun) continue;
         const cause = { id: runId, type: 'reconcile', created: stripeTimeOf(page, fetchedAt) };
-        const result = await store.db
-          .transaction()
-          .execute((trx) => storeFetchedSubscription(new SyncRepository(trx, store.dialect, now), subscription, { fetchedAt, cause }));
+        const result = await storeFetchedSubscription(store, subscription, { fetchedAt, cause }, now);
         const outcome = result.changed ? 'repaired' : 'newer';
         counts[outcome]++;
         options.metrics?.reconcileRepairs.inc({ outcome });

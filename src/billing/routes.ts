@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Config } from '../config.js';
 import type { Store } from '../db/index.js';
 import { NO_FIELDS, parseInput } from '../http/invalid-request.js';
-import { storeCompletedCheckout, SyncRepository } from '../subscriptions/index.js';
+import { storeCompletedCheckout } from '../subscriptions/index.js';
 import { type Authenticator, unauthorized } from '../users/index.js';
 import { customerOfUser, ensureCustomer, subscriptionStatusesOfUser } from './customers.js';
 import { checkoutIdempotencyKey, choosePrice, hasLiveSubscription } from './decide.js';
@@ -117,11 +117,7 @@ export function billingRoutes(app: FastifyInstance, options: BillingRouteOptions
     // The read happened above; only the write holds the database.
     let stored: Awaited<ReturnType<typeof storeCompletedCheckout>>;
     try {
-      stored = await store.db
-        .transaction()
-        .execute((trx) =>
-          storeCompletedCheckout(new SyncRepository(trx, store.dialect, now), session, session.subscription, { fetchedAt, stripeTime: stripeTimeOf(session, fetchedAt) }),
-        );
+      stored = await storeCompletedCheckout(store, session, session.subscription, { fetchedAt, stripeTime: stripeTimeOf(session, fetchedAt) }, now);
     } catch (error) {
       // The webhooks still bring the same state.
       request.log.error({ err: error, sessionId }, 'checkout redirect not stored');

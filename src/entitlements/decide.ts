@@ -1,5 +1,5 @@
-import type { AccessRecord } from '../subscriptions/index.js';
-import type { SubscriptionStatus } from '../subscriptions/stripe-objects.js';
+import type { SubscriptionStatus } from '../subscriptions/index.js';
+import type { AccessRecord } from './read-model.js';
 
 export type AccessReason =
   | 'active'

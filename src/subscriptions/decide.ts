@@ -17,6 +17,41 @@ export interface StatusObservation {
   status: SubscriptionStatus;
 }
 
+/** A status observation with the event that made it: each event is observed once, whatever its replays. */
+export interface SeenStatus extends StatusObservation {
+  eventId: string;
+}
+
+/** The statuses seen for a subscription once `event` showed `status`: unchanged when that event was seen already. */
+export function observe(seen: readonly SeenStatus[], event: EventStamp, status: SubscriptionStatus): SeenStatus[] {
+  if (seen.some((o) => o.eventId === event.id)) return [...seen];
+  return [...seen, { eventId: event.id, created: event.created, status }];
+}
+
+/** The subscription handler's step: the event's status joins those seen, then the event is decided on all of them. */
+export function decideSubscriptionStep(
+  current: SubscriptionRecord | null,
+  seen: readonly SeenStatus[],
+  snapshot: SubscriptionSnapshot,
+  event: EventStamp,
+): { seen: SeenStatus[]; decision: Decision<SubscriptionRecord> } {
+  const observed = observe(seen, event, snapshot.status);
+  return { seen: observed, decision: decideSubscriptionEvent(current, snapshot, event, observed) };
+}
+
+/** Who a customer belongs to after a link to `userId`: the first link wins, a later one is refused. */
+export type LinkDecision = { link: true } | { link: false; existingUserId: string };
+
+export function decideLink(linkedUser: string | null, userId: string): LinkDecision {
+  if (linkedUser === null || linkedUser === userId) return { link: true };
+  return { link: false, existingUserId: linkedUser };
+}
+
+/** Whether an entitlement summary of `eventCreated` replaces the stored one: not when a newer summary is stored. */
+export function decideFeatures(storedCreated: number | null, eventCreated: number): boolean {
+  return storedCreated === null || storedCreated <= eventCreated;
+}
+
 export interface EventStamp {
   id: string;
   type: string;

@@ -17,7 +17,7 @@ export interface FinishedEvent {
   outcome: string;
 }
 
-/** What the transaction that applied events writes last: each event finished by `owner`, and its attempt. */
+/** What the transaction that applied events writes last (see records/apply.ts): each event finished by `owner`, and its attempt. */
 export interface Completion {
   owner: string;
   now: number;
@@ -32,35 +32,6 @@ export class LeaseLostError extends Error {
   constructor() {
     super('lease expired and the event was taken over by another worker');
   }
-}
-
-/**
- * Inside the transaction that applied the events: marks them finished, or throws LeaseLostError
- * unless this worker still holds every one of them; then appends their attempts.
- */
-export async function finishEvents(trx: Kysely<Database>, { owner, now, finished, attempts }: Completion): Promise<void> {
-  if (finished.length > 0) {
-    // Each event its own status and outcome, in one statement.
-    const byEvent = <T extends string>(value: (event: FinishedEvent) => T) =>
-      sql<T>`case ${sql.join(finished.map((event) => sql`when id = ${event.id} then ${value(event)}`), sql` `)} end`;
-    const result = await trx
-      .updateTable('webhook_events')
-      .set({
-        status: byEvent((event) => event.status),
-        outcome: byEvent((event) => event.outcome),
-        processed_at: now,
-        last_error: null,
-        next_attempt_at: null,
-        locked_by: null,
-        lease_until: null,
-      })
-      .where('id', 'in', finished.map((event) => event.id))
-      .where('locked_by', '=', owner)
-      .where('status', '=', 'processing')
-      .executeTakeFirst();
-    if (Number(result.numUpdatedRows) < finished.length) throw new LeaseLostError();
-  }
-  await recordAttempts(trx, attempts);
 }
 
 /** Appends to the events' attempt logs (inside the applying transaction when the attempts succeeded). */

@@ -1,8 +1,8 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { rowsForTokenHash } from '../../src/entitlements/index.js';
-import { writeGroup } from '../../src/subscriptions/group-write.js';
-import { customerLink, noWrites, observationRow, writeRecords } from '../../src/subscriptions/repository.js';
+import { noWrites, observationRow } from '../../src/subscriptions/records/rows.js';
+import { writeOnPostgres } from '../../src/subscriptions/records/write-postgres.js';
 import { createUser, hashToken } from '../../src/users/index.js';
 import { usePostgresStore } from '../helpers/store.js';
 
@@ -18,27 +18,13 @@ describe('hot queries on PostgreSQL', () => {
     expect(rows).toEqual([expect.objectContaining({ name: expect.stringMatching(/^hot_query_\d+$/), statement: expect.stringContaining('"users"."token_hash" = any($1)') })]);
   });
 
-  it("run the worker's multi-row inserts as named prepared statements, one per row count, with the same effects", async () => {
-    const { db } = context.store;
-    const users = [await createUser(db), await createUser(db), await createUser(db)];
-    const preparedInserts = async () =>
-      (await sql<{ name: string; statement: string }>`select name, statement from pg_prepared_statements where statement like 'insert into "customers"%'`.execute(db)).rows;
-    await writeRecords(db, { ...noWrites(), links: [customerLink('cus_a', users[0]!.userId, 'test', 1)] });
-    await writeRecords(db, { ...noWrites(), links: [customerLink('cus_b', users[1]!.userId, 'test', 1), customerLink('cus_c', users[2]!.userId, 'test', 1)] });
-    // The one-row text again: no new statement.
-    await expect(writeRecords(db, { ...noWrites(), links: [customerLink('cus_a', users[1]!.userId, 'test', 2)] })).rejects.toThrow('linked by another transaction');
-    expect((await preparedInserts()).map((r) => r.name)).toEqual([expect.stringMatching(/^hot_query_\d+$/), expect.stringMatching(/^hot_query_\d+$/)]);
-    const links = await db.selectFrom('customers').select(['id', 'user_id']).orderBy('id').execute();
-    expect(links).toEqual(['cus_a', 'cus_b', 'cus_c'].map((id, i) => ({ id, user_id: users[i]!.userId })));
-  });
-
   it("write a worker group's rows and finish its events in one named prepared statement, whatever the group's size", async () => {
     const { db } = context.store;
     const observations = (ids: number[]) =>
-      ids.map((i) => observationRow(`sub_group_${i}`, { id: `evt_group_${i}`, type: 'customer.subscription.updated', created: i }, 'active'));
+      ids.map((i) => observationRow(`sub_group_${i}`, { eventId: `evt_group_${i}`, created: i, status: 'active' }));
     const nothingToFinish = { owner: 'worker', now: 1, finished: [], attempts: [] };
-    await writeGroup(db, 'postgres', { ...noWrites(), observations: observations([1]) }, nothingToFinish);
-    await writeGroup(db, 'postgres', { ...noWrites(), observations: observations([2, 3, 4]) }, nothingToFinish);
+    await writeOnPostgres(db, { ...noWrites(), observations: observations([1]) }, nothingToFinish);
+    await writeOnPostgres(db, { ...noWrites(), observations: observations([2, 3, 4]) }, nothingToFinish);
     const { rows } = await sql<{ name: string }>`select name from pg_prepared_statements where statement like '%with observations as%'`.execute(db);
     expect(rows).toEqual([{ name: expect.stringMatching(/^hot_query_\d+$/) }]);
     const stored = await db.selectFrom('subscription_observations').select('event_id').where('subscription_id', 'like', 'sub_group_%').orderBy('event_id').execute();

@@ -1,29 +1,26 @@
 import { CompiledQuery, type Kysely } from 'kysely';
 import {
   type Database,
-  type Dialect,
   type NewSubscriptionHistoryRow,
   preparedOnPostgres,
   type SubscriptionObservationRow,
   type SubscriptionPaymentsRow,
   type SubscriptionRow,
-} from '../db/index.js';
-import { attemptRow, type Completion, type FinishedEvent, finishEvents, LeaseLostError } from './queue.js';
-import { type CustomerLink, latestOfEach, LINKED_MEANWHILE, type RecordWrites, writeRecords } from './repository.js';
+} from '../../db/index.js';
+import { attemptRow, type Completion, type FinishedEvent, LeaseLostError } from '../queue.js';
+import { type CustomerLink, latestOfEach, type RecordWrites } from './rows.js';
+import { LinkedMeanwhileError, writeCustomerChanges } from './statements.js';
 
 /**
- * Writes a group's kept rows and marks its events finished, last in its transaction. SQLite runs
- * a statement per table (it has no round trips to save). PostgreSQL runs them all as one statement
- * (`GROUP_WRITE`): on a 2-core host the worker's drain was bound by its round trips, a `writev`
- * and a wake-up of the server each.
+ * PostgreSQL's writer: a transaction's rows and its events' completion as one statement
+ * (`GROUP_WRITE`), since on a 2-core host the worker's drain was bound by its round trips, a
+ * `writev` and a wake-up of the server each. Customer deletions and entitlement summaries (rare)
+ * go first, a statement each.
  */
-export async function writeGroup(db: Kysely<Database>, dialect: Dialect, writes: RecordWrites, completion: Completion): Promise<void> {
-  if (dialect === 'sqlite') {
-    await writeRecords(db, writes);
-    await finishEvents(db, completion);
-    return;
-  }
-  if (completion.finished.length === 0 && completion.attempts.length === 0 && Object.values(writes).every((rows) => rows.length === 0)) return;
+export async function writeOnPostgres(db: Kysely<Database>, writes: RecordWrites, completion: Completion): Promise<void> {
+  await writeCustomerChanges(db, writes);
+  const { deletions: _, features: __, ...grouped } = writes;
+  if (completion.finished.length === 0 && completion.attempts.length === 0 && Object.values(grouped).every((rows) => rows.length === 0)) return;
   // In the order of their numbers in GROUP_WRITE.
   const parameters = [
     ...columnsOf(writes.observations, OBSERVATION_COLUMNS),
@@ -38,7 +35,7 @@ export async function writeGroup(db: Kysely<Database>, dialect: Dialect, writes:
   ];
   const { rows } = await db.executeQuery<{ linked: number; finished: number }>(preparedOnPostgres(CompiledQuery.raw(GROUP_WRITE, parameters)));
   const [{ linked, finished }] = rows as [{ linked: number; finished: number }];
-  if (linked < writes.links.length) throw new Error(LINKED_MEANWHILE);
+  if (linked < writes.links.length) throw new LinkedMeanwhileError();
   if (finished < completion.finished.length) throw new LeaseLostError();
 }
 
@@ -77,7 +74,7 @@ const ATTEMPT_COLUMNS = columns<Omit<ReturnType<typeof attemptRow>, 'id'>>({
   event_id: 'text', attempt: 'integer', worker: 'text', started_at: 'bigint', finished_at: 'bigint', outcome: 'text', error: 'text',
 });
 
-/** Numbers the parameters of the statement in the order `writeGroup` passes them. */
+/** Numbers the parameters of the statement in the order `writeOnPostgres` passes them. */
 class Parameters {
   private next = 1;
 

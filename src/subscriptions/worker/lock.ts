@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyBaseLogger } from 'fastify';
-import type { NamedLock } from '../db/index.js';
+import type { NamedLock } from '../../db/index.js';
 
 /** How often a worker waiting for the SQLite lock of a process on another host tries again. */
 const LOCK_RETRY_MS = 1_000;

@@ -1,0 +1,15 @@
+import { type CustomerSnapshot, parseCustomer } from '../stripe-objects.js';
+import { linkCustomerToUser } from './link.js';
+import type { EventType } from './types.js';
+
+/** customer.created / customer.updated: `metadata.user_id` links the customer to the user. */
+export const customerChanged: EventType<CustomerSnapshot> = {
+  types: ['customer.created', 'customer.updated'],
+  parse: parseCustomer,
+  orderingKey: (customer) => customer.id,
+  needs: (customer) => ({ customers: [customer.id] }),
+  async apply(records, customer, event) {
+    if (!customer.userId) return { outcome: `customer ${customer.id} carries no metadata.user_id` };
+    return linkCustomerToUser(records, customer.id, customer.userId, event.id);
+  },
+};

@@ -1,0 +1,77 @@
+import type { EventStamp } from '../decide.js';
+import type { SyncRecords } from '../records/index.js';
+
+export interface HandlerResult {
+  /** What the event did, in words; stored with the event. */
+  outcome: string;
+  /** Set when the event asked for something that was refused and an operator should know (logged as a warning). */
+  warning?: string;
+}
+
+/** Stripe's current state of the event's subscription, read before the event's transaction opened (refetch mode). */
+export interface FetchedSubscription {
+  object: unknown;
+  /** When the read was sent (ms). */
+  fetchedAt: number;
+}
+
+/** What a group locks and loads before its events run (the records of each event's ids). */
+export interface Needs {
+  /** Subscriptions whose advisory locks the group takes first (PostgreSQL). */
+  locks: string[];
+  /** Subscriptions whose record and status observations are read. */
+  subscriptions: string[];
+  /** Subscriptions whose payment facts are read. */
+  payments: string[];
+  /** Customers whose link and features are read. */
+  customers: string[];
+}
+
+/**
+ * Everything sync knows about one kind of Stripe event, in one place: intake, the queue and the
+ * worker read it, so adding a type is one file and one line in the registry (./index.ts).
+ */
+export interface EventType<Parsed> {
+  /** Stripe's event types this descriptor handles. */
+  types: readonly string[];
+  /** `data.object` as the handler reads it; throws a ZodError for a shape it cannot read (the event is then invalid). */
+  parse(object: unknown): Parsed;
+  /** What the event is about: events of one key are applied in `created` order. Null when it names nothing. */
+  orderingKey(parsed: Parsed): string | null;
+  /** What the event's transaction locks and reads, so that a group does both for all its events at once. */
+  needs(parsed: Parsed): Partial<Needs>;
+  /** Refetch mode: the subscription to read from Stripe before the transaction; null when none. */
+  refetchId?(parsed: Parsed): string | null;
+  /** The event's effects, through the records of its transaction. */
+  apply(records: SyncRecords, parsed: Parsed, event: EventStamp, fetched?: FetchedSubscription): Promise<HandlerResult>;
+}
+
+/** One event read through its descriptor: what the worker needs of it, with the parsed object bound in. */
+export interface ReadEvent {
+  orderingKey: string | null;
+  needs: Partial<Needs>;
+  refetchId: string | null;
+  apply(records: SyncRecords, event: EventStamp, fetched?: FetchedSubscription): Promise<HandlerResult>;
+}
+
+/** A descriptor as the registry holds it: its types, and a reader that binds the parsed object into its steps. */
+export interface Registered {
+  types: readonly string[];
+  /** Reads `data.object` with the descriptor; throws its ZodError. */
+  read(object: unknown): ReadEvent;
+}
+
+export function register<Parsed>(type: EventType<Parsed>): Registered {
+  return {
+    types: type.types,
+    read(object) {
+      const parsed = type.parse(object);
+      return {
+        orderingKey: type.orderingKey(parsed),
+        needs: type.needs(parsed),
+        refetchId: type.refetchId?.(parsed) ?? null,
+        apply: (records, event, fetched) => type.apply(records, parsed, event, fetched),
+      };
+    },
+  };
+}
