@@ -1,4 +1,4 @@
-import type { Config, ProcessRole } from './config.js';
+import type { Config, ProcessRole } from './config/index.js';
 import { redactDatabaseUrl } from './db/index.js';
 import { buildService } from './server.js';
 import { configOrExit, fail, storeOrExit } from './startup.js';

@@ -1,14 +1,13 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type Stripe from 'stripe';
 import { type BillingConfig, billingRoutes, createStripeClient, startBillingJobs, subscriptionReader } from './billing/index.js';
-import type { Config } from './config.js';
+import type { Config } from './config/index.js';
 import type { Store } from './db/index.js';
 import { entitlementRoutes } from './entitlements/index.js';
 import { httpServerOptions, installHttpSurface, OneLinePerRequest } from './http/index.js';
 import { AlertMonitor, adminRoutes, createMetrics, type Metrics, opsRoutes } from './ops/index.js';
 import { SyncWorker, type SyncWorkerOptions } from './subscriptions/index.js';
-import { AuthUnavailableError, Authenticator, jwtVerifier, userRoutes } from './users/index.js';
-import { rateLimitHooks } from './users/rate-limit.js';
+import { AuthUnavailableError, Authenticator, jwtVerifier, rateLimitHooks, userRoutes } from './users/index.js';
 import { expectedLivemode, webhookRoutes } from './webhooks/index.js';
 
 export interface Service {
@@ -41,7 +40,11 @@ export type ServiceConfig = Pick<
   | 'trustProxy'
   | 'httpTimeouts'
 > &
+  Partial<WorkerTuning> &
   BillingConfig;
+
+/** Sizes and budgets of the worker's groups; unset, the worker's own defaults apply. */
+type WorkerTuning = Pick<Config, 'workerBatchSize' | 'workerEventsPerTransaction' | 'workerGroupBudgetMs'>;
 
 export interface ServiceOptions {
   config: ServiceConfig;
@@ -58,7 +61,7 @@ const CLOSE_GRACE_MS = 2000;
 
 /** The sync worker for a configuration; `start()` it to run. */
 export function createWorker(
-  config: Pick<ServiceConfig, 'retrySchedule' | 'eventRetentionDays' | 'workerConcurrency' | 'workerLeaseMs' | 'syncMode'>,
+  config: Pick<ServiceConfig, 'retrySchedule' | 'eventRetentionDays' | 'workerConcurrency' | 'workerLeaseMs' | 'syncMode'> & Partial<WorkerTuning>,
   store: Store,
   logger: SyncWorkerOptions['logger'],
   extra: ServiceOptions['worker'] & { now?: () => number; metrics?: Metrics; stripe?: Stripe } = {},
@@ -79,6 +82,9 @@ export function createWorker(
     retentionDays: config.eventRetentionDays,
     concurrency: config.workerConcurrency,
     leaseMs: config.workerLeaseMs,
+    batchSize: config.workerBatchSize,
+    eventsPerTransaction: config.workerEventsPerTransaction,
+    groupBudgetMs: config.workerGroupBudgetMs,
     readSubscription: config.syncMode === 'refetch' && stripe ? subscriptionReader(stripe) : undefined,
     ...seams,
   });

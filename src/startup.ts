@@ -1,4 +1,4 @@
-import { type Config, ConfigError, loadConfig } from './config.js';
+import { type Config, ConfigError, loadConfig } from './config/index.js';
 import { openStore, redactDatabaseUrl, type Store, withoutDatabaseSecrets } from './db/index.js';
 
 /** Start-up steps shared by the service, the worker and the CLIs: plain messages, exit 1, no stack traces. */

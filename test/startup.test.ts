@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, parseDurationList } from '../src/config.js';
+import { ConfigError, loadConfig, parseDurationList } from '../src/config/index.js';
 import { localModeSecret } from './helpers/log-scan.js';
 import { type ProcessRun, runScript, startServiceProcess, stopServiceProcess } from './helpers/processes.js';
 
@@ -144,6 +144,23 @@ describe('configuration', () => {
   it('parses retry schedules', () => {
     expect(parseDurationList('30s,2m,1h,1d,500ms')).toEqual([30_000, 120_000, 3_600_000, 86_400_000, 500]);
     expect(parseDurationList('30')).toBeUndefined();
+  });
+
+  it.each([
+    [{ WORKER_BATCH_SIZE: '0' }, 'WORKER_BATCH_SIZE: must be a whole number from 1 to 1000'],
+    [{ WORKER_BATCH_SIZE: '1001' }, 'WORKER_BATCH_SIZE: must be a whole number from 1 to 1000'],
+    [{ WORKER_EVENTS_PER_TRANSACTION: '2.5' }, 'WORKER_EVENTS_PER_TRANSACTION: must be a whole number from 1 to 1000'],
+    [{ WORKER_EVENTS_PER_TRANSACTION: 'all' }, 'WORKER_EVENTS_PER_TRANSACTION: must be a whole number from 1 to 1000'],
+    [{ WORKER_GROUP_BUDGET_MS: '16ms' }, 'WORKER_GROUP_BUDGET_MS: must be a whole number of milliseconds from 0 to 1000'],
+    [{ WORKER_GROUP_BUDGET_MS: '-1' }, 'WORKER_GROUP_BUDGET_MS: must be a whole number of milliseconds from 0 to 1000'],
+  ])('worker sizes: %o is refused: %s', (env, problem) => {
+    expect(() => loadConfig({ DATA_DIR: tempDir(), ...env })).toThrow(new ConfigError([problem]));
+  });
+
+  it('worker sizes: unset, the worker keeps its own defaults; set, they are read', () => {
+    expect(loadConfig({ DATA_DIR: tempDir() })).toMatchObject({ workerBatchSize: undefined, workerEventsPerTransaction: undefined, workerGroupBudgetMs: undefined });
+    const config = loadConfig({ DATA_DIR: tempDir(), WORKER_BATCH_SIZE: '200', WORKER_EVENTS_PER_TRANSACTION: ' 50 ', WORKER_GROUP_BUDGET_MS: '0' });
+    expect(config).toMatchObject({ workerBatchSize: 200, workerEventsPerTransaction: 50, workerGroupBudgetMs: 0 });
   });
 });
 

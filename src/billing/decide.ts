@@ -1,5 +1,4 @@
-import type { SubscriptionRecord } from '../subscriptions/decide.js';
-import type { SubscriptionSnapshot, SubscriptionStatus } from '../subscriptions/stripe-objects.js';
+import type { SubscriptionRecord, SubscriptionSnapshot, SubscriptionStatus } from '../subscriptions/index.js';
 
 /** Pure rules of the billing routes; the routes do the I/O around them. */
 

@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type Stripe from 'stripe';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import type { Store } from '../db/index.js';
 import type { Metrics } from '../ops/index.js';
 import { backfill, startupBackfillSince } from './backfill.js';
@@ -64,6 +64,7 @@ export function startBillingJobs(options: BillingJobOptions): { stop(): Promise<
           progress: loggedProgress(log, 'reconcile'),
           onDifference: (subscriptionId, differences) => logger.warn({ subscriptionId, differences }, 'reconcile: record differs from Stripe'),
           onFailure: (subscriptionId, error) => logger.error({ subscriptionId, err: error }, 'reconcile: could not repair the record'),
+          onRetry: (subscriptionId, error) => logger.warn({ subscriptionId, err: error }, 'reconcile: repair stored again, its customer was linked meanwhile'),
         })
           .catch((error) => logger.error({ stripe: describeStripeError(error) }, 'reconcile failed'))
           .finally(() => (busy = false)),

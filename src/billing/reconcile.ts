@@ -24,6 +24,8 @@ export interface ReconcileOptions {
   metrics?: Pick<Metrics, 'reconcileDifferences' | 'reconcileRepairs'>;
   onDifference: (subscriptionId: string, differences: Difference[]) => void;
   onFailure: (subscriptionId: string, error: unknown) => void;
+  /** Told of a repair stored again because its customer was linked meanwhile. */
+  onRetry?: (subscriptionId: string, error: Error) => void;
   progress?: Progress;
   now?: () => number;
   pageSize?: number;
@@ -62,7 +64,8 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileCou
         options.onDifference(subscription.id, differences);
         if (options.dryRun) continue;
         const cause = { id: runId, type: 'reconcile', created: stripeTimeOf(page, fetchedAt) };
-        const result = await storeFetchedSubscription(store, subscription, { fetchedAt, cause }, now);
+        const onRetry = (error: Error) => options.onRetry?.(subscription.id, error);
+        const result = await storeFetchedSubscription(store, subscription, { fetchedAt, cause }, { now, onRetry });
         const outcome = result.changed ? 'repaired' : 'newer';
         counts[outcome]++;
         options.metrics?.reconcileRepairs.inc({ outcome });

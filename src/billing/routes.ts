@@ -1,9 +1,9 @@
-import type { FastifyBaseLogger, FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import Stripe from 'stripe';
 import { z } from 'zod';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import type { Store } from '../db/index.js';
-import { NO_FIELDS, parseInput } from '../http/invalid-request.js';
+import { NO_FIELDS, parseInput } from '../http/index.js';
 import { storeCompletedCheckout } from '../subscriptions/index.js';
 import { type Authenticator, unauthorized } from '../users/index.js';
 import { customerOfUser, ensureCustomer, subscriptionStatusesOfUser } from './customers.js';
@@ -60,7 +60,7 @@ export function billingRoutes(app: FastifyInstance, options: BillingRouteOptions
     if (hasLiveSubscription(statuses)) return alreadySubscribed();
 
     try {
-      const customer = await ensureCustomer(stripe, store, userId);
+      const customer = await ensureCustomer(stripe, store, userId, linkRaceLogger(request, userId));
       // A webhook may not have arrived yet: Stripe's own list is the last word.
       if (!customer.created) {
         const listed = await stripe.subscriptions.list({ customer: customer.id, status: 'all', limit: 100 });
@@ -117,7 +117,7 @@ export function billingRoutes(app: FastifyInstance, options: BillingRouteOptions
     // The read happened above; only the write holds the database.
     let stored: Awaited<ReturnType<typeof storeCompletedCheckout>>;
     try {
-      stored = await storeCompletedCheckout(store, session, session.subscription, { fetchedAt, stripeTime: stripeTimeOf(session, fetchedAt) }, now);
+      stored = await storeCompletedCheckout(store, session, session.subscription, { fetchedAt, stripeTime: stripeTimeOf(session, fetchedAt) }, { now, onRetry: linkRaceLogger(request, sessionId) });
     } catch (error) {
       // The webhooks still bring the same state.
       request.log.error({ err: error, sessionId }, 'checkout redirect not stored');
@@ -129,4 +129,9 @@ export function billingRoutes(app: FastifyInstance, options: BillingRouteOptions
 
   app.get('/billing/cancel', async (_request, reply) => sendPage(reply, 'canceled'));
   app.get('/billing/done', async (_request, reply) => sendPage(reply, 'done'));
+}
+
+/** A change stored again because a customer it links was linked by another transaction meanwhile (it then reads that link). */
+function linkRaceLogger(request: FastifyRequest, about: string) {
+  return (error: Error) => request.log.warn({ about, reason: 'linked_meanwhile', err: error }, 'billing change stored again: a customer was linked meanwhile');
 }

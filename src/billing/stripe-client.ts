@@ -1,5 +1,5 @@
 import Stripe from 'stripe';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 
 export type StripeSettings = Pick<Config, 'stripeSecretKey' | 'stripeApiUrl' | 'stripeMaxNetworkRetries' | 'stripeTimeoutMs'>;
 

@@ -3,21 +3,13 @@ import { dirname, resolve } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { type Compilable, type CompiledQuery, Kysely, PostgresAdapter, PostgresDialect, type PostgresCursor, type PostgresPool, type PostgresPoolClient, type PostgresQueryResult, type QueryResult, SqliteDialect, type SqliteDatabase as KyselySqliteDatabase, sql } from 'kysely';
 import pg from 'pg';
-import { migrateToLatest } from './migrations.js';
+import { migrateToLatest } from './migrations/index.js';
 import type { Database } from './schema.js';
+import type { Dialect, Store } from './store.js';
 
 export type { Database } from './schema.js';
 export * from './schema.js';
-
-export type Dialect = 'sqlite' | 'postgres';
-
-export interface Store {
-  db: Kysely<Database>;
-  dialect: Dialect;
-  /** Throws when the database does not answer. */
-  ping(): Promise<void>;
-  close(): Promise<void>;
-}
+export type { Dialect, Store } from './store.js';
 
 // Stripe times and our millisecond clocks are int8 in PostgreSQL; read them as numbers, not strings.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import type { Store } from './index.js';
+import type { Store } from './store.js';
 
 /** What can be known of a lock's holder from here. */
 export type HolderState =

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import type { Metrics } from '../ops/index.js';
+import type { HttpMetrics } from './metrics.js';
 import { SECURITY_HEADERS } from './security-headers.js';
 
 /** Requests Node's HTTP parser refuses before Fastify sees them, keyed by the parser's error code. */
@@ -15,7 +15,7 @@ const REASONS: Record<number, string> = { 400: 'Bad Request', 408: 'Request Time
  * same JSON error body and security headers as every other answer, counts them, and closes the
  * connection.
  */
-export function clientErrorHandler(metrics: Metrics) {
+export function clientErrorHandler(metrics: HttpMetrics) {
   return (error: NodeJS.ErrnoException, socket: Socket): void => {
     if (error.code === 'ECONNRESET' || socket.destroyed) return;
     // Not writable: already answered (the parser can fail again on bytes still arriving), or gone.

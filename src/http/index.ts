@@ -1,10 +1,12 @@
 import type { Server } from 'node:http';
 import { type FastifyHttpOptions, type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
-import type { Config } from '../config.js';
-import type { Metrics } from '../ops/index.js';
+import type { Config } from '../config/index.js';
 import { clientErrorHandler } from './client-errors.js';
 import { corsForExtensions } from './cors.js';
+import type { HttpMetrics } from './metrics.js';
 import { SECURITY_HEADERS, securityHeaders } from './security-headers.js';
+
+export { invalidRequest, NO_FIELDS, parseInput } from './invalid-request.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -19,7 +21,7 @@ export const MAX_HEADER_BYTES = 16 * 1024;
 export type HttpConfig = Pick<Config, 'trustProxy' | 'httpTimeouts' | 'extensionOrigins'>;
 
 /** Server options that bound what a client can make the server hold: header size, header and request time. */
-export function httpServerOptions(config: HttpConfig, metrics: Metrics): FastifyHttpOptions<Server> {
+export function httpServerOptions(config: HttpConfig, metrics: HttpMetrics): FastifyHttpOptions<Server> {
   const { headersMs, requestMs } = config.httpTimeouts;
   return {
     // A hop count trusts that many proxies nearest to the server, whatever their address.
@@ -38,7 +40,7 @@ export function httpServerOptions(config: HttpConfig, metrics: Metrics): Fastify
 }
 
 /** A URL that cannot be decoded or routed: answered like any other error, without echoing it. No hook runs for it. */
-function badUrl(reply: FastifyReply, metrics: Metrics): void {
+function badUrl(reply: FastifyReply, metrics: HttpMetrics): void {
   metrics.httpResponses.inc({ route: 'none', status: 400 });
   reply.code(400).headers(SECURITY_HEADERS).send({ error: 'bad_url', message: 'the request URL is malformed' });
 }
@@ -48,7 +50,7 @@ function trustHops(hops: number) {
 }
 
 /** Security headers and CORS on every answer; every answer counted and timed, in one hook. */
-export function installHttpSurface(app: FastifyInstance, config: HttpConfig, metrics: Metrics): void {
+export function installHttpSurface(app: FastifyInstance, config: HttpConfig, metrics: HttpMetrics): void {
   app.decorateRequest('logLine', null);
   securityHeaders(app);
   corsForExtensions(app, config.extensionOrigins);

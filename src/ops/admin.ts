@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Store, WebhookEventStatus } from '../db/index.js';
 import type { EntitlementSettings } from '../entitlements/index.js';
-import { invalidRequest, NO_FIELDS, parseInput } from '../http/invalid-request.js';
+import { invalidRequest, NO_FIELDS, parseInput } from '../http/index.js';
 import { EventQueue } from '../subscriptions/index.js';
 import { eventDetail, InvalidCursorError, listEvents, statsView, userDetail } from './views.js';
 

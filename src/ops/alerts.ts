@@ -1,20 +1,9 @@
 import type { FastifyBaseLogger } from 'fastify';
+import type { AlertSettings } from '../config/index.js';
 import { NamedLock, type Store } from '../db/index.js';
 import { type AlertCondition, type AlertState, evaluateAlerts, type Observation } from './alert-rules.js';
 import type { Metrics } from './metrics.js';
 import { queueStats } from './views.js';
-
-export interface AlertSettings {
-  webhookUrl: string;
-  windowMs: number;
-  checkIntervalMs: number;
-  /** Processing failures within the window that fire the alert. */
-  failureThreshold: number;
-  /** Age of the oldest waiting event that fires the alert. */
-  backlogAgeMs: number;
-  /** Signature failures within the window (in this process) that fire the alert. */
-  signatureFailureThreshold: number;
-}
 
 /**
  * Posts Slack-compatible `{"text": …}` alerts to ALERT_WEBHOOK_URL. Database conditions (dead

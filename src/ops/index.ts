@@ -3,8 +3,9 @@ import type { Store } from '../db/index.js';
 import type { Metrics } from './metrics.js';
 
 export { createMetrics, type Metrics } from './metrics.js';
-export { adminRoutes, tokenMatches } from './admin.js';
-export { AlertMonitor, type AlertSettings } from './alerts.js';
+export { adminRoutes, EVENT_STATUSES, tokenMatches } from './admin.js';
+export { AlertMonitor } from './alerts.js';
+export { eventDetail, listEvents, statsView, userDetail } from './views.js';
 
 /** Liveness, readiness and metrics. */
 export function opsRoutes(app: FastifyInstance, store: Store, metrics: Metrics): void {

@@ -2,13 +2,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/index.js';
-import { NO_FIELDS, parseInput } from '../http/invalid-request.js';
+import { NO_FIELDS, parseInput } from '../http/index.js';
 
 /**
  * Users of the extension: by default one anonymous account per install, identified by a bearer
  * token shown once; optionally the users of the seller's own sign-in, by their JWTs.
  */
-export { AuthUnavailableError, type JwtSettings, jwtVerifier } from './jwt.js';
+export { AuthUnavailableError, jwtVerifier } from './jwt.js';
+export { rateLimitHooks } from './rate-limit.js';
 
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');

@@ -1,11 +1,5 @@
 import { createRemoteJWKSet, errors, jwtVerify } from 'jose';
-
-/** A seller's own sign-in (Firebase, Auth0, Supabase, their OAuth): its JWTs are accepted as bearer tokens. */
-export interface JwtSettings {
-  jwksUrl: string;
-  issuer: string;
-  audience: string;
-}
+import type { JwtSettings } from '../config/index.js';
 
 /** The identity provider could not be asked (its JWKS is unreachable): not the caller's fault, so not a 401. */
 export class AuthUnavailableError extends Error {

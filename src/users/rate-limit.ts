@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { RateLimits } from '../config.js';
+import type { RateLimits } from '../config/index.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {

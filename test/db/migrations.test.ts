@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../../src/db/index.js';
-import { migrateToLatest } from '../../src/db/migrations.js';
+import { migrateToLatest } from '../../src/db/migrations/index.js';
 import { storedEvent } from '../../src/ops/views.js';
 import { storeEvent } from '../../src/webhooks/store-event.js';
 import { BACKENDS } from '../helpers/databases.js';
@@ -37,6 +37,24 @@ describe.each(BACKENDS)('moving event payloads to their own table (0009), on $na
       expect(await migrateToLatest(store.db, isPostgres)).toContain('0009_event_payloads');
       expect(await storedEvent(store.db, 'evt_before_0009')).toMatchObject({ id: 'evt_before_0009', status: 'applied', payload });
       await expect(sql`select payload from webhook_events`.execute(store.db)).rejects.toThrow(/payload/);
+    } finally {
+      await store.close();
+      await database.drop();
+    }
+  });
+});
+
+describe.each(BACKENDS)('one index for the token lookup (0010), on $name', (backend) => {
+  it('keeps token hashes unique; PostgreSQL has one index on them, which carries the user id', async () => {
+    const database = await backend.create();
+    const store = await openStore(database.url);
+    try {
+      await store.db.insertInto('users').values({ id: 'usr_a', token_hash: 'hash_same', created_at: 1 }).execute();
+      await expect(store.db.insertInto('users').values({ id: 'usr_b', token_hash: 'hash_same', created_at: 1 }).execute()).rejects.toThrow(/unique/i);
+      if (store.dialect === 'postgres') {
+        const { rows } = await sql<{ indexdef: string }>`select indexdef from pg_indexes where tablename = 'users' and indexdef like '%token_hash%'`.execute(store.db);
+        expect(rows.map((r) => r.indexdef)).toEqual(['CREATE UNIQUE INDEX users_token_lookup ON public.users USING btree (token_hash) INCLUDE (id)']);
+      }
     } finally {
       await store.close();
       await database.drop();

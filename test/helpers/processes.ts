@@ -102,7 +102,7 @@ export function runScript(script: string, args: string[], options: Parameters<ty
 
 /** `npm run cli -- <args>` with only PATH and the given environment; rejects, with its output, unless it exits 0. */
 export async function runCli(args: string[], env: Record<string, string>): Promise<ProcessRun> {
-  const run = await runScript('src/ops/cli.ts', args, { env: { PATH: process.env.PATH ?? '', ...env } });
+  const run = await runScript('src/cli/main.ts', args, { env: { PATH: process.env.PATH ?? '', ...env } });
   if (run.code !== 0) throw new Error(`npm run cli -- ${args.join(' ')} exited ${run.code}: ${run.output}`);
   return run;
 }

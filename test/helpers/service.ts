@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll } from 'vitest';
-import { DEFAULT_HTTP_TIMEOUTS } from '../../src/config.js';
+import { DEFAULT_HTTP_TIMEOUTS } from '../../src/config/index.js';
 import { openStore, type Store, type StoreOptions } from '../../src/db/index.js';
 import { buildService, type Service, type ServiceConfig, type ServiceOptions } from '../../src/server.js';
 import { BILLING_OFF } from './billing-off.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll } from 'vitest';
-import type { SyncMode } from '../../src/config.js';
+import type { SyncMode } from '../../src/config/index.js';
 import { StripeStandIn } from '../../tools/stripe-stand-in/server.js';
 import { payCheckout } from '../../tools/stripe-stand-in/user.js';
 import { BACKENDS, type TestDatabase } from './databases.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_RATE_LIMITS } from '../../src/config.js';
+import { DEFAULT_RATE_LIMITS } from '../../src/config/index.js';
 import { createUser as createUserInDb } from '../../src/users/index.js';
 import { BACKENDS } from '../helpers/databases.js';
 import { deliver, newId, nowSeconds, subscriptionEvent } from '../helpers/events.js';

@@ -1,4 +1,4 @@
-import type { Config } from '../../config.js';
+import type { Config } from '../../config/index.js';
 import type { Store } from '../../db/index.js';
 
 /** One `npm run cli -- <name> …` command: returns the process exit code. */

@@ -1,11 +1,10 @@
-import { backfillCommand, reconcileCommand } from '../../billing/index.js';
+import { backfill } from './backfill.js';
 import { events } from './events.js';
+import { reconcile } from './reconcile.js';
 import { replay } from './replay.js';
 import { stats } from './stats.js';
 import type { CliCommand } from './types.js';
 import { user } from './user.js';
-
-export type { CliCommand } from './types.js';
 
 /** Every `npm run cli` command by name. */
 export const CLI_COMMANDS: Record<string, CliCommand> = {
@@ -13,6 +12,6 @@ export const CLI_COMMANDS: Record<string, CliCommand> = {
   replay,
   user,
   stats,
-  backfill: backfillCommand,
-  reconcile: reconcileCommand,
+  backfill,
+  reconcile,
 };

@@ -1,6 +1,6 @@
 import Stripe from 'stripe';
-import type { Config } from '../../config.js';
-import { createStripeClient, describeStripeError } from '../stripe-client.js';
+import { createStripeClient, describeStripeError } from '../../billing/index.js';
+import type { Config } from '../../config/index.js';
 
 /**
  * Runs a CLI command that needs Stripe: exit 2 without STRIPE_SECRET_KEY, and a Stripe failure

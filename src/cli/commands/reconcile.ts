@@ -1,9 +1,8 @@
 import { parseArgs } from 'node:util';
+import { reconcile as runReconcile, terminalProgress } from '../../billing/index.js';
 import { createMetrics } from '../../ops/index.js';
-import type { CliCommand } from '../../ops/commands/types.js';
-import { terminalProgress } from '../progress.js';
-import { reconcile as runReconcile } from '../reconcile.js';
-import { withStripe } from './stripe-from-config.js';
+import { withStripe } from './stripe.js';
+import type { CliCommand } from './types.js';
 
 /** Compares every subscription in Stripe with its record and repairs differences (`--dry-run`: report only). */
 export const reconcile: CliCommand = {
@@ -21,6 +20,7 @@ export const reconcile: CliCommand = {
         onDifference: (id, differences) =>
           console.log(`${dryRun ? 'differs' : 'repairing'} ${id}: ${differences.map((d) => `${d.field} stored=${JSON.stringify(d.stored)} stripe=${JSON.stringify(d.stripe)}`).join('; ')}`),
         onFailure: (id, error) => console.error(`could not repair ${id}: ${error instanceof Error ? error.message : String(error)}`),
+        onRetry: (id, error) => console.error(`repair of ${id} stored again: ${error.message}`),
       });
       console.log(
         `reconcile${dryRun ? ' (dry run)' : ''}: ${counts.checked} subscription(s) checked, ${counts.different} different, ${counts.repaired} repaired, ${counts.newer} changed since read, ${counts.failed} failed`,

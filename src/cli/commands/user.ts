@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { userDetail } from '../views.js';
+import { userDetail } from '../../ops/index.js';
 import { printFields, printJson, printTable } from './output.js';
 import type { CliCommand } from './types.js';
 

@@ -1,5 +1,5 @@
+import { redactDatabaseUrl } from '../db/index.js';
 import { configOrExit, storeOrExit } from '../startup.js';
-import { redactDatabaseUrl } from './index.js';
 
 /** `npm run migrate`: applies pending migrations to DATABASE_URL and exits. */
 const config = configOrExit();

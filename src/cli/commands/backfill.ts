@@ -1,9 +1,8 @@
 import { parseArgs } from 'node:util';
-import { parseDuration } from '../../config.js';
-import type { CliCommand } from '../../ops/commands/types.js';
-import { BACKFILL_LIMIT_SECONDS, backfill as runBackfill } from '../backfill.js';
-import { terminalProgress } from '../progress.js';
-import { withStripe } from './stripe-from-config.js';
+import { BACKFILL_LIMIT_SECONDS, backfill as runBackfill, terminalProgress } from '../../billing/index.js';
+import { parseDuration } from '../../config/index.js';
+import { withStripe } from './stripe.js';
+import type { CliCommand } from './types.js';
 
 /** Stores the events Stripe has (of the handled types) that never reached the webhook; the worker applies them. */
 export const backfill: CliCommand = {

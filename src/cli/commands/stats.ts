@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { statsView } from '../views.js';
+import { statsView } from '../../ops/index.js';
 import { printFields, printJson } from './output.js';
 import type { CliCommand } from './types.js';
 

@@ -1,7 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { WebhookEventStatus } from '../../db/index.js';
-import { EVENT_STATUSES } from '../admin.js';
-import { eventDetail, listEvents } from '../views.js';
+import { EVENT_STATUSES, eventDetail, listEvents } from '../../ops/index.js';
 import { printFields, printJson, printTable } from './output.js';
 import type { CliCommand } from './types.js';
 

@@ -1,0 +1,101 @@
+/**
+ * What the service reads from its environment, as the rest of the code sees it. The settings
+ * types of other folders live here too, so that config depends on no other folder.
+ */
+export interface Config {
+  production: boolean;
+  databaseUrl: string;
+  host: string;
+  port: number;
+  /** Every configured `whsec_` secret; a delivery signed with any of them is accepted (rotation). */
+  webhookSecrets: string[];
+  /** Where the webhook secrets came from: the environment, or generated for local mode. */
+  webhookSecretSource: 'env' | 'generated' | 'stored';
+  stripeSecretKey: string | undefined;
+  /** Base URL of Stripe's API (a local stand-in in tests and the demo); undefined means Stripe's own. */
+  stripeApiUrl: string | undefined;
+  /** Retries the `stripe` client makes itself (connection errors, 5xx, 409) before a call fails. */
+  stripeMaxNetworkRetries: number;
+  stripeTimeoutMs: number;
+  /** Prices a user may subscribe to through Checkout; the default one is used when none is named. */
+  priceIds: string[];
+  defaultPriceId: string | undefined;
+  checkoutSuccessUrl: string;
+  checkoutCancelUrl: string;
+  portalReturnUrl: string;
+  /** `refetch`: a subscription event makes the worker store Stripe's current state; `payload`: the event's own object. */
+  syncMode: SyncMode;
+  /** How often the worker compares every subscription with Stripe and repairs differences; undefined: never. */
+  reconcileIntervalMs: number | undefined;
+  /** Whether the worker backfills missed events from Stripe when it starts. */
+  backfillOnStart: boolean;
+  pastDueGraceHours: number;
+  adminToken: string | undefined;
+  /** Optional price id → feature lookup keys, used when Stripe sends no entitlement summary. */
+  priceFeatures: Record<string, string[]>;
+  /** Delays (ms) before each retry of a failed event; after the last one the event is dead. */
+  retrySchedule: number[];
+  /** What this process runs: intake and the sync worker (default), intake only, or the worker only. */
+  processRole: ProcessRole;
+  /** Applied and ignored events older than this many days are pruned; dead ones are kept. */
+  eventRetentionDays: number;
+  workerConcurrency: number;
+  /** How long a worker's claim on an event lasts before another worker may take it over. */
+  workerLeaseMs: number;
+  /** Events the worker claims at once; undefined: the worker's default. */
+  workerBatchSize: number | undefined;
+  /** Events applied together in one transaction; undefined: the worker's default for the database. */
+  workerEventsPerTransaction: number | undefined;
+  /** SQLite: how long a worker group may take further events (ms); undefined: the worker's default. */
+  workerGroupBudgetMs: number | undefined;
+  /** The seller's own sign-in, whose JWTs are accepted as bearer tokens; off unless all three AUTH_ variables are set. */
+  jwt: JwtSettings | undefined;
+  /** Built-in Slack-compatible alerts; off without ALERT_WEBHOOK_URL. */
+  alerts: AlertSettings | undefined;
+  dataDir: string;
+  logLevel: string;
+  /** Browser origins (the extension's `chrome-extension://<id>`) that may call the `/v1` routes. */
+  extensionOrigins: string[];
+  rateLimits: RateLimits;
+  /** Which peers may set X-Forwarded-For: false (none), a hop count, or proxy addresses/CIDRs. */
+  trustProxy: false | number | string[];
+  httpTimeouts: HttpTimeouts;
+}
+
+export type ProcessRole = 'all' | 'intake' | 'worker';
+export type SyncMode = 'payload' | 'refetch';
+
+/** Per client address and minute; a request over the limit is answered 429. */
+export interface RateLimits {
+  signupsPerMinute: number;
+  authFailuresPerMinute: number;
+}
+
+/** How long a client may take to send its headers, and its whole request. */
+export interface HttpTimeouts {
+  headersMs: number;
+  requestMs: number;
+}
+
+/** A seller's own sign-in (Firebase, Auth0, Supabase, their OAuth): its JWTs are accepted as bearer tokens. */
+export interface JwtSettings {
+  jwksUrl: string;
+  issuer: string;
+  audience: string;
+}
+
+/** The built-in alerts (src/ops/alerts.ts). */
+export interface AlertSettings {
+  webhookUrl: string;
+  windowMs: number;
+  checkIntervalMs: number;
+  /** Processing failures within the window that fire the alert. */
+  failureThreshold: number;
+  /** Age of the oldest waiting event that fires the alert. */
+  backlogAgeMs: number;
+  /** Signature failures within the window (in this process) that fire the alert. */
+  signatureFailureThreshold: number;
+}
+
+export const DEFAULT_RATE_LIMITS: RateLimits = { signupsPerMinute: 30, authFailuresPerMinute: 60 };
+export const DEFAULT_HTTP_TIMEOUTS: HttpTimeouts = { headersMs: 10_000, requestMs: 30_000 };
