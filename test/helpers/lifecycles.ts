@@ -18,9 +18,10 @@ export function lifecycle(index: number, start: number): StripeEventBody[] {
   return steps.map(([type, status, priceId], i) => subscriptionEvent(type, { ...spec, status, priceId }, start + i * 7));
 }
 
-export function shuffle<T>(items: T[]): T[] {
+/** Shuffles `items` in place (Fisher–Yates); `random` as Math.random, for a reproducible order. */
+export function shuffle<T>(items: T[], random: () => number = Math.random): T[] {
   for (let i = items.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
+    const j = Math.floor(random() * (i + 1));
     [items[i], items[j]] = [items[j]!, items[i]!];
   }
   return items;

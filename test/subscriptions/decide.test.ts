@@ -1,9 +1,12 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   decideFetchedSubscription,
   decidePaymentFact,
   decideSubscriptionEvent,
+  decideSubscriptionStep,
   pastDueStreakStart,
+  type SeenStatus,
   type StatusObservation,
   type SubscriptionRecord,
 } from '../../src/subscriptions/decide.js';
@@ -35,14 +38,15 @@ function snapshot(status: SubscriptionStatus, overrides: Partial<SubscriptionSna
 
 type Step = [type: string, status: SubscriptionStatus, created: number];
 
-/** Applies events in arrival order the way the subscription handler does: observe, then decide. */
+/** Applies events in arrival order with the subscription handler's own step (decideSubscriptionStep). */
 function replay(steps: readonly Step[]): { record: SubscriptionRecord | null; applied: boolean[] } {
   let record: SubscriptionRecord | null = null;
-  const observations: StatusObservation[] = [];
+  let seen: SeenStatus[] = [];
   const applied: boolean[] = [];
   steps.forEach(([type, status, createdAt], i) => {
-    observations.push({ created: createdAt, status });
-    const decision = decideSubscriptionEvent(record, snapshot(status), { id: `evt_${i}`, type, created: createdAt }, observations);
+    const step = decideSubscriptionStep(record, seen, snapshot(status), { id: `evt_${i}`, type, created: createdAt });
+    seen = step.seen;
+    const { decision } = step;
     applied.push(decision.apply);
     if (decision.apply) record = decision.next;
     else expect(decision.reason).toMatch(/\w/);
@@ -77,14 +81,15 @@ describe('decideSubscriptionEvent: ordering rules', () => {
 
   it('the same event applied again (a replay) changes nothing', () => {
     let record: SubscriptionRecord | null = null;
-    const observations: StatusObservation[] = [];
+    let seen: SeenStatus[] = [];
     for (const [id, status, at] of [['evt_a', 'past_due', T], ['evt_b', 'past_due', T + 5], ['evt_a', 'past_due', T]] as const) {
-      observations.push({ created: at, status });
-      const decision = decideSubscriptionEvent(record, snapshot(status), { id, type: updated, created: at }, observations);
+      const step = decideSubscriptionStep(record, seen, snapshot(status), { id, type: updated, created: at });
+      seen = step.seen;
+      const { decision } = step;
       if (id === 'evt_a' && record) expect(decision.apply).toBe(false);
       if (decision.apply) record = decision.next;
     }
-    const again = decideSubscriptionEvent(record, snapshot('past_due'), { id: 'evt_b', type: updated, created: T + 5 }, observations);
+    const { decision: again } = decideSubscriptionStep(record, seen, snapshot('past_due'), { id: 'evt_b', type: updated, created: T + 5 });
     expect(again).toEqual({ apply: false, reason: 'already applied (a replay)' });
   });
 
@@ -118,15 +123,17 @@ describe('decideSubscriptionEvent: ordering rules', () => {
       [updated, 'past_due', T + 260],
     ];
     const expected = replay(lifecycle).record;
-    for (let i = 0; i < 200; i++) {
-      const shuffled = [...lifecycle].sort(() => Math.random() - 0.5);
-      const { record } = replay(shuffled);
-      expect({ status: record?.status, lastEventCreated: record?.lastEventCreated, pastDueSince: record?.pastDueSince }).toEqual({
-        status: expected?.status,
-        lastEventCreated: expected?.lastEventCreated,
-        pastDueSince: T + 200,
-      });
-    }
+    fc.assert(
+      fc.property(fc.shuffledSubarray(lifecycle, { minLength: lifecycle.length }), (shuffled) => {
+        const { record } = replay(shuffled);
+        expect({ status: record?.status, lastEventCreated: record?.lastEventCreated, pastDueSince: record?.pastDueSince }).toEqual({
+          status: expected?.status,
+          lastEventCreated: expected?.lastEventCreated,
+          pastDueSince: T + 200,
+        });
+      }),
+      { seed: 7_260_214, numRuns: 1_000 },
+    );
   });
 });
 
