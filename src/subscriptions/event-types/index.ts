@@ -6,7 +6,7 @@ import { invoicePaid, invoicePaymentFailed } from './invoice.js';
 import { subscriptionEvents } from './subscription.js';
 import { type ReadEvent, type Registered, register } from './types.js';
 
-export type { FetchedSubscription, HandlerResult, Needs, ReadEvent } from './types.js';
+export type { FetchedSubscription, HandlerResult, ReadEvent } from './types.js';
 
 /** Every kind of event sync applies, one line each; any other type is stored and marked ignored. */
 const EVENT_TYPES: readonly Registered[] = [

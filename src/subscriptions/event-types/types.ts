@@ -1,5 +1,5 @@
 import type { EventStamp } from '../decide.js';
-import type { SyncRecords } from '../records/index.js';
+import type { Needs, SyncRecords } from '../records/index.js';
 
 export interface HandlerResult {
   /** What the event did, in words; stored with the event. */
@@ -13,18 +13,6 @@ export interface FetchedSubscription {
   object: unknown;
   /** When the read was sent (ms). */
   fetchedAt: number;
-}
-
-/** What a group locks and loads before its events run (the records of each event's ids). */
-export interface Needs {
-  /** Subscriptions whose advisory locks the group takes first (PostgreSQL). */
-  locks: string[];
-  /** Subscriptions whose record and status observations are read. */
-  subscriptions: string[];
-  /** Subscriptions whose payment facts are read. */
-  payments: string[];
-  /** Customers whose link and features are read. */
-  customers: string[];
 }
 
 /**

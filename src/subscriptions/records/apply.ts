@@ -1,8 +1,7 @@
 import { sql } from 'kysely';
 import type { Store } from '../../db/index.js';
-import type { Needs } from '../event-types/types.js';
 import type { Completion } from '../queue.js';
-import { type SyncRecords, TransactionRecords } from './records.js';
+import { type Needs, type SyncRecords, TransactionRecords } from './records.js';
 import { finishEvents, LinkedMeanwhileError, writeTables } from './statements.js';
 import { writeOnPostgres } from './write-postgres.js';
 
@@ -95,6 +94,12 @@ const NOTHING_TO_FINISH = (now: number): Completion => ({ owner: '', now, finish
 /** How often a change outside the worker is run again when a customer it links was linked meanwhile (it then reads that link). */
 const LINK_RACE_TRIES = 3;
 
+export interface ChangeOptions {
+  now?: () => number;
+  /** Told of each run again after a customer was linked meanwhile (for the caller's log). */
+  onRetry?: (error: Error) => void;
+}
+
 /**
  * A change from outside the worker (the Checkout redirect, reconcile, a checkout's new customer),
  * on the same path as events. Throws what the change threw, or why it could not commit.
@@ -103,8 +108,9 @@ export async function applyChange<T>(
   store: Store,
   needs: Partial<Needs>,
   change: (records: SyncRecords) => Promise<T>,
-  now: () => number = Date.now,
+  options: ChangeOptions = {},
 ): Promise<T> {
+  const now = options.now ?? Date.now;
   const all: Needs = { locks: [], subscriptions: [], payments: [], customers: [], ...needs };
   for (let attempt = 1; ; attempt++) {
     const outcome = await applyInTransaction(store, [null], all, { apply: (records) => change(records), completion: () => NOTHING_TO_FINISH(now()) }, now);
@@ -112,5 +118,6 @@ export async function applyChange<T>(
     if (applied) return applied.value;
     const { error } = outcome.failed[0]!;
     if (!(error instanceof LinkedMeanwhileError) || attempt === LINK_RACE_TRIES) throw error;
+    options.onRetry?.(error);
   }
 }

@@ -1,7 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database, Dialect } from '../../db/index.js';
 import { decideFeatures, decideLink, type EventStamp, type LinkDecision, type PaymentFacts, type SeenStatus, type SubscriptionRecord } from '../decide.js';
-import type { Needs } from '../event-types/types.js';
 import {
   type Known,
   type KnownKind,
@@ -14,6 +13,18 @@ import {
   userExists,
 } from './load.js';
 import { noWrites, observationRow, paymentWrites, type RecordWrites, subscriptionWrites } from './rows.js';
+
+/** What a group locks and loads before its events run (the records of each event's ids). */
+export interface Needs {
+  /** Subscriptions whose advisory locks the group takes first (PostgreSQL). */
+  locks: string[];
+  /** Subscriptions whose record and status observations are read. */
+  subscriptions: string[];
+  /** Subscriptions whose payment facts are read. */
+  payments: string[];
+  /** Customers whose link and features are read. */
+  customers: string[];
+}
 
 /**
  * The records handlers read and write. Reads come from what the transaction loaded (or load now);

@@ -1,8 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { AttemptOutcome, Store, WebhookEventRow } from '../../db/index.js';
-import type { HandlerResult, Needs } from '../event-types/index.js';
+import type { HandlerResult } from '../event-types/index.js';
 import { type Completion, type EventQueue, LeaseLostError, recordAttempts } from '../queue.js';
-import { type Applied, applyInTransaction, LinkedMeanwhileError, type SyncRecords } from '../records/index.js';
+import { type Applied, applyInTransaction, LinkedMeanwhileError, type Needs, type SyncRecords } from '../records/index.js';
 import { InvalidEventError, type PreparedEvent, prepareEvent } from './prepare.js';
 import { nextAttemptAt } from './retry.js';
 import type { Claimed } from './scheduler.js';
