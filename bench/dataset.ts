@@ -75,7 +75,17 @@ export async function seedUsers(backend: Backend, url: string, from: number, to:
         const status = STATUSES[i % STATUSES.length]!;
         user.run(`usr_b${i}`, createHash('sha256').update(benchToken(i)).digest('hex'), now);
         customer.run(`cus_b${i}`, `usr_b${i}`, now);
-        subscription.run(`sub_b${i}`, `cus_b${i}`, status, periodEnd - 30 * 86_400, periodEnd, status === 'past_due' ? periodEnd - 31 * 86_400 : null, `evt_seed_${i}`, periodEnd - 30 * 86_400, now);
+        subscription.run(
+          `sub_b${i}`,
+          `cus_b${i}`,
+          status,
+          periodEnd - 30 * 86_400,
+          periodEnd,
+          status === 'past_due' ? periodEnd - 31 * 86_400 : null,
+          `evt_seed_${i}`,
+          periodEnd - 30 * 86_400,
+          now,
+        );
       }
     });
     // No ANALYZE here: the service gathers SQLite's statistics itself when it opens the store.
@@ -92,7 +102,10 @@ export async function seedBacklog(url: string, events: readonly BenchEvent[], us
     const receivedAt = Date.now();
     await store.db.transaction().execute(async (trx) => {
       for (let start = 0; start < userIds.length; start += 500) {
-        await trx.insertInto('users').values(userIds.slice(start, start + 500).map((id) => ({ id, token_hash: null, created_at: receivedAt }))).execute();
+        await trx
+          .insertInto('users')
+          .values(userIds.slice(start, start + 500).map((id) => ({ id, token_hash: null, created_at: receivedAt })))
+          .execute();
       }
     });
     const write = webhookEventWriter(store);

@@ -52,7 +52,13 @@ export function buildEvents(plan: EventPlan): BenchEvent[] {
       const subscriptionId = `sub_${plan.prefix}${s.toString(36)}`;
       const created = plan.firstCreated + step;
       const periodStart = plan.firstCreated - 86_400;
-      const item = { ...base.items.data[0], id: `si_${plan.prefix}${s.toString(36)}`, subscription: subscriptionId, current_period_start: periodStart, current_period_end: periodStart + 30 * 86_400 };
+      const item = {
+        ...base.items.data[0],
+        id: `si_${plan.prefix}${s.toString(36)}`,
+        subscription: subscriptionId,
+        current_period_start: periodStart,
+        current_period_end: periodStart + 30 * 86_400,
+      };
       const object = {
         ...base,
         id: subscriptionId,

@@ -49,7 +49,8 @@ export function benchCommandFrom(args: string[]): BenchCommand | 'help' {
   if (concurrency.length === 0) throw new UsageError('--concurrency: no level given');
   const targetConcurrency = positiveInteger('target-concurrency', flags['target-concurrency']);
   // The targets are judged at this level: at one not measured, the report would leave them out.
-  if (!concurrency.includes(targetConcurrency)) throw new UsageError(`--target-concurrency: ${targetConcurrency} is not one of the --concurrency levels (${concurrency.join(', ')})`);
+  if (!concurrency.includes(targetConcurrency))
+    throw new UsageError(`--target-concurrency: ${targetConcurrency} is not one of the --concurrency levels (${concurrency.join(', ')})`);
   const reportDir = directory('report-dir', flags['report-dir']);
   const fullRun = SCENARIOS.every((scenario) => scenarios.has(scenario)) && BACKENDS.every((backend) => backends.includes(backend));
   return {
@@ -109,7 +110,11 @@ function parsedFlags(args: string[]) {
   }
 }
 
-const list = (text: string) => text.split(',').map((s) => s.trim()).filter(Boolean);
+const list = (text: string) =>
+  text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 function choices<T extends string>(flag: string, text: string, valid: readonly T[]): T[] {
   const given = [...new Set(list(text))];

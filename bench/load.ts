@@ -31,9 +31,10 @@ export interface LoadResult {
   latenciesMs: number[];
 }
 
-export function assertLoopback(origin: string): void {
+function assertLoopback(origin: string): void {
   const host = new URL(origin).hostname;
-  if (host !== '127.0.0.1' && host !== 'localhost' && host !== '[::1]') throw new Error(`benchmark traffic goes to loopback only, not ${host}`);
+  if (host !== '127.0.0.1' && host !== 'localhost' && host !== '[::1]')
+    throw new Error(`benchmark traffic goes to loopback only, not ${host}`);
 }
 
 export async function runLoad(origin: string, requestAt: (i: number) => LoadRequest, options: LoadOptions): Promise<LoadResult> {

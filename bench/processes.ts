@@ -6,7 +6,7 @@ import { createServer } from 'node:net';
 
 const CLOCK_TICKS_PER_SECOND = 100;
 
-export async function freePort(): Promise<number> {
+async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
@@ -18,7 +18,7 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export interface Usage {
+interface Usage {
   /** User + system CPU seconds used so far. */
   cpuSeconds: number;
   rssMb: number;
@@ -26,7 +26,7 @@ export interface Usage {
   peakRssMb: number;
 }
 
-export function usageOf(pid: number): Usage {
+function usageOf(pid: number): Usage {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // Fields after the command name (which may contain spaces) start at ") ".
   const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
@@ -45,7 +45,12 @@ export interface ServerProcess {
 }
 
 /** Starts `node <script>` with the given environment on a free loopback port and waits until it answers. */
-export async function startServer(name: string, script: string, env: Record<string, string>, nodeArgs: string[] = []): Promise<ServerProcess> {
+export async function startServer(
+  name: string,
+  script: string,
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+): Promise<ServerProcess> {
   const port = await freePort();
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs, script], {
     env: { ...process.env, ...env, HOST: '127.0.0.1', PORT: String(port) },

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
 import { ADMIN_DATABASE_URL } from '../test/helpers/databases.js';
-import { type BenchCommand, benchCommandFrom, SCRATCH_REPORT_DIR, UsageError, USAGE } from './flags.js';
+import { type BenchCommand, benchCommandFrom, SCRATCH_REPORT_DIR, USAGE, UsageError } from './flags.js';
 import { type BenchFigures, type Machine, renderChart, renderReport } from './report.js';
 import { type BenchOptions, benchEntitlements, benchIntake, benchProcessing, benchSoak } from './scenarios.js';
 import { BUILD_DIR, deploymentNodeArgs, profileServicesInto, removeBuild } from './targets.js';
@@ -52,7 +52,7 @@ async function machine(): Promise<Machine> {
       postgres: `PostgreSQL ${await setting('server_version')}`,
       postgresDurability: `synchronous_commit=${await setting('synchronous_commit')}, fsync=${await setting('fsync')}`,
       sqlite: sqliteVersion,
-      date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
+      date: `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
     };
   } finally {
     await client.end();
@@ -65,7 +65,7 @@ const END = '<!-- bench:end -->';
 /** Replaces the generated part of the report, keeping whatever is written around it. */
 function spliceReport(existing: string | undefined, generated: string): string {
   const block = `${BEGIN}\n${generated}\n${END}`;
-  if (!existing || !existing.includes(BEGIN)) return `${existing ? `${existing.trimEnd()}\n\n` : '# Performance\n\n'}${block}\n`;
+  if (!existing?.includes(BEGIN)) return `${existing ? `${existing.trimEnd()}\n\n` : '# Performance\n\n'}${block}\n`;
   return existing.slice(0, existing.indexOf(BEGIN)) + block + existing.slice(existing.indexOf(END) + END.length);
 }
 
@@ -74,11 +74,17 @@ async function main(): Promise<void> {
   const reportDir = resolve(root, command.reportDir);
   const reportFile = join(reportDir, 'performance.md');
   // Said before the run, which can take most of an hour, and not only after it.
-  console.log(`the report goes to ${reportFile}${command.reportDir === SCRATCH_REPORT_DIR ? ' (a partial run: docs/ takes every scenario on both backends, or --report-dir docs)' : ''}`);
+  console.log(
+    `the report goes to ${reportFile}${command.reportDir === SCRATCH_REPORT_DIR ? ' (a partial run: docs/ takes every scenario on both backends, or --report-dir docs)' : ''}`,
+  );
   if (command.cpuProfileDir) profileServicesInto(resolve(command.cpuProfileDir));
   console.log('building the service and baselines…');
   removeBuild();
-  execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json'), '--outDir', BUILD_DIR], { stdio: 'inherit' });
+  execFileSync(
+    process.execPath,
+    [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json'), '--outDir', BUILD_DIR],
+    { stdio: 'inherit' },
+  );
   const figures: BenchFigures = {
     command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
     machine: await machine(),
@@ -104,10 +110,16 @@ async function main(): Promise<void> {
   writeFileSync(join(reportDir, 'performance', 'results.json'), `${JSON.stringify(figures, null, 2)}\n`);
   let chart: string | undefined;
   if (figures.intake) {
-    writeFileSync(join(reportDir, 'performance', 'intake.svg'), renderChart([figures.intake.floor, figures.intake.docsStyle, ...Object.values(figures.intake.service)]));
+    writeFileSync(
+      join(reportDir, 'performance', 'intake.svg'),
+      renderChart([figures.intake.floor, figures.intake.docsStyle, ...Object.values(figures.intake.service)]),
+    );
     chart = 'performance/intake.svg';
   }
-  writeFileSync(reportFile, spliceReport(existsSync(reportFile) ? readFileSync(reportFile, 'utf8') : undefined, renderReport(figures, chart)));
+  writeFileSync(
+    reportFile,
+    spliceReport(existsSync(reportFile) ? readFileSync(reportFile, 'utf8') : undefined, renderReport(figures, chart)),
+  );
   console.log(`report written to ${reportFile}`);
 }
 

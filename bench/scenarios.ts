@@ -29,7 +29,7 @@ export interface BenchOptions {
 }
 
 /** One measured run, summarised. */
-export interface RunFigures {
+interface RunFigures {
   rate: number;
   p50: number;
   p99: number;
@@ -61,7 +61,15 @@ function summarise(result: LoadResult, cpuSeconds: number): RunFigures {
 
 function medianOf(concurrency: number, reps: RunFigures[]): LevelFigures {
   const pick = (key: keyof RunFigures) => median(reps.map((r) => r[key]));
-  return { concurrency, rate: pick('rate'), p50: pick('p50'), p99: pick('p99'), cpuMsPerRequest: pick('cpuMsPerRequest'), failed: reps.reduce((n, r) => n + r.failed, 0), reps };
+  return {
+    concurrency,
+    rate: pick('rate'),
+    p50: pick('p50'),
+    p99: pick('p99'),
+    cpuMsPerRequest: pick('cpuMsPerRequest'),
+    failed: reps.reduce((n, r) => n + r.failed, 0),
+    reps,
+  };
 }
 
 /** One server of a comparison, and the requests it is driven with. */
@@ -79,27 +87,37 @@ interface Contender {
  * server happened to run during it. A server waiting for its turn is idle.
  */
 async function measureInTurns(contenders: Contender[], options: BenchOptions): Promise<SeriesFigures[]> {
-  return withServers(contenders.map((c) => c.start), async (servers) => {
-    const turns = contenders.map((c, i) => ({ ...c, server: servers[i]!, levels: [] as LevelFigures[] }));
-    for (const t of turns) await runLoad(t.server.origin, t.requestsFor(`${t.name}-warm`, 500), { concurrency: 16, count: 500, maxMs: 10_000 });
-    for (const concurrency of options.concurrency) {
-      const reps = turns.map((): RunFigures[] => []);
-      for (let rep = 0; rep < options.reps; rep++) {
+  return withServers(
+    contenders.map((c) => c.start),
+    async (servers) => {
+      const turns = contenders.map((c, i) => ({ ...c, server: servers[i]!, levels: [] as LevelFigures[] }));
+      for (const t of turns)
+        await runLoad(t.server.origin, t.requestsFor(`${t.name}-warm`, 500), { concurrency: 16, count: 500, maxMs: 10_000 });
+      for (const concurrency of options.concurrency) {
+        const reps = turns.map((): RunFigures[] => []);
+        for (let rep = 0; rep < options.reps; rep++) {
+          for (const [i, t] of turns.entries()) {
+            const requestAt = t.requestsFor(`${t.name}-c${concurrency}-r${rep}`, options.events);
+            const before = t.server.usage().cpuSeconds;
+            const result = await runLoad(t.server.origin, requestAt, {
+              concurrency,
+              count: options.events,
+              maxMs: options.runSeconds * 1000,
+            });
+            reps[i]!.push(summarise(result, t.server.usage().cpuSeconds - before));
+          }
+        }
         for (const [i, t] of turns.entries()) {
-          const requestAt = t.requestsFor(`${t.name}-c${concurrency}-r${rep}`, options.events);
-          const before = t.server.usage().cpuSeconds;
-          const result = await runLoad(t.server.origin, requestAt, { concurrency, count: options.events, maxMs: options.runSeconds * 1000 });
-          reps[i]!.push(summarise(result, t.server.usage().cpuSeconds - before));
+          const level = medianOf(concurrency, reps[i]!);
+          options.log(
+            `  ${t.name} c=${concurrency}: ${level.rate.toFixed(0)}/s p50 ${level.p50.toFixed(1)} ms p99 ${level.p99.toFixed(1)} ms cpu ${level.cpuMsPerRequest.toFixed(3)} ms/req failed ${level.failed}`,
+          );
+          t.levels.push(level);
         }
       }
-      for (const [i, t] of turns.entries()) {
-        const level = medianOf(concurrency, reps[i]!);
-        options.log(`  ${t.name} c=${concurrency}: ${level.rate.toFixed(0)}/s p50 ${level.p50.toFixed(1)} ms p99 ${level.p99.toFixed(1)} ms cpu ${level.cpuMsPerRequest.toFixed(3)} ms/req failed ${level.failed}`);
-        t.levels.push(level);
-      }
-    }
-    return turns.map((t) => ({ name: t.name, levels: t.levels, peakRssMb: t.server.usage().peakRssMb }));
-  });
+      return turns.map((t) => ({ name: t.name, levels: t.levels, peakRssMb: t.server.usage().peakRssMb }));
+    },
+  );
 }
 
 let runCounter = 0;
@@ -114,7 +132,12 @@ const SIGNATURES_FRESH_MS = 240_000;
 /** Unique signed deliveries for one run, signed right before it starts. */
 export function webhookRequests(path: string) {
   return (run: string, count: number) => {
-    const events = buildEvents({ prefix: uniquePrefix(run), subscriptions: count, eventsPerSubscription: 1, firstCreated: Math.floor(Date.now() / 1000) });
+    const events = buildEvents({
+      prefix: uniquePrefix(run),
+      subscriptions: count,
+      eventsPerSubscription: 1,
+      firstCreated: Math.floor(Date.now() / 1000),
+    });
     const deliveries = signAll(events, BENCH_SECRET);
     const signedAt = Date.now();
     return (i: number): LoadRequest => {
@@ -157,7 +180,11 @@ export async function benchIntake(options: BenchOptions): Promise<IntakeFigures>
       { name: 'floor', start: () => startBaseline('floor'), requestsFor },
       { name: 'docs-style', start: () => startBaseline('docs-style', docsStyleDb!.url), requestsFor },
       ...backends.map((backend, i) => ({ name: `service-${backend}`, start: () => startService(dbs[i]!.url, 'intake'), requestsFor })),
-      ...backends.map((backend, i) => ({ name: `store-only-${backend}`, start: () => startBaseline('store-only', dbs[backends.length + i]!.url), requestsFor })),
+      ...backends.map((backend, i) => ({
+        name: `store-only-${backend}`,
+        start: () => startBaseline('store-only', dbs[backends.length + i]!.url),
+        requestsFor,
+      })),
     ];
     options.log(`intake, in turns: ${contenders.map((c) => c.name).join(', ')}`);
     const [floor, docsStyle, ...perBackend] = await measureInTurns(contenders, options);
@@ -192,48 +219,81 @@ export async function benchProcessing(backend: Backend, options: BenchOptions): 
   for (let rep = 0; rep < options.reps; rep++) {
     await withDatabase(backend, async (db) => {
       const subscriptions = Math.max(1, Math.floor(options.backlog / 5));
-      const plan = { prefix: uniquePrefix('backlog'), subscriptions, eventsPerSubscription: Math.ceil(options.backlog / subscriptions), firstCreated: Math.floor(Date.now() / 1000) - 3600, linkedUsers: options.linkedUsers };
+      const plan = {
+        prefix: uniquePrefix('backlog'),
+        subscriptions,
+        eventsPerSubscription: Math.ceil(options.backlog / subscriptions),
+        firstCreated: Math.floor(Date.now() / 1000) - 3600,
+        linkedUsers: options.linkedUsers,
+      };
       const users = options.linkedUsers ? Array.from({ length: subscriptions }, (_, s) => userIdOf(plan, s)) : [];
       await seedBacklog(db.url, buildEvents(plan).slice(0, options.backlog), users);
       const store = await openStore(db.url, { migrate: false });
       try {
         const unfinished = async (receivedBefore = Number.MAX_SAFE_INTEGER) =>
-          Number((await store.db.selectFrom('webhook_events').select((eb) => eb.fn.countAll().as('n')).where('status', 'in', ['pending', 'processing', 'failed']).where('received_at', '<', receivedBefore).executeTakeFirstOrThrow()).n);
+          Number(
+            (
+              await store.db
+                .selectFrom('webhook_events')
+                .select((eb) => eb.fn.countAll().as('n'))
+                .where('status', 'in', ['pending', 'processing', 'failed'])
+                .where('received_at', '<', receivedBefore)
+                .executeTakeFirstOrThrow()
+            ).n,
+          );
         // The backlog is drained when every event stored before the drain is finished: intake keeps
         // a few events in flight at any moment, so waiting for none at all could last the whole run.
         const backlogStoredBefore = Date.now();
-        await withServer(() => startService(db.url, 'all'), async (server) => {
-          let done = false;
-          const started = performance.now();
-          const background = runLoad(server.origin, webhookRequests('/webhooks/stripe')(`drain-${rep}`, options.drainIntakeRate * options.drainSeconds), {
-            concurrency: 16,
-            count: options.drainIntakeRate * options.drainSeconds,
-            maxMs: options.drainSeconds * 1000,
-            ratePerSecond: options.drainIntakeRate,
-            shouldStop: () => done,
-          });
-          let left = await unfinished(backlogStoredBefore);
-          while (left > 0 && performance.now() - started < options.drainSeconds * 1000) {
-            await new Promise((resolve) => setTimeout(resolve, 250));
-            left = await unfinished(backlogStoredBefore);
-          }
-          const elapsed = (performance.now() - started) / 1000;
-          const unprocessed = await unfinished();
-          done = true;
-          const intake = await background;
-          if (left > 0) drained = false;
-          rates.push((options.backlog + intake.ok - unprocessed) / elapsed);
-          intakeP99s.push(percentile(intake.latenciesMs, 99));
-          intakeFailed += intake.failed;
-          peakRssMb = Math.max(peakRssMb, server.usage().peakRssMb);
-          options.log(`  processing ${backend} rep ${rep}: ${rates.at(-1)!.toFixed(0)} events/s over ${elapsed.toFixed(1)} s, intake p99 ${intakeP99s.at(-1)!.toFixed(1)} ms (${intake.ok} received), backlog left ${left}`);
-        });
+        await withServer(
+          () => startService(db.url, 'all'),
+          async (server) => {
+            let done = false;
+            const started = performance.now();
+            const background = runLoad(
+              server.origin,
+              webhookRequests('/webhooks/stripe')(`drain-${rep}`, options.drainIntakeRate * options.drainSeconds),
+              {
+                concurrency: 16,
+                count: options.drainIntakeRate * options.drainSeconds,
+                maxMs: options.drainSeconds * 1000,
+                ratePerSecond: options.drainIntakeRate,
+                shouldStop: () => done,
+              },
+            );
+            let left = await unfinished(backlogStoredBefore);
+            while (left > 0 && performance.now() - started < options.drainSeconds * 1000) {
+              await new Promise((resolve) => setTimeout(resolve, 250));
+              left = await unfinished(backlogStoredBefore);
+            }
+            const elapsed = (performance.now() - started) / 1000;
+            const unprocessed = await unfinished();
+            done = true;
+            const intake = await background;
+            if (left > 0) drained = false;
+            rates.push((options.backlog + intake.ok - unprocessed) / elapsed);
+            intakeP99s.push(percentile(intake.latenciesMs, 99));
+            intakeFailed += intake.failed;
+            peakRssMb = Math.max(peakRssMb, server.usage().peakRssMb);
+            options.log(
+              `  processing ${backend} rep ${rep}: ${rates.at(-1)!.toFixed(0)} events/s over ${elapsed.toFixed(1)} s, intake p99 ${intakeP99s.at(-1)!.toFixed(1)} ms (${intake.ok} received), backlog left ${left}`,
+            );
+          },
+        );
       } finally {
         await store.close();
       }
     });
   }
-  return { backlog: options.backlog, rate: median(rates), rates, intakeP99: median(intakeP99s), intakeP99s, intakeFailed, drained, peakRssMb };
+  return {
+    backlog: options.backlog,
+    rate: median(rates),
+    rates,
+    intakeP99: median(intakeP99s),
+    intakeP99s,
+    intakeFailed,
+    drained,
+    peakRssMb,
+  };
 }
 
 export interface EntitlementFigures {
@@ -263,19 +323,36 @@ function entitlementRequests(users: number) {
 /** The constant-JSON floor, the service at both sizes, and the lookup alone at the large size, in turns. */
 export async function benchEntitlements(backend: Backend, options: BenchOptions): Promise<EntitlementFigures> {
   return withDatabases([backend, backend], async ([smallDb, largeDb]) => {
-    for (const [db, users] of [[smallDb!, options.smallUsers], [largeDb!, options.users]] as const) {
+    for (const [db, users] of [
+      [smallDb!, options.smallUsers],
+      [largeDb!, options.users],
+    ] as const) {
       await openStore(db.url).then((s) => s.close());
       const started = performance.now();
       await seedUsers(backend, db.url, 0, users);
       options.log(`entitlements ${backend}: seeded ${users} users in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     }
-    options.log(`entitlements ${backend}, in turns: constant-JSON floor, the service at ${options.smallUsers} and ${options.users} users, the lookup alone`);
+    options.log(
+      `entitlements ${backend}, in turns: constant-JSON floor, the service at ${options.smallUsers} and ${options.users} users, the lookup alone`,
+    );
     const [floor, small, large, lookupOnly] = await measureInTurns(
       [
         { name: 'constant-json', start: () => startBaseline('constant-json'), requestsFor: entitlementRequests(1) },
-        { name: `entitlements-${backend}-${options.smallUsers}`, start: () => startService(smallDb!.url, 'intake'), requestsFor: entitlementRequests(options.smallUsers) },
-        { name: `entitlements-${backend}-${options.users}`, start: () => startService(largeDb!.url, 'intake'), requestsFor: entitlementRequests(options.users) },
-        { name: `lookup-only-${backend}-${options.users}`, start: () => startBaseline('lookup-only', largeDb!.url), requestsFor: entitlementRequests(options.users) },
+        {
+          name: `entitlements-${backend}-${options.smallUsers}`,
+          start: () => startService(smallDb!.url, 'intake'),
+          requestsFor: entitlementRequests(options.smallUsers),
+        },
+        {
+          name: `entitlements-${backend}-${options.users}`,
+          start: () => startService(largeDb!.url, 'intake'),
+          requestsFor: entitlementRequests(options.users),
+        },
+        {
+          name: `lookup-only-${backend}-${options.users}`,
+          start: () => startBaseline('lookup-only', largeDb!.url),
+          requestsFor: entitlementRequests(options.users),
+        },
       ],
       options,
     );
@@ -302,35 +379,50 @@ export async function benchSoak(options: BenchOptions): Promise<SoakFigures> {
   return withDatabase(backend, async (db) => {
     await openStore(db.url).then((s) => s.close());
     await seedUsers(backend, db.url, 0, options.smallUsers);
-    return withServer(() => startService(db.url, 'all'), async (server) => {
-      const ms = options.soakSeconds * 1000;
-      const samples: { at: number; rss: number }[] = [];
-      const started = performance.now();
-      const sampler = setInterval(() => samples.push({ at: performance.now() - started, rss: server.usage().rssMb }), 1000);
-      // Paced well under capacity: a soak looks for leaks, not for the ceiling.
-      const intakeRate = 200;
-      const checkRate = 1000;
-      const [intake, checks] = await Promise.all([
-        runLoad(server.origin, webhookRequests('/webhooks/stripe')('soak', intakeRate * options.soakSeconds), { concurrency: 8, count: intakeRate * options.soakSeconds, maxMs: ms, ratePerSecond: intakeRate }),
-        runLoad(server.origin, entitlementRequests(options.smallUsers)(), { concurrency: 8, count: checkRate * options.soakSeconds, maxMs: ms, ratePerSecond: checkRate }),
-      ]);
-      clearInterval(sampler);
-      const tenth = ms / 10;
-      const early = median(samples.filter((s) => s.at >= tenth && s.at < 2 * tenth).map((s) => s.rss));
-      const late = median(samples.filter((s) => s.at >= ms - tenth).map((s) => s.rss));
-      const figures = {
-        backend,
-        seconds: options.soakSeconds,
-        earlyRssMb: early,
-        lateRssMb: late,
-        growthPercent: ((late - early) / early) * 100,
-        peakRssMb: server.usage().peakRssMb,
-        intakeOk: intake.ok,
-        checksOk: checks.ok,
-        failed: intake.failed + checks.failed,
-      };
-      options.log(`soak ${backend}: RSS ${early.toFixed(1)} -> ${late.toFixed(1)} MB (${figures.growthPercent.toFixed(1)} %), peak ${figures.peakRssMb.toFixed(1)} MB, ${intake.ok} events, ${checks.ok} checks, ${figures.failed} failed`);
-      return figures;
-    });
+    return withServer(
+      () => startService(db.url, 'all'),
+      async (server) => {
+        const ms = options.soakSeconds * 1000;
+        const samples: { at: number; rss: number }[] = [];
+        const started = performance.now();
+        const sampler = setInterval(() => samples.push({ at: performance.now() - started, rss: server.usage().rssMb }), 1000);
+        // Paced well under capacity: a soak looks for leaks, not for the ceiling.
+        const intakeRate = 200;
+        const checkRate = 1000;
+        const [intake, checks] = await Promise.all([
+          runLoad(server.origin, webhookRequests('/webhooks/stripe')('soak', intakeRate * options.soakSeconds), {
+            concurrency: 8,
+            count: intakeRate * options.soakSeconds,
+            maxMs: ms,
+            ratePerSecond: intakeRate,
+          }),
+          runLoad(server.origin, entitlementRequests(options.smallUsers)(), {
+            concurrency: 8,
+            count: checkRate * options.soakSeconds,
+            maxMs: ms,
+            ratePerSecond: checkRate,
+          }),
+        ]);
+        clearInterval(sampler);
+        const tenth = ms / 10;
+        const early = median(samples.filter((s) => s.at >= tenth && s.at < 2 * tenth).map((s) => s.rss));
+        const late = median(samples.filter((s) => s.at >= ms - tenth).map((s) => s.rss));
+        const figures = {
+          backend,
+          seconds: options.soakSeconds,
+          earlyRssMb: early,
+          lateRssMb: late,
+          growthPercent: ((late - early) / early) * 100,
+          peakRssMb: server.usage().peakRssMb,
+          intakeOk: intake.ok,
+          checksOk: checks.ok,
+          failed: intake.failed + checks.failed,
+        };
+        options.log(
+          `soak ${backend}: RSS ${early.toFixed(1)} -> ${late.toFixed(1)} MB (${figures.growthPercent.toFixed(1)} %), peak ${figures.peakRssMb.toFixed(1)} MB, ${intake.ok} events, ${checks.ok} checks, ${figures.failed} failed`,
+        );
+        return figures;
+      },
+    );
   });
 }

@@ -10,7 +10,7 @@ export const BENCH_SECRET = 'whsec_benchmark_secret_0123456789abcdef';
 /** Compiled once per run (see run.ts), so children run plain JavaScript like a deployment. */
 export const BUILD_DIR = fileURLToPath(new URL(`../.bench/build-${process.pid}/`, import.meta.url));
 
-export function throwawayDatabase(backend: Backend): Promise<TestDatabase> {
+function throwawayDatabase(backend: Backend): Promise<TestDatabase> {
   return backend === 'sqlite' ? createSqliteDatabase() : createPostgresDatabase();
 }
 
@@ -30,17 +30,28 @@ export function profileServicesInto(dir: string): void {
 }
 
 export function startService(url: string, role: 'all' | 'intake'): Promise<ServerProcess> {
-  return startServer(`service (${url.startsWith('sqlite:') ? 'sqlite' : 'postgres'})`, `${BUILD_DIR}src/main.js`, {
-    NODE_ENV: 'production',
-    STRIPE_WEBHOOK_SECRET: BENCH_SECRET,
-    DATABASE_URL: url,
-    PROCESS_ROLE: role,
-    LOG_LEVEL: 'info',
-  }, serviceNodeArgs);
+  return startServer(
+    `service (${url.startsWith('sqlite:') ? 'sqlite' : 'postgres'})`,
+    `${BUILD_DIR}src/main.js`,
+    {
+      NODE_ENV: 'production',
+      STRIPE_WEBHOOK_SECRET: BENCH_SECRET,
+      DATABASE_URL: url,
+      PROCESS_ROLE: role,
+      LOG_LEVEL: 'info',
+    },
+    serviceNodeArgs,
+  );
 }
 
-export function startBaseline(name: 'floor' | 'docs-style' | 'store-only' | 'constant-json' | 'lookup-only', databaseUrl?: string): Promise<ServerProcess> {
-  return startServer(name, `${BUILD_DIR}bench/baselines/${name}.js`, { STRIPE_WEBHOOK_SECRET: BENCH_SECRET, ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) });
+export function startBaseline(
+  name: 'floor' | 'docs-style' | 'store-only' | 'constant-json' | 'lookup-only',
+  databaseUrl?: string,
+): Promise<ServerProcess> {
+  return startServer(name, `${BUILD_DIR}bench/baselines/${name}.js`, {
+    STRIPE_WEBHOOK_SECRET: BENCH_SECRET,
+    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+  });
 }
 
 /** Runs `body` with a fresh database of each backend given, every one dropped afterwards whatever happens. */

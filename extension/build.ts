@@ -29,7 +29,9 @@ export async function buildExtension(options: { serverUrl: string; outDir: strin
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({ options: { 'server-url': { type: 'string', default: 'http://127.0.0.1:3000' }, out: { type: 'string', default: 'dist/extension' } } });
+  const { values } = parseArgs({
+    options: { 'server-url': { type: 'string', default: 'http://127.0.0.1:3000' }, out: { type: 'string', default: 'dist/extension' } },
+  });
   const out = await buildExtension({ serverUrl: values['server-url']!, outDir: values.out! });
   console.log(`Extension built in ${out} for ${values['server-url']}: load it with chrome://extensions → Developer mode → Load unpacked.`);
 }

@@ -94,6 +94,9 @@ fi
 # --- The tests, in the order CI has always run them --------------------------------------------
 log "npm ci"
 npm ci --no-audit --no-fund
+# Lint, format, import cycles (Biome) and unused files, exports and dependencies (knip).
+log "npm run check"
+npm run check
 # The story end to end against the Stripe stand-in; exits non-zero if any step goes wrong.
 log "npm run demo"
 npm run demo

@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { StripeStandIn } from './stripe-stand-in/server.js';
-import { payCheckout, type PortalAction, usePortal } from './stripe-stand-in/user.js';
 import { freePort } from './free-port.js';
+import { StripeStandIn } from './stripe-stand-in/server.js';
+import { type PortalAction, payCheckout, usePortal } from './stripe-stand-in/user.js';
 
 /**
  * `npm run demo`: the Stripe stand-in and the real service (`src/main.ts`, SQLite in a temp dir) on
@@ -22,7 +22,6 @@ export interface ServiceOutput {
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
 }
-
 
 class StepFailed extends Error {}
 
@@ -63,7 +62,11 @@ function startService(port: number, standInUrl: string, dir: string, output: Ser
 }
 
 /** Plays the story against the given stand-in (a test may make it fail); returns the exit code. */
-export async function playDemo(standIn = new StripeStandIn(), print: (line: string) => void = console.log, serviceOutput: ServiceOutput = process): Promise<number> {
+export async function playDemo(
+  standIn = new StripeStandIn(),
+  print: (line: string) => void = console.log,
+  serviceOutput: ServiceOutput = process,
+): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'billing-demo-'));
   const standInUrl = await standIn.listen();
   const port = await freePort();
@@ -73,7 +76,14 @@ export async function playDemo(standIn = new StripeStandIn(), print: (line: stri
   let failed = false;
   try {
     print(`Stripe stand-in on ${standInUrl}, service on ${base} (SYNC_MODE=refetch, the default with a key)\n`);
-    await until(() => fetch(`${base}/readyz`).then((r) => r.ok).catch(() => false), Boolean, 30_000);
+    await until(
+      () =>
+        fetch(`${base}/readyz`)
+          .then((r) => r.ok)
+          .catch(() => false),
+      Boolean,
+      30_000,
+    );
 
     const call = async (method: string, path: string, token: string, body?: unknown) => {
       const response = await fetch(`${base}${path}`, {
@@ -89,14 +99,16 @@ export async function playDemo(standIn = new StripeStandIn(), print: (line: stri
       return answer;
     };
     const signUp = await fetch(`${base}/v1/users`, { method: 'POST' });
-    const user = expectStatus({ status: signUp.status, body: (await signUp.json()) as Record<string, any> }, 201, 'POST /v1/users').body as { userId: string; token: string };
+    const user = expectStatus({ status: signUp.status, body: (await signUp.json()) as Record<string, any> }, 201, 'POST /v1/users')
+      .body as { userId: string; token: string };
     const entitlement = async () => (await call('GET', '/v1/entitlements', user.token)).body as Entitlement;
     /** Runs one step (its action throws when its own answer is wrong), then waits for the expected entitlement. */
-    const step = async (name: string, expected: Entitlement, act: () => Promise<string | void>) => {
-      let note: string | void;
+    const step = async (name: string, expected: Entitlement, act: () => Promise<unknown>) => {
+      let note: string | undefined;
       let acted = true;
       try {
-        note = await act();
+        const said = await act();
+        note = typeof said === 'string' ? said : undefined;
       } catch (error) {
         acted = false;
         note = `error: ${error instanceof Error ? error.message : String(error)}`;
@@ -105,8 +117,12 @@ export async function playDemo(standIn = new StripeStandIn(), print: (line: stri
       // A step whose own action failed has nothing to wait for.
       const answer = acted ? await until(entitlement, matches) : await entitlement();
       const ok = acted && matches(answer);
-      const shown = ['premium', 'reason', 'status', 'priceId', 'cancelAtPeriodEnd', 'graceUntil'].map((k) => `${k}=${JSON.stringify(answer[k])}`).join(' ');
-      print(`${ok ? 'PASS' : 'FAIL'}  ${name}${note ? `\n      ${note}` : ''}\n      entitlement: ${shown}${ok ? '' : `\n      expected: ${JSON.stringify(expected)}`}`);
+      const shown = ['premium', 'reason', 'status', 'priceId', 'cancelAtPeriodEnd', 'graceUntil']
+        .map((k) => `${k}=${JSON.stringify(answer[k])}`)
+        .join(' ');
+      print(
+        `${ok ? 'PASS' : 'FAIL'}  ${name}${note ? `\n      ${note}` : ''}\n      entitlement: ${shown}${ok ? '' : `\n      expected: ${JSON.stringify(expected)}`}`,
+      );
       // Every later step builds on this one: the story stops here.
       if (!ok) throw new StepFailed(name);
     };
@@ -119,25 +135,35 @@ export async function playDemo(standIn = new StripeStandIn(), print: (line: stri
     await step('sign-up: a new user of the extension', { premium: false, reason: 'no_subscription' }, async () => `user ${user.userId}`);
     await step('checkout: POST /v1/billing/checkout', { premium: false }, async () => {
       const answer = expectStatus(await call('POST', '/v1/billing/checkout', user.token, {}), 200, 'POST /v1/billing/checkout');
-      if (typeof answer.body.url !== 'string' || !answer.body.url.startsWith(standInUrl)) throw new Error(`no Checkout URL of the stand-in in ${JSON.stringify(answer.body)}`);
+      if (typeof answer.body.url !== 'string' || !answer.body.url.startsWith(standInUrl))
+        throw new Error(`no Checkout URL of the stand-in in ${JSON.stringify(answer.body)}`);
       checkoutUrl = answer.body.url;
       return `${answer.status} ${JSON.stringify(answer.body)}`;
     });
-    await step('pay on the hosted Checkout page; the browser lands on /billing/success (premium before any webhook)', { premium: true, status: 'active', priceId: 'price_basic' }, async () => {
-      // Webhooks held back until the page is shown: the redirect alone makes the user premium.
-      const held = standIn.state.events.length;
-      standIn.webhooks.enabled = false;
-      const success = await fetch(await payCheckout(checkoutUrl));
-      standIn.webhooks.enabled = true;
-      const title = /<h1 id="title">([^<]*)/.exec(await success.text())?.[1];
-      if (success.status !== 200 || (await entitlement()).premium !== true) throw new Error(`success page ${success.status} "${title}" and not premium`);
-      subscriptionId = standIn.state.checkoutSession(checkoutUrl.split('/').at(-1)!).subscription;
-      for (const event of standIn.state.events.slice(held)) standIn.webhooks.send(event);
-      await standIn.webhooks.flush();
-      return `${success.status} "${title}"; premium at once; then the held webhooks arrive`;
-    });
+    await step(
+      'pay on the hosted Checkout page; the browser lands on /billing/success (premium before any webhook)',
+      { premium: true, status: 'active', priceId: 'price_basic' },
+      async () => {
+        // Webhooks held back until the page is shown: the redirect alone makes the user premium.
+        const held = standIn.state.events.length;
+        standIn.webhooks.enabled = false;
+        const success = await fetch(await payCheckout(checkoutUrl));
+        standIn.webhooks.enabled = true;
+        const title = /<h1 id="title">([^<]*)/.exec(await success.text())?.[1];
+        if (success.status !== 200 || (await entitlement()).premium !== true)
+          throw new Error(`success page ${success.status} "${title}" and not premium`);
+        subscriptionId = standIn.state.checkoutSession(checkoutUrl.split('/').at(-1)!).subscription;
+        for (const event of standIn.state.events.slice(held)) standIn.webhooks.send(event);
+        await standIn.webhooks.flush();
+        return `${success.status} "${title}"; premium at once; then the held webhooks arrive`;
+      },
+    );
     await step('a second checkout is refused (409, use the portal)', { premium: true, status: 'active' }, async () => {
-      const answer = expectStatus(await call('POST', '/v1/billing/checkout', user.token, { priceId: 'price_pro' }), 409, 'a second POST /v1/billing/checkout');
+      const answer = expectStatus(
+        await call('POST', '/v1/billing/checkout', user.token, { priceId: 'price_pro' }),
+        409,
+        'a second POST /v1/billing/checkout',
+      );
       return `${answer.status} ${JSON.stringify(answer.body)}`;
     });
     await step('upgrade to price_pro in the Customer Portal', { premium: true, priceId: 'price_pro' }, async () => {
@@ -145,14 +171,26 @@ export async function playDemo(standIn = new StripeStandIn(), print: (line: stri
       await portal({ switchTo: 'price_pro' });
       return `portal ${portalUrl}`;
     });
-    await step('a renewal payment fails: past_due, still premium during the grace period', { premium: true, status: 'past_due', reason: 'past_due_in_grace' }, async () => {
-      await standInAction(`${standInUrl}/_stand-in/subscriptions/${subscriptionId}/payment-failed`);
-    });
-    await step('Stripe retries the payment and it succeeds: active again', { premium: true, status: 'active', graceUntil: null }, async () => {
-      await standInAction(`${standInUrl}/_stand-in/subscriptions/${subscriptionId}/payment-succeeded`);
-    });
-    await step('cancel at period end in the portal: still premium until the period ends', { premium: true, cancelAtPeriodEnd: true }, () => portal('cancel-at-period-end'));
-    await step('cancel now in the portal: premium ends', { premium: false, reason: 'canceled', status: 'canceled' }, () => portal('cancel-now'));
+    await step(
+      'a renewal payment fails: past_due, still premium during the grace period',
+      { premium: true, status: 'past_due', reason: 'past_due_in_grace' },
+      async () => {
+        await standInAction(`${standInUrl}/_stand-in/subscriptions/${subscriptionId}/payment-failed`);
+      },
+    );
+    await step(
+      'Stripe retries the payment and it succeeds: active again',
+      { premium: true, status: 'active', graceUntil: null },
+      async () => {
+        await standInAction(`${standInUrl}/_stand-in/subscriptions/${subscriptionId}/payment-succeeded`);
+      },
+    );
+    await step('cancel at period end in the portal: still premium until the period ends', { premium: true, cancelAtPeriodEnd: true }, () =>
+      portal('cancel-at-period-end'),
+    );
+    await step('cancel now in the portal: premium ends', { premium: false, reason: 'canceled', status: 'canceled' }, () =>
+      portal('cancel-now'),
+    );
   } catch (error) {
     failed = true;
     if (error instanceof StepFailed) print(`\nStopped at the step that went wrong: ${error.message}.`);

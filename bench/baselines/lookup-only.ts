@@ -18,7 +18,8 @@ createServer((request, response) => {
     return;
   }
   rowsForTokenHash(store.db, hashToken(token)).then(
-    (rows) => response.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }).end(JSON.stringify(rows)),
+    (rows) =>
+      response.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }).end(JSON.stringify(rows)),
     () => response.writeHead(500).end(),
   );
 }).listen(Number(process.env.PORT), '127.0.0.1');

@@ -19,7 +19,10 @@ serveVerifiedDeliveries((event, rawBody, response) => {
     return;
   }
   groupCommit.store(asStored(row)).then(
-    (outcome) => response.writeHead(200, { 'content-type': 'application/json' }).end(outcome === 'stored' ? '{"received":true}' : '{"received":true,"duplicate":true}'),
+    (outcome) =>
+      response
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(outcome === 'stored' ? '{"received":true}' : '{"received":true,"duplicate":true}'),
     () => response.writeHead(503).end(),
   );
 });

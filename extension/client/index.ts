@@ -102,7 +102,10 @@ export function createBillingClient(options: BillingClientOptions): BillingClien
   /** Calls the service with the user's token; a 401 means the token is gone: register again once. */
   async function call(path: string, init: RequestInit = {}): Promise<Response> {
     const send = async () =>
-      fetch(`${serverUrl}${path}`, { ...init, headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${await token()}` } });
+      fetch(`${serverUrl}${path}`, {
+        ...init,
+        headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${await token()}` },
+      });
     const response = await send();
     if (response.status !== 401 || options.getToken) return response;
     await storage.remove(KEYS.identity);
@@ -123,7 +126,8 @@ export function createBillingClient(options: BillingClientOptions): BillingClien
     } catch {
       return publish(answerWhenUnreachable(cached, Date.now(), graceMs, (await read<Identity>(KEYS.identity))?.userId ?? ''));
     }
-    if (response.status >= 500) return publish(answerWhenUnreachable(cached, Date.now(), graceMs, (await read<Identity>(KEYS.identity))?.userId ?? ''));
+    if (response.status >= 500)
+      return publish(answerWhenUnreachable(cached, Date.now(), graceMs, (await read<Identity>(KEYS.identity))?.userId ?? ''));
     if (!response.ok) throw new HttpError(response.status, await response.json().catch(() => null));
     const answer = (await response.json()) as EntitlementAnswer;
     const fetchedAt = Date.now();
@@ -236,7 +240,10 @@ export function installBillingBackground(client: BillingClient, options: Backgro
         case 'billing:checkout':
         case 'billing:portal': {
           const before = await client.getEntitlement().catch(() => undefined);
-          const tabId = await client.openBillingPage(message.type === 'billing:checkout' ? 'checkout' : 'portal', 'priceId' in message ? message.priceId : undefined);
+          const tabId = await client.openBillingPage(
+            message.type === 'billing:checkout' ? 'checkout' : 'portal',
+            'priceId' in message ? message.priceId : undefined,
+          );
           if (tabId !== undefined) watched.set(tabId, before);
           return null;
         }

@@ -8,5 +8,8 @@ installBillingBackground(client);
 
 // Register this install once, and have an answer ready before the popup first opens.
 chrome.runtime.onInstalled.addListener(() => {
-  void client.ensureUser().then(() => client.getEntitlement({ maxAgeMs: 0 })).catch(() => undefined);
+  void client
+    .ensureUser()
+    .then(() => client.getEntitlement({ maxAgeMs: 0 }))
+    .catch(() => undefined);
 });

@@ -15,7 +15,9 @@ function render(entitlement: Entitlement): void {
   $('status').textContent = entitlement.status ?? 'no subscription';
   const ending = entitlement.cancelAtPeriodEnd || entitlement.status === 'canceled';
   $('period-label').textContent = ending ? 'Ends' : 'Renews';
-  $('period').textContent = date(entitlement.graceUntil && entitlement.status === 'past_due' ? entitlement.graceUntil : entitlement.currentPeriodEnd);
+  $('period').textContent = date(
+    entitlement.graceUntil && entitlement.status === 'past_due' ? entitlement.graceUntil : entitlement.currentPeriodEnd,
+  );
   $('stale').hidden = !entitlement.stale;
   $('upgrade').hidden = entitlement.premium;
   $('manage').hidden = entitlement.status === null;
@@ -34,7 +36,8 @@ $('upgrade').addEventListener('click', () => billing.openCheckout().catch(showEr
 $('manage').addEventListener('click', () => billing.openPortal().catch(showError));
 $('premium-feature').addEventListener('click', async () => {
   const result = await billing.fetchPremium('/v1/premium/ping');
-  $('feature-result').textContent = result.status === 200 ? '✓ Premium feature ran' : result.status === 402 ? 'Premium required' : `Failed (${result.status})`;
+  $('feature-result').textContent =
+    result.status === 200 ? '✓ Premium feature ran' : result.status === 402 ? 'Premium required' : `Failed (${result.status})`;
 });
 
 billing.getEntitlement({ maxAgeMs: 0 }).then(render, showError);

@@ -11,7 +11,10 @@ export function parseForm(text: string): Record<string, unknown> {
     path.forEach((segment, i) => {
       const name = segment === '' ? String(Object.keys(node).length) : segment;
       if (i === path.length - 1) node[name] = value;
-      else node = (node[name] ??= {}) as Record<string, unknown>;
+      else {
+        node[name] ??= {};
+        node = node[name] as Record<string, unknown>;
+      }
     });
   }
   return arraysFromIndices(root) as Record<string, unknown>;

@@ -11,7 +11,7 @@ const fixtures = JSON.parse(readFileSync(new URL('./stripe-fixtures.json', impor
 
 export type StripeObject = Record<string, any>;
 
-export function newId(prefix: string): string {
+function newId(prefix: string): string {
   return `${prefix}_${randomBytes(12).toString('base64url').replace(/[-_]/g, 'x')}`;
 }
 
@@ -27,10 +27,23 @@ export interface Price {
 }
 
 export function customerObject(params: { email?: string; name?: string; metadata: Record<string, string> }): StripeObject {
-  return { ...structuredClone(fixtures.customer), id: newId('cus'), created: nowSeconds(), email: params.email ?? null, name: params.name ?? null, metadata: params.metadata, discount: null };
+  return {
+    ...structuredClone(fixtures.customer),
+    id: newId('cus'),
+    created: nowSeconds(),
+    email: params.email ?? null,
+    name: params.name ?? null,
+    metadata: params.metadata,
+    discount: null,
+  };
 }
 
-export function subscriptionObject(params: { customer: string; price: Price; metadata: Record<string, string>; latestInvoice: string }): StripeObject {
+export function subscriptionObject(params: {
+  customer: string;
+  price: Price;
+  metadata: Record<string, string>;
+  latestInvoice: string;
+}): StripeObject {
   const base = structuredClone(fixtures.subscription);
   const id = newId('sub');
   const now = nowSeconds();
@@ -53,7 +66,11 @@ export function subscriptionObject(params: { customer: string; price: Price; met
     next_pending_invoice_item_invoice: null,
     pause_collection: null,
   };
-  subscription.items = { ...base.items, url: `/v1/subscription_items?subscription=${id}`, data: [{ ...base.items.data[0], id: newId('si'), created: now, subscription: id }] };
+  subscription.items = {
+    ...base.items,
+    url: `/v1/subscription_items?subscription=${id}`,
+    data: [{ ...base.items.data[0], id: newId('si'), created: now, subscription: id }],
+  };
   setPrice(subscription, params.price);
   const item = subscription.items.data[0];
   item.current_period_start = now;
@@ -64,8 +81,24 @@ export function subscriptionObject(params: { customer: string; price: Price; met
 /** Points the subscription's (only) item at another price, as a plan switch does. */
 export function setPrice(subscription: StripeObject, price: Price): void {
   const item = subscription.items.data[0];
-  item.price = { ...structuredClone(fixtures.subscription.items.data[0].price), id: price.id, product: price.product, unit_amount: price.unitAmount, unit_amount_decimal: String(price.unitAmount), nickname: price.nickname };
-  item.plan = { ...item.plan, id: price.id, product: price.product, amount: price.unitAmount, amount_decimal: String(price.unitAmount), nickname: price.nickname, billing_scheme: 'per_unit', interval_count: 1 };
+  item.price = {
+    ...structuredClone(fixtures.subscription.items.data[0].price),
+    id: price.id,
+    product: price.product,
+    unit_amount: price.unitAmount,
+    unit_amount_decimal: String(price.unitAmount),
+    nickname: price.nickname,
+  };
+  item.plan = {
+    ...item.plan,
+    id: price.id,
+    product: price.product,
+    amount: price.unitAmount,
+    amount_decimal: String(price.unitAmount),
+    nickname: price.nickname,
+    billing_scheme: 'per_unit',
+    interval_count: 1,
+  };
 }
 
 export function invoiceObject(subscription: StripeObject, paid: boolean): StripeObject {
@@ -84,7 +117,11 @@ export function invoiceObject(subscription: StripeObject, paid: boolean): Stripe
     attempt_count: 1,
     billing_reason: 'subscription_cycle',
     last_finalization_error: null,
-    parent: { type: 'subscription_details', quote_details: null, subscription_details: { subscription: subscription.id, metadata: subscription.metadata } },
+    parent: {
+      type: 'subscription_details',
+      quote_details: null,
+      subscription_details: { subscription: subscription.id, metadata: subscription.metadata },
+    },
   };
 }
 
@@ -110,10 +147,25 @@ export function checkoutSessionObject(params: StripeObject, url: string): Stripe
 }
 
 export function portalSessionObject(customer: string, returnUrl: string | null, url: string): StripeObject {
-  return { ...structuredClone(fixtures['billing_portal.session']), id: newId('bps'), created: nowSeconds(), customer, return_url: returnUrl, url, flow: null, livemode: false, configuration: 'bpc_stand_in' };
+  return {
+    ...structuredClone(fixtures['billing_portal.session']),
+    id: newId('bps'),
+    created: nowSeconds(),
+    customer,
+    return_url: returnUrl,
+    url,
+    flow: null,
+    livemode: false,
+    configuration: 'bpc_stand_in',
+  };
 }
 
-export function eventObject(type: string, object: StripeObject, previous?: StripeObject, request?: { id: string; idempotencyKey: string | null }): StripeObject {
+export function eventObject(
+  type: string,
+  object: StripeObject,
+  previous?: StripeObject,
+  request?: { id: string; idempotencyKey: string | null },
+): StripeObject {
   return {
     id: newId('evt'),
     object: 'event',

@@ -35,7 +35,10 @@ export function portalPage(session: StripeObject, subscriptions: StripeObject[],
   const current = subscription.items.data[0].price.id as string;
   const switches = prices
     .filter((p) => p.id !== current)
-    .map((p) => `<button id="switch-${escapeHtml(p.id)}" name="price" value="${escapeHtml(p.id)}" type="submit">Switch to ${escapeHtml(p.id)}</button>`)
+    .map(
+      (p) =>
+        `<button id="switch-${escapeHtml(p.id)}" name="price" value="${escapeHtml(p.id)}" type="submit">Switch to ${escapeHtml(p.id)}</button>`,
+    )
     .join('\n');
   return page(
     'Stripe stand-in Customer Portal',

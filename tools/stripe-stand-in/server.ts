@@ -7,7 +7,7 @@ import { checkoutPage, portalPage } from './pages.js';
 import { StripeApiError, StripeState } from './state.js';
 import { WebhookSender, type WebhookTarget } from './webhooks.js';
 
-export const DEFAULT_PRICES: Price[] = [
+const DEFAULT_PRICES: Price[] = [
   { id: 'price_basic', product: 'prod_basic', unitAmount: 500, nickname: 'Basic' },
   { id: 'price_pro', product: 'prod_pro', unitAmount: 1200, nickname: 'Pro' },
 ];
@@ -58,7 +58,11 @@ export class StripeStandIn {
   private address = '';
 
   constructor(prices: Price[] = DEFAULT_PRICES) {
-    this.state = new StripeState(prices, () => this.url, (event) => this.webhooks.send(event));
+    this.state = new StripeState(
+      prices,
+      () => this.url,
+      (event) => this.webhooks.send(event),
+    );
   }
 
   get url(): string {
@@ -70,7 +74,12 @@ export class StripeStandIn {
       // A body it cannot parse; anything else is a bug of the stand-in, worth seeing on stderr.
       this.handle(req, res).catch((error) => {
         if (!(error instanceof SyntaxError)) console.error('stripe stand-in:', error);
-        if (!res.headersSent) send(res, errorReply(new StripeApiError(400, 'invalid_request_error', 'Invalid request body')), `req_${randomBytes(8).toString('hex')}`);
+        if (!res.headersSent)
+          send(
+            res,
+            errorReply(new StripeApiError(400, 'invalid_request_error', 'Invalid request body')),
+            `req_${randomBytes(8).toString('hex')}`,
+          );
       });
     });
     await new Promise<void>((resolve, reject) => {
@@ -115,32 +124,64 @@ export class StripeStandIn {
 
   /** Hosted pages (what the browser sees) and control routes for the demo and manual runs. */
   private readonly pages: [string, RegExp, PageHandler][] = [
-    ['GET', /^\/checkout\/([^/]+)$/, ([id]) => ({ status: 200, html: checkoutPage(this.state.checkoutSession(id!), this.state.checkoutSessions.get(id!)!._price!) })],
-    ['POST', /^\/checkout\/([^/]+)\/pay$/, ([id]) => {
-      const session = this.state.completeCheckout(id!);
-      return { status: 303, location: String(session.success_url).replaceAll('{CHECKOUT_SESSION_ID}', session.id) };
-    }],
-    ['GET', /^\/portal\/([^/]+)$/, ([id]) => {
-      const session = this.state.portalSession(id!);
-      return { status: 200, html: portalPage(session, this.state.liveSubscriptionsOf(session.customer), [...this.state.prices.values()]) };
-    }],
-    ['POST', /^\/portal\/([^/]+)\/(switch|cancel-at-period-end|cancel-now)$/, ([id, action], form) => {
-      const session = this.state.portalSession(id!);
-      const subscription = this.state.subscription(String(form.subscription));
-      if (subscription.customer !== session.customer) throw new StripeApiError(403, 'invalid_request_error', 'not this customer\'s subscription');
-      if (action === 'switch') this.state.switchPlan(subscription.id, String(form.price));
-      else if (action === 'cancel-at-period-end') this.state.cancelAtPeriodEnd(subscription.id);
-      else this.state.cancelNow(subscription.id);
-      return { status: 303, location: `/portal/${session.id}` };
-    }],
-    ['POST', /^\/_stand-in\/subscriptions\/([^/]+)\/(payment-failed|payment-succeeded)$/, ([id, outcome]) => {
-      this.state.settleRenewal(id!, outcome === 'payment-succeeded');
-      return { status: 200, json: this.state.subscription(id!) };
-    }],
-    ['POST', /^\/_stand-in\/failures$/, (_, body) => {
-      this.injectFailure({ kind: body.kind === 'timeout' ? 'timeout' : (Number(body.kind) as 500 | 429), times: Number(body.times ?? 1), path: body.path });
-      return { status: 204 };
-    }],
+    [
+      'GET',
+      /^\/checkout\/([^/]+)$/,
+      ([id]) => ({ status: 200, html: checkoutPage(this.state.checkoutSession(id!), this.state.checkoutSessions.get(id!)!._price!) }),
+    ],
+    [
+      'POST',
+      /^\/checkout\/([^/]+)\/pay$/,
+      ([id]) => {
+        const session = this.state.completeCheckout(id!);
+        return { status: 303, location: String(session.success_url).replaceAll('{CHECKOUT_SESSION_ID}', session.id) };
+      },
+    ],
+    [
+      'GET',
+      /^\/portal\/([^/]+)$/,
+      ([id]) => {
+        const session = this.state.portalSession(id!);
+        return {
+          status: 200,
+          html: portalPage(session, this.state.liveSubscriptionsOf(session.customer), [...this.state.prices.values()]),
+        };
+      },
+    ],
+    [
+      'POST',
+      /^\/portal\/([^/]+)\/(switch|cancel-at-period-end|cancel-now)$/,
+      ([id, action], form) => {
+        const session = this.state.portalSession(id!);
+        const subscription = this.state.subscription(String(form.subscription));
+        if (subscription.customer !== session.customer)
+          throw new StripeApiError(403, 'invalid_request_error', "not this customer's subscription");
+        if (action === 'switch') this.state.switchPlan(subscription.id, String(form.price));
+        else if (action === 'cancel-at-period-end') this.state.cancelAtPeriodEnd(subscription.id);
+        else this.state.cancelNow(subscription.id);
+        return { status: 303, location: `/portal/${session.id}` };
+      },
+    ],
+    [
+      'POST',
+      /^\/_stand-in\/subscriptions\/([^/]+)\/(payment-failed|payment-succeeded)$/,
+      ([id, outcome]) => {
+        this.state.settleRenewal(id!, outcome === 'payment-succeeded');
+        return { status: 200, json: this.state.subscription(id!) };
+      },
+    ],
+    [
+      'POST',
+      /^\/_stand-in\/failures$/,
+      (_, body) => {
+        this.injectFailure({
+          kind: body.kind === 'timeout' ? 'timeout' : (Number(body.kind) as 500 | 429),
+          times: Number(body.times ?? 1),
+          path: body.path,
+        });
+        return { status: 204 };
+      },
+    ],
   ];
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -148,7 +189,12 @@ export class StripeStandIn {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const method = req.method ?? 'GET';
     const text = await readBody(req);
-    const input = method === 'GET' ? parseForm(url.search.slice(1)) : req.headers['content-type']?.includes('json') ? JSON.parse(text || '{}') : parseForm(text);
+    const input =
+      method === 'GET'
+        ? parseForm(url.search.slice(1))
+        : req.headers['content-type']?.includes('json')
+          ? JSON.parse(text || '{}')
+          : parseForm(text);
     const isApi = url.pathname.startsWith('/v1/');
     const idempotencyKey = isApi && method === 'POST' ? header(req, 'idempotency-key') : undefined;
     const fingerprint = createHash('sha256').update(`${method} ${url.pathname} ${text}`).digest('hex');
@@ -171,14 +217,32 @@ export class StripeStandIn {
         }
         return record(
           failure.kind === 429
-            ? { ...errorReply(new StripeApiError(429, 'invalid_request_error', 'Too many requests hit the API too quickly (injected by the stand-in).', 'rate_limit')), headers: { 'retry-after': '1' } }
-            : errorReply(new StripeApiError(500, 'api_error', 'Something went wrong on Stripe\'s end (injected by the stand-in).')),
+            ? {
+                ...errorReply(
+                  new StripeApiError(
+                    429,
+                    'invalid_request_error',
+                    'Too many requests hit the API too quickly (injected by the stand-in).',
+                    'rate_limit',
+                  ),
+                ),
+                headers: { 'retry-after': '1' },
+              }
+            : errorReply(new StripeApiError(500, 'api_error', "Something went wrong on Stripe's end (injected by the stand-in).")),
         );
       }
       if (idempotencyKey) {
         const earlier = this.idempotent.get(idempotencyKey);
         if (earlier && earlier.fingerprint !== fingerprint) {
-          return record(errorReply(new StripeApiError(400, 'idempotency_error', `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${idempotencyKey}' if you meant to execute a different request.`)));
+          return record(
+            errorReply(
+              new StripeApiError(
+                400,
+                'idempotency_error',
+                `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${idempotencyKey}' if you meant to execute a different request.`,
+              ),
+            ),
+          );
         }
         if (earlier) return record({ ...earlier.reply, headers: { ...earlier.reply.headers, 'idempotent-replayed': 'true' } }, true);
       }
@@ -206,8 +270,10 @@ export class StripeStandIn {
   private expand(object: StripeObject, expand: unknown): StripeObject {
     const paths = Array.isArray(expand) ? (expand as string[]) : [];
     const out = { ...object };
-    if (paths.includes('customer') && typeof out.customer === 'string') out.customer = this.state.customers.get(out.customer) ?? out.customer;
-    if (paths.includes('subscription') && typeof out.subscription === 'string') out.subscription = this.state.subscriptions.get(out.subscription) ?? out.subscription;
+    if (paths.includes('customer') && typeof out.customer === 'string')
+      out.customer = this.state.customers.get(out.customer) ?? out.customer;
+    if (paths.includes('subscription') && typeof out.subscription === 'string')
+      out.subscription = this.state.subscriptions.get(out.subscription) ?? out.subscription;
     return out;
   }
 
@@ -241,7 +307,14 @@ export class StripeStandIn {
 function paginate(newestFirst: StripeObject[], query: StripeObject, url: string, view: (o: StripeObject) => StripeObject): StripeObject {
   const limit = Math.min(100, Math.max(1, Number(query.limit ?? 10)));
   const start = query.starting_after ? newestFirst.findIndex((o) => o.id === query.starting_after) + 1 : 0;
-  if (query.starting_after && start === 0) throw new StripeApiError(400, 'invalid_request_error', `No such object: '${query.starting_after}'`, 'resource_missing', 'starting_after');
+  if (query.starting_after && start === 0)
+    throw new StripeApiError(
+      400,
+      'invalid_request_error',
+      `No such object: '${query.starting_after}'`,
+      'resource_missing',
+      'starting_after',
+    );
   const data = newestFirst.slice(start, start + limit);
   return listObject(data.map(view), start + limit < newestFirst.length, url);
 }

@@ -6,8 +6,8 @@ import {
   nowSeconds,
   type Price,
   portalSessionObject,
-  setPrice,
   type StripeObject,
+  setPrice,
   subscriptionObject,
 } from './objects.js';
 
@@ -91,10 +91,19 @@ export class StripeState {
   }
 
   createCheckoutSession(params: StripeObject): StripeObject {
-    if (params.mode !== 'subscription') throw new StripeApiError(400, 'invalid_request_error', 'The stand-in supports mode=subscription only', undefined, 'mode');
-    if (!params.success_url) throw new StripeApiError(400, 'invalid_request_error', 'Missing required param: success_url.', 'parameter_missing', 'success_url');
+    if (params.mode !== 'subscription')
+      throw new StripeApiError(400, 'invalid_request_error', 'The stand-in supports mode=subscription only', undefined, 'mode');
+    if (!params.success_url)
+      throw new StripeApiError(400, 'invalid_request_error', 'Missing required param: success_url.', 'parameter_missing', 'success_url');
     const lineItems = Array.isArray(params.line_items) ? params.line_items : [];
-    if (lineItems.length !== 1 || !lineItems[0]?.price) throw new StripeApiError(400, 'invalid_request_error', 'Exactly one line item with a price is required', 'parameter_missing', 'line_items');
+    if (lineItems.length !== 1 || !lineItems[0]?.price)
+      throw new StripeApiError(
+        400,
+        'invalid_request_error',
+        'Exactly one line item with a price is required',
+        'parameter_missing',
+        'line_items',
+      );
     const price = this.price(lineItems[0].price, 'line_items[0][price]');
     if (params.customer) this.customer(params.customer);
     const session = checkoutSessionObject(params, '');
@@ -115,7 +124,12 @@ export class StripeState {
     if (!session) throw missing('checkout.session', id);
     if (session.status === 'complete') return publicView(session);
     const customer: string = session.customer ?? this.createCustomer({ metadata: {} }).id;
-    const subscription = subscriptionObject({ customer, price: session._price!, metadata: session._subscriptionMetadata ?? {}, latestInvoice: '' });
+    const subscription = subscriptionObject({
+      customer,
+      price: session._price!,
+      metadata: session._subscriptionMetadata ?? {},
+      latestInvoice: '',
+    });
     const invoice = invoiceObject(subscription, true);
     subscription.latest_invoice = invoice.id;
     this.subscriptions.set(subscription.id, subscription);
@@ -127,7 +141,8 @@ export class StripeState {
   }
 
   createPortalSession(params: StripeObject): StripeObject {
-    if (!params.customer) throw new StripeApiError(400, 'invalid_request_error', 'Missing required param: customer.', 'parameter_missing', 'customer');
+    if (!params.customer)
+      throw new StripeApiError(400, 'invalid_request_error', 'Missing required param: customer.', 'parameter_missing', 'customer');
     this.customer(params.customer);
     const session = portalSessionObject(params.customer, params.return_url ?? null, '');
     session.url = `${this.baseUrl()}/portal/${session.id}`;
@@ -156,7 +171,11 @@ export class StripeState {
   cancelAtPeriodEnd(subscriptionId: string): void {
     const subscription = this.subscription(subscriptionId);
     const previous = { cancel_at_period_end: subscription.cancel_at_period_end, cancel_at: subscription.cancel_at };
-    Object.assign(subscription, { cancel_at_period_end: true, cancel_at: subscription.items.data[0].current_period_end, canceled_at: nowSeconds() });
+    Object.assign(subscription, {
+      cancel_at_period_end: true,
+      cancel_at: subscription.items.data[0].current_period_end,
+      canceled_at: nowSeconds(),
+    });
     this.emit('customer.subscription.updated', subscription, previous);
   }
 
