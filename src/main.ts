@@ -36,7 +36,12 @@ async function main(): Promise<void> {
       fail(`HOST/PORT: cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`);
     }
     service.app.log.info(
-      { database: redactDatabaseUrl(config.databaseUrl), role, webhookSecrets: config.webhookSecrets.length, production: config.production },
+      {
+        database: redactDatabaseUrl(config.databaseUrl),
+        role,
+        webhookSecrets: config.webhookSecrets.length,
+        production: config.production,
+      },
       role === 'worker' ? 'sync worker ready (serving /healthz, /readyz and /metrics only)' : 'billing service ready',
     );
   } catch (error) {

@@ -7,7 +7,7 @@ import { entitlementRoutes } from './entitlements/index.js';
 import { httpServerOptions, installHttpSurface, OneLinePerRequest } from './http/index.js';
 import { AlertMonitor, adminRoutes, createMetrics, type Metrics, opsRoutes } from './ops/index.js';
 import { SyncWorker, type SyncWorkerOptions } from './subscriptions/index.js';
-import { AuthUnavailableError, Authenticator, jwtVerifier, rateLimitHooks, userRoutes } from './users/index.js';
+import { Authenticator, AuthUnavailableError, jwtVerifier, rateLimitHooks, userRoutes } from './users/index.js';
 import { expectedLivemode, webhookRoutes } from './webhooks/index.js';
 
 export interface Service {
@@ -61,7 +61,8 @@ const CLOSE_GRACE_MS = 2000;
 
 /** The sync worker for a configuration; `start()` it to run. */
 export function createWorker(
-  config: Pick<ServiceConfig, 'retrySchedule' | 'eventRetentionDays' | 'workerConcurrency' | 'workerLeaseMs' | 'syncMode'> & Partial<WorkerTuning>,
+  config: Pick<ServiceConfig, 'retrySchedule' | 'eventRetentionDays' | 'workerConcurrency' | 'workerLeaseMs' | 'syncMode'> &
+    Partial<WorkerTuning>,
   store: Store,
   logger: SyncWorkerOptions['logger'],
   extra: ServiceOptions['worker'] & { now?: () => number; metrics?: Metrics; stripe?: Stripe } = {},
@@ -108,7 +109,10 @@ export async function buildService(options: ServiceOptions): Promise<Service> {
     connectionTimeout: 60_000,
   });
   const stripe = createStripeClient(config);
-  const worker = config.processRole === 'intake' ? undefined : createWorker(config, store, app.log, { ...options.worker, now: options.now, metrics, stripe });
+  const worker =
+    config.processRole === 'intake'
+      ? undefined
+      : createWorker(config, store, app.log, { ...options.worker, now: options.now, metrics, stripe });
   const authenticator = new Authenticator(store.db, config.jwt ? jwtVerifier(config.jwt) : undefined);
   const entitlementOptions = {
     authenticator,
@@ -136,12 +140,21 @@ export async function buildService(options: ServiceOptions): Promise<Service> {
     userRoutes(app, store.db);
     entitlementRoutes(app, entitlementOptions);
     billingRoutes(app, { stripe, store, authenticator, settings: config, now: options.now });
-    if (config.adminToken) adminRoutes(app, { store, adminToken: config.adminToken, entitlements: entitlementOptions, onReplayed: () => worker?.kick() });
+    if (config.adminToken)
+      adminRoutes(app, { store, adminToken: config.adminToken, entitlements: entitlementOptions, onReplayed: () => worker?.kick() });
   }
   opsRoutes(app, store, metrics);
 
   const alerts = config.alerts
-    ? new AlertMonitor(store, metrics, config.alerts, app.log, worker?.owner ?? `intake:${process.pid}`, config.processRole !== 'worker', options.now)
+    ? new AlertMonitor(
+        store,
+        metrics,
+        config.alerts,
+        app.log,
+        worker?.owner ?? `intake:${process.pid}`,
+        config.processRole !== 'worker',
+        options.now,
+      )
     : undefined;
 
   await app.ready();

@@ -22,6 +22,8 @@ export async function storeOrExit(config: Config): Promise<Store> {
   try {
     return await openStore(config.databaseUrl);
   } catch (error) {
-    fail(`DATABASE_URL: cannot open ${redactDatabaseUrl(config.databaseUrl)}: ${withoutDatabaseSecrets((error as Error).message, config.databaseUrl)}`);
+    fail(
+      `DATABASE_URL: cannot open ${redactDatabaseUrl(config.databaseUrl)}: ${withoutDatabaseSecrets((error as Error).message, config.databaseUrl)}`,
+    );
   }
 }

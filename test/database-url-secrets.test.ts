@@ -43,7 +43,9 @@ describe('the database password, in what the service and the migration CLI print
 
   it('is masked in what `npm run migrate` prints', async () => {
     const { url, withoutPassword, password } = withPasswordParameter(database.url);
-    const { code, stdout, output } = await runScript('src/cli/migrate.ts', [], { env: { PATH: process.env.PATH ?? '', ...ENV, DATABASE_URL: url } });
+    const { code, stdout, output } = await runScript('src/cli/migrate.ts', [], {
+      env: { PATH: process.env.PATH ?? '', ...ENV, DATABASE_URL: url },
+    });
     expect(code, output).toBe(0);
     expect(output).not.toContain(password);
     expect(stdout).toContain(`Migrations applied to ${withoutPassword}?password=***`);

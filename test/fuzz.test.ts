@@ -18,12 +18,26 @@ const headerName = fc.stringMatching(/^x-[a-z0-9-]{1,16}$/);
 const extraHeaders = fc.dictionary(headerName, printable(40), { maxKeys: 4 });
 const contentType = fc.option(
   fc.oneof(
-    fc.constantFrom('application/json', 'application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'text/html', ''),
+    fc.constantFrom(
+      'application/json',
+      'application/json; charset=utf-8',
+      'text/plain',
+      'application/x-www-form-urlencoded',
+      'multipart/form-data; boundary=x',
+      'text/html',
+      '',
+    ),
     printable(30),
   ),
 );
 
-const HANDLED_TYPES = ['customer.subscription.updated', 'customer.subscription.deleted', 'invoice.paid', 'customer.updated', 'checkout.session.completed'];
+const HANDLED_TYPES = [
+  'customer.subscription.updated',
+  'customer.subscription.deleted',
+  'invoice.paid',
+  'customer.updated',
+  'checkout.session.completed',
+];
 
 /** Something that may or may not be a Stripe event, as the JSON text to send. */
 const eventBody = fc.oneof(
@@ -38,7 +52,16 @@ const eventBody = fc.oneof(
         pretty: fc.boolean(),
       })
       .map(({ id, status, livemode, pretty }) => {
-        const event = { ...envelope('customer.subscription.updated', subscriptionObject({ id: newId('sub'), customer: newId('cus'), status }), nowSeconds(), 'current', id), livemode };
+        const event = {
+          ...envelope(
+            'customer.subscription.updated',
+            subscriptionObject({ id: newId('sub'), customer: newId('cus'), status }),
+            nowSeconds(),
+            'current',
+            id,
+          ),
+          livemode,
+        };
         return pretty ? serialize(event) : JSON.stringify(event);
       }),
   },
@@ -84,7 +107,12 @@ async function send(url: string, init: RequestInit): Promise<Answer> {
   } catch {
     json = undefined;
   }
-  return { status: response.status, contentType: response.headers.get('content-type'), nosniff: response.headers.get('x-content-type-options'), json };
+  return {
+    status: response.status,
+    contentType: response.headers.get('content-type'),
+    nosniff: response.headers.get('x-content-type-options'),
+    json,
+  };
 }
 
 /** 2xx, or 4xx with a JSON `{error}` body; hardened either way. */
@@ -135,7 +163,14 @@ describe.each(BACKENDS)('fuzzing the public routes on $name', (backend) => {
       ),
     );
     const request = fc.record({
-      route: fc.constantFrom('POST /v1/users', 'GET /v1/entitlements', 'GET /v1/premium/ping', 'OPTIONS /v1/users', 'DELETE /v1/users', 'GET /v1/users'),
+      route: fc.constantFrom(
+        'POST /v1/users',
+        'GET /v1/entitlements',
+        'GET /v1/premium/ping',
+        'OPTIONS /v1/users',
+        'DELETE /v1/users',
+        'GET /v1/users',
+      ),
       query: fc.option(fc.webQueryParameters()),
       authorization,
       origin: fc.option(fc.constantFrom('chrome-extension://abcdefghijklmnopabcdefghijklmnop', 'https://evil.example', 'null')),
@@ -151,7 +186,11 @@ describe.each(BACKENDS)('fuzzing the public routes on $name', (backend) => {
         if (origin !== null) headers.origin = origin;
         if (type !== null) headers['content-type'] = type;
         const withBody = method === 'POST' && body !== null;
-        const answer = await send(`${context.svc.baseUrl}${path}${query ? `?${query}` : ''}`, { method, headers, body: withBody ? body : undefined });
+        const answer = await send(`${context.svc.baseUrl}${path}${query ? `?${query}` : ''}`, {
+          method,
+          headers,
+          body: withBody ? body : undefined,
+        });
         expectWellFormed(answer);
         const owner = users.find((u) => auth === `Bearer ${u.token}`);
         if (path === '/v1/entitlements' && method === 'GET') {

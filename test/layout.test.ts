@@ -135,7 +135,9 @@ describe('the layout of src/', () => {
   });
 
   it(`no file is longer than ${MAX_LINES} lines`, () => {
-    const long = files.filter((file) => lineCount(texts.get(file)!) > MAX_LINES).map((file) => `${file}: ${lineCount(texts.get(file)!)} lines`);
+    const long = files
+      .filter((file) => lineCount(texts.get(file)!) > MAX_LINES)
+      .map((file) => `${file}: ${lineCount(texts.get(file)!)} lines`);
     expect(long).toEqual([]);
   });
 });
@@ -145,7 +147,11 @@ describe('the layout checks, on made-up imports', () => {
     ['a folder entered at its index.ts', [{ from: 'ops/admin.ts', to: 'db/index.ts' }], []],
     ['a deep import', [{ from: 'ops/admin.ts', to: 'http/invalid-request.ts' }], ['ops/admin.ts → http/invalid-request.ts']],
     ['a root file importing past an index.ts', [{ from: 'server.ts', to: 'users/rate-limit.ts' }], ['server.ts → users/rate-limit.ts']],
-    ['the index.ts of a folder inside a folder', [{ from: 'ops/views.ts', to: 'subscriptions/handlers/index.ts' }], ['ops/views.ts → subscriptions/handlers/index.ts']],
+    [
+      'the index.ts of a folder inside a folder',
+      [{ from: 'ops/views.ts', to: 'subscriptions/handlers/index.ts' }],
+      ['ops/views.ts → subscriptions/handlers/index.ts'],
+    ],
     ['files of one folder', [{ from: 'cli/commands/user.ts', to: 'cli/commands/output.ts' }], []],
     ['a folder importing a root file', [{ from: 'cli/main.ts', to: 'startup.ts' }], []],
   ])('deepImports: %s', (_case, imports, expected) => {
@@ -153,8 +159,22 @@ describe('the layout checks, on made-up imports', () => {
   });
 
   it.each<[string, Import[], string[] | undefined]>([
-    ['one-way imports', [{ from: 'ops/admin.ts', to: 'http/index.ts' }, { from: 'http/index.ts', to: 'config/index.ts' }], undefined],
-    ['two folders importing each other', [{ from: 'http/index.ts', to: 'ops/index.ts' }, { from: 'ops/admin.ts', to: 'http/index.ts' }], ['http', 'ops', 'http']],
+    [
+      'one-way imports',
+      [
+        { from: 'ops/admin.ts', to: 'http/index.ts' },
+        { from: 'http/index.ts', to: 'config/index.ts' },
+      ],
+      undefined,
+    ],
+    [
+      'two folders importing each other',
+      [
+        { from: 'http/index.ts', to: 'ops/index.ts' },
+        { from: 'ops/admin.ts', to: 'http/index.ts' },
+      ],
+      ['http', 'ops', 'http'],
+    ],
     [
       'a longer cycle, through the root',
       [
@@ -165,7 +185,14 @@ describe('the layout checks, on made-up imports', () => {
       ],
       ['.', 'ops', 'users', '.'],
     ],
-    ['files of one folder importing each other', [{ from: 'db/index.ts', to: 'db/named-lock.ts' }, { from: 'db/named-lock.ts', to: 'db/index.ts' }], undefined],
+    [
+      'files of one folder importing each other',
+      [
+        { from: 'db/index.ts', to: 'db/named-lock.ts' },
+        { from: 'db/named-lock.ts', to: 'db/index.ts' },
+      ],
+      undefined,
+    ],
   ])('findCycle: %s', (_case, imports, expected) => {
     expect(findCycle(folderGraph(imports))).toEqual(expected);
   });
@@ -175,12 +202,19 @@ describe('the layout checks, on made-up imports', () => {
       { from: 'http/index.ts', to: 'ops/index.ts' },
       { from: 'ops/admin.ts', to: 'http/index.ts' },
     ];
-    expect(describeCycle(['http', 'ops', 'http'], imports)).toEqual(['http → ops (http/index.ts imports ops/index.ts)', 'ops → http (ops/admin.ts imports http/index.ts)']);
+    expect(describeCycle(['http', 'ops', 'http'], imports)).toEqual([
+      'http → ops (http/index.ts imports ops/index.ts)',
+      'ops → http (ops/admin.ts imports http/index.ts)',
+    ]);
   });
 
   it.each<[string, string, string[]]>([
     ['an import over several lines', "import {\n  a,\n  type B,\n} from '../db/index.js';\n", ['../db/index.js']],
-    ['type-only imports and re-exports', "import type { A } from './a.js';\nexport type { B } from './b.js';\nexport * from './c.js';\n", ['./a.js', './b.js', './c.js']],
+    [
+      'type-only imports and re-exports',
+      "import type { A } from './a.js';\nexport type { B } from './b.js';\nexport * from './c.js';\n",
+      ['./a.js', './b.js', './c.js'],
+    ],
     ['side-effect and dynamic imports', "import './setup.js';\nconst m = await import('./lazy.js');\n", ['./setup.js', './lazy.js']],
     ['no statement but imports', "export const from = 'x';\nconst text = \"import a from './not.js'\";\n// see from './nor.js'\n", []],
   ])('importSpecifiers: %s', (_case, source, expected) => {

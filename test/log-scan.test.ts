@@ -8,7 +8,10 @@ const PLANTED = 'whsec_planted_by_the_log_scan_test_0123';
 describe('the secrets scan of captured output', () => {
   it('catches a process that prints a known secret, naming the secret by its label and where, never the secret', async () => {
     // LEAK_ME is no variable the scan knows: the process's own capture stays clean.
-    const run = await runProcess(process.execPath, ['-e', 'console.error(`config: ${process.env.LEAK_ME}`)'], { env: { LEAK_ME: PLANTED } });
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the child's own code, a template literal it evaluates.
+    const run = await runProcess(process.execPath, ['-e', 'console.error(`config: ${process.env.LEAK_ME}`)'], {
+      env: { LEAK_ME: PLANTED },
+    });
     const captured: Capture[] = [{ source: 'process 1 (node -e …)', stream: 'stderr', text: run.stderr }];
     let message = '';
     try {

@@ -21,13 +21,24 @@ const FORBIDDEN = [['..', 'shared'].join('/'), ['', 'work', 'shared'].join('/')]
  */
 async function projectFiles(): Promise<string[]> {
   let listed: string[];
-  const git = await runProcess('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard', '--', ...CHECKED, ...CHECKED_TOP_LEVEL]).catch(() => undefined);
+  const git = await runProcess('git', [
+    'ls-files',
+    '-z',
+    '--cached',
+    '--others',
+    '--exclude-standard',
+    '--',
+    ...CHECKED,
+    ...CHECKED_TOP_LEVEL,
+  ]).catch(() => undefined);
   if (git?.code === 0) {
     listed = git.stdout.split('\0').filter(Boolean);
   } else {
     const ignored = /(^|\/)(node_modules|dist|data|coverage|test-results|\.bench)(\/|$)/;
     listed = [
-      ...CHECKED.filter((dir) => existsSync(join(ROOT, dir))).flatMap((dir) => readdirSync(join(ROOT, dir), { recursive: true, encoding: 'utf8' }).map((f) => join(dir, f))),
+      ...CHECKED.filter((dir) => existsSync(join(ROOT, dir))).flatMap((dir) =>
+        readdirSync(join(ROOT, dir), { recursive: true, encoding: 'utf8' }).map((f) => join(dir, f)),
+      ),
       ...CHECKED_TOP_LEVEL,
     ].filter((file) => !ignored.test(file));
   }
@@ -43,7 +54,7 @@ function text(file: string): string | undefined {
  * Relative path literals (`'../x'`, `"./y"`, `` `../z/${a}` ``, markdown `](../w)`), resolved
  * against the file's own folder, as `new URL(…, import.meta.url)` and links are.
  */
-export function escapingPaths(file: string, content: string): string[] {
+function escapingPaths(file: string, content: string): string[] {
   const found: string[] = [];
   for (const match of content.matchAll(/(?:['"`]|\]\()((?:\.\.?\/)*\.\.(?=['"`/)$])[^'"`)\s$]*)/g)) {
     const target = resolve(ROOT, dirname(file), match[1]!);

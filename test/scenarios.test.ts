@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { storedEvent } from '../src/ops/views.js';
 import {
   checkoutCompletedEvent,
   customerEvent,
@@ -16,7 +17,6 @@ import {
 } from './helpers/events.js';
 import { SYNC_SETUPS, useSyncModeService } from './helpers/stripe.js';
 import { createUser, getEntitlement, premiumPing } from './helpers/users.js';
-import { storedEvent } from '../src/ops/views.js';
 
 /**
  * The story's scenarios over real HTTP, with events signed by the `stripe` package, on each
@@ -30,7 +30,6 @@ describe.each(SYNC_SETUPS)('subscription scenarios on $name, $syncMode sync', ({
     context.publish(events);
     return Promise.all(events.map((e) => deliver(context.svc.baseUrl, e)));
   }
-
 
   /** Delivers events one after another, once Stripe holds their state, and waits until they are applied. */
   async function send(...events: StripeEventBody[]) {
@@ -47,8 +46,18 @@ describe.each(SYNC_SETUPS)('subscription scenarios on $name, $syncMode sync', ({
   async function subscribedUser(shape: Shape = 'current', extra: Partial<SubscriptionSpec> = {}) {
     const user = await createUser(context.svc.baseUrl);
     const t = nowSeconds() - 600;
-    const spec: SubscriptionSpec = { id: newId('sub'), customer: newId('cus'), status: 'incomplete', shape, periodStart: t - 86_400, ...extra };
-    await send(checkoutCompletedEvent({ customer: spec.customer, userId: user.userId, subscription: spec.id, created: t }), subscriptionEvent('created', spec, t));
+    const spec: SubscriptionSpec = {
+      id: newId('sub'),
+      customer: newId('cus'),
+      status: 'incomplete',
+      shape,
+      periodStart: t - 86_400,
+      ...extra,
+    };
+    await send(
+      checkoutCompletedEvent({ customer: spec.customer, userId: user.userId, subscription: spec.id, created: t }),
+      subscriptionEvent('created', spec, t),
+    );
     await send(
       subscriptionEvent('updated', { ...spec, status: 'active' }, t + 1),
       invoiceEvent('paid', { subscription: spec.id, customer: spec.customer, created: t + 1, shape }),
@@ -61,9 +70,27 @@ describe.each(SYNC_SETUPS)('subscription scenarios on $name, $syncMode sync', ({
     const answer = await entitlement(user.token);
     // The binding contract: exactly these fields.
     expect(Object.keys(answer).sort()).toEqual(
-      ['userId', 'premium', 'reason', 'status', 'priceId', 'productId', 'features', 'currentPeriodEnd', 'cancelAtPeriodEnd', 'graceUntil'].sort(),
+      [
+        'userId',
+        'premium',
+        'reason',
+        'status',
+        'priceId',
+        'productId',
+        'features',
+        'currentPeriodEnd',
+        'cancelAtPeriodEnd',
+        'graceUntil',
+      ].sort(),
     );
-    expect(answer).toMatchObject({ userId: user.userId, premium: false, reason: 'no_subscription', status: null, features: [], graceUntil: null });
+    expect(answer).toMatchObject({
+      userId: user.userId,
+      premium: false,
+      reason: 'no_subscription',
+      status: null,
+      features: [],
+      graceUntil: null,
+    });
     expect(await premiumPing(context.svc.baseUrl, user.token)).toBe(402);
   });
 
@@ -83,7 +110,11 @@ describe.each(SYNC_SETUPS)('subscription scenarios on $name, $syncMode sync', ({
       currentPeriodEnd: new Date(periodEnd * 1000).toISOString(),
     });
     expect(await premiumPing(context.svc.baseUrl, user.token)).toBe(200);
-    const payments = await context.svc.store.db.selectFrom('subscription_payments').selectAll().where('subscription_id', '=', spec.id).executeTakeFirstOrThrow();
+    const payments = await context.svc.store.db
+      .selectFrom('subscription_payments')
+      .selectAll()
+      .where('subscription_id', '=', spec.id)
+      .executeTakeFirstOrThrow();
     expect(payments.last_payment_succeeded_at).not.toBeNull();
   });
 
@@ -111,7 +142,12 @@ describe.each(SYNC_SETUPS)('subscription scenarios on $name, $syncMode sync', ({
   it('an upgrade changes the plan and the features', async () => {
     const { user, spec, t } = await subscribedUser();
     await send(subscriptionEvent('updated', { ...spec, priceId: 'price_pro', productId: 'prod_pro' }, t + 10));
-    expect(await entitlement(user.token)).toMatchObject({ premium: true, priceId: 'price_pro', productId: 'prod_pro', features: ['export', 'sync'] });
+    expect(await entitlement(user.token)).toMatchObject({
+      premium: true,
+      priceId: 'price_pro',
+      productId: 'prod_pro',
+      features: ['export', 'sync'],
+    });
     // A downgrade back.
     await send(subscriptionEvent('updated', { ...spec, priceId: 'price_basic' }, t + 20));
     expect(await entitlement(user.token)).toMatchObject({ premium: true, priceId: 'price_basic', features: [] });
@@ -175,7 +211,11 @@ describe.each(SYNC_SETUPS)('subscription scenarios on $name, $syncMode sync', ({
     const spec = { id: newId('sub'), customer: newId('cus'), status: 'active', userId: user.userId };
     await send(invoiceEvent('payment_failed', { subscription: spec.id, customer: spec.customer, created: t + 2, shape: 'legacy' }));
     await send(subscriptionEvent('created', spec, t));
-    const payments = await context.svc.store.db.selectFrom('subscription_payments').selectAll().where('subscription_id', '=', spec.id).executeTakeFirstOrThrow();
+    const payments = await context.svc.store.db
+      .selectFrom('subscription_payments')
+      .selectAll()
+      .where('subscription_id', '=', spec.id)
+      .executeTakeFirstOrThrow();
     expect(payments.last_payment_failed_at).toBe(t + 2);
     // Invoices never move the status.
     expect(await entitlement(user.token)).toMatchObject({ premium: true, status: 'active' });
@@ -223,7 +263,11 @@ describe.each(SYNC_SETUPS)('subscription scenarios on $name, $syncMode sync', ({
       const t = nowSeconds() - 5000;
       const spec = { id: newId('sub'), customer: newId('cus'), userId: user.userId };
       const events = statuses.map((status, i) =>
-        subscriptionEvent(i === 0 ? 'created' : status === 'canceled' ? 'deleted' : 'updated', { ...spec, status, priceId: `price_${i}` }, t + i * 10),
+        subscriptionEvent(
+          i === 0 ? 'created' : status === 'canceled' ? 'deleted' : 'updated',
+          { ...spec, status, priceId: `price_${i}` },
+          t + i * 10,
+        ),
       );
       const deliveries = [...events, ...events.slice(0, 3)].sort(() => Math.random() - 0.5);
       await deliverAtOnce(deliveries);
@@ -234,7 +278,11 @@ describe.each(SYNC_SETUPS)('subscription scenarios on $name, $syncMode sync', ({
 
   it('the same event delivered 50 times at once is stored once and applied once', async () => {
     const user = await createUser(context.svc.baseUrl);
-    const event = subscriptionEvent('created', { id: newId('sub'), customer: newId('cus'), status: 'active', userId: user.userId }, nowSeconds());
+    const event = subscriptionEvent(
+      'created',
+      { id: newId('sub'), customer: newId('cus'), status: 'active', userId: user.userId },
+      nowSeconds(),
+    );
     const results = await deliverAtOnce(Array.from({ length: 50 }, () => event));
     expect(results.every((r) => r.status === 200 && r.body.received === true)).toBe(true);
     expect(results.filter((r) => !r.body.duplicate).length).toBeGreaterThanOrEqual(1);
@@ -250,7 +298,11 @@ describe.each(SYNC_SETUPS)('subscription scenarios on $name, $syncMode sync', ({
 
   it('a stored event is visible in the entitlement within one second of its 2xx', async () => {
     const user = await createUser(context.svc.baseUrl);
-    const event = subscriptionEvent('created', { id: newId('sub'), customer: newId('cus'), status: 'active', userId: user.userId }, nowSeconds());
+    const event = subscriptionEvent(
+      'created',
+      { id: newId('sub'), customer: newId('cus'), status: 'active', userId: user.userId },
+      nowSeconds(),
+    );
     context.publish([event]);
     expect((await deliver(context.svc.baseUrl, event)).status).toBe(200);
     const acknowledged = Date.now();
@@ -274,7 +326,11 @@ describe.each(SYNC_SETUPS)('subscription scenarios on $name, $syncMode sync', ({
     );
     expect((await entitlement(first.token)).premium).toBe(true);
     expect((await entitlement(second.token)).premium).toBe(false);
-    expect(context.svc.logs.some((l) => typeof l.warning === 'string' && l.warning.includes(spec.customer) && l.warning.includes('conflicting link'))).toBe(true);
+    expect(
+      context.svc.logs.some(
+        (l) => typeof l.warning === 'string' && l.warning.includes(spec.customer) && l.warning.includes('conflicting link'),
+      ),
+    ).toBe(true);
   });
 
   it('every change is explained by stored events and a history', async () => {

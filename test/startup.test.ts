@@ -114,7 +114,10 @@ describe('configuration', () => {
       checkoutCancelUrl: 'https://billing.example.com/billing/cancel',
       reconcileIntervalMs: 6 * 3_600_000,
     });
-    expect(loadConfig({ DATA_DIR: tempDir(), DEFAULT_PRICE_ID: 'price_c', PRICE_IDS: 'price_a' })).toMatchObject({ priceIds: ['price_a', 'price_c'], defaultPriceId: 'price_c' });
+    expect(loadConfig({ DATA_DIR: tempDir(), DEFAULT_PRICE_ID: 'price_c', PRICE_IDS: 'price_a' })).toMatchObject({
+      priceIds: ['price_a', 'price_c'],
+      defaultPriceId: 'price_c',
+    });
   });
 
   it('several comma-separated secrets are all accepted', () => {
@@ -158,8 +161,17 @@ describe('configuration', () => {
   });
 
   it('worker sizes: unset, the worker keeps its own defaults; set, they are read', () => {
-    expect(loadConfig({ DATA_DIR: tempDir() })).toMatchObject({ workerBatchSize: undefined, workerEventsPerTransaction: undefined, workerGroupBudgetMs: undefined });
-    const config = loadConfig({ DATA_DIR: tempDir(), WORKER_BATCH_SIZE: '200', WORKER_EVENTS_PER_TRANSACTION: ' 50 ', WORKER_GROUP_BUDGET_MS: '0' });
+    expect(loadConfig({ DATA_DIR: tempDir() })).toMatchObject({
+      workerBatchSize: undefined,
+      workerEventsPerTransaction: undefined,
+      workerGroupBudgetMs: undefined,
+    });
+    const config = loadConfig({
+      DATA_DIR: tempDir(),
+      WORKER_BATCH_SIZE: '200',
+      WORKER_EVENTS_PER_TRANSACTION: ' 50 ',
+      WORKER_GROUP_BUDGET_MS: '0',
+    });
     expect(config).toMatchObject({ workerBatchSize: 200, workerEventsPerTransaction: 50, workerGroupBudgetMs: 0 });
   });
 });

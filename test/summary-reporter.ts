@@ -17,7 +17,9 @@ export default class SummaryReporter implements Reporter {
         else counts.skipped++;
       }
       for (const suite of [module, ...module.children.allSuites()]) {
-        const failedHere = [...suite.children.allTests()].some((test) => test.result().state === 'failed' || notRunBecauseSetUpFailed(test));
+        const failedHere = [...suite.children.allTests()].some(
+          (test) => test.result().state === 'failed' || notRunBecauseSetUpFailed(test),
+        );
         if (suite.errors().length > 0 && !failedHere) counts.failed++;
         else if (suite.type === 'module' && suite.state() === 'failed' && suite.children.size === 0) counts.failed++;
       }

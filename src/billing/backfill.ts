@@ -51,7 +51,10 @@ export async function backfill(options: {
 
 /** Where a start-up backfill begins: an hour before the newest stored event, or 72 hours back on an empty database. */
 export async function startupBackfillSince(store: Store, nowSeconds: number): Promise<number> {
-  const newest = await store.db.selectFrom('webhook_events').select((eb) => eb.fn.max('created').as('created')).executeTakeFirst();
+  const newest = await store.db
+    .selectFrom('webhook_events')
+    .select((eb) => eb.fn.max('created').as('created'))
+    .executeTakeFirst();
   const created = Number(newest?.created ?? 0);
   return created > 0 ? created - 3600 : nowSeconds - 72 * 3600;
 }

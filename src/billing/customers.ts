@@ -32,7 +32,12 @@ export async function subscriptionStatusesOfUser(db: Kysely<Database>, userId: s
  * idempotency key makes concurrent or repeated first checkouts of one user share one customer;
  * the link is stored at once, with the first-link-wins rule of sync.
  */
-export async function ensureCustomer(stripe: Stripe, store: Store, userId: string, onRetry?: (error: Error) => void): Promise<{ id: string; created: boolean }> {
+export async function ensureCustomer(
+  stripe: Stripe,
+  store: Store,
+  userId: string,
+  onRetry?: (error: Error) => void,
+): Promise<{ id: string; created: boolean }> {
   const existing = await customerOfUser(store.db, userId);
   if (existing) return { id: existing, created: false };
   const customer = await stripe.customers.create({ metadata: { user_id: userId } }, { idempotencyKey: customerIdempotencyKey(userId) });

@@ -47,7 +47,7 @@ export function customerIdempotencyKey(userId: string): string {
 }
 
 /** The fields reconcile compares: everything sync stores from a subscription object. */
-export const RECONCILED_FIELDS = [
+const RECONCILED_FIELDS = [
   'status',
   'customerId',
   'priceId',
@@ -61,7 +61,7 @@ export const RECONCILED_FIELDS = [
   'trialEnd',
 ] as const satisfies readonly (keyof SubscriptionSnapshot & keyof SubscriptionRecord)[];
 
-export type ReconciledField = (typeof RECONCILED_FIELDS)[number] | 'missing';
+type ReconciledField = (typeof RECONCILED_FIELDS)[number] | 'missing';
 
 export interface Difference {
   field: ReconciledField;
@@ -72,5 +72,9 @@ export interface Difference {
 /** How the stored record differs from Stripe's subscription; `missing` when there is no record at all. */
 export function reconcileDifferences(record: SubscriptionRecord | null, stripe: SubscriptionSnapshot): Difference[] {
   if (!record) return [{ field: 'missing', stored: null, stripe: stripe.id }];
-  return RECONCILED_FIELDS.filter((field) => record[field] !== stripe[field]).map((field) => ({ field, stored: record[field], stripe: stripe[field] }));
+  return RECONCILED_FIELDS.filter((field) => record[field] !== stripe[field]).map((field) => ({
+    field,
+    stored: record[field],
+    stripe: stripe[field],
+  }));
 }

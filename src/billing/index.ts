@@ -1,16 +1,16 @@
 import type { Config } from '../config/index.js';
 
+export { BACKFILL_LIMIT_SECONDS, backfill } from './backfill.js';
+export { startBillingJobs } from './jobs.js';
+export { terminalProgress } from './progress.js';
+export { reconcile } from './reconcile.js';
+export { subscriptionReader } from './refetch.js';
 /**
  * Billing against Stripe's API: Checkout and Customer Portal sessions, the Checkout redirect,
  * refetch of subscriptions for sync, backfill of missed events and reconciliation.
  */
 export { billingRoutes } from './routes.js';
 export { createStripeClient, describeStripeError } from './stripe-client.js';
-export { subscriptionReader } from './refetch.js';
-export { reconcile } from './reconcile.js';
-export { BACKFILL_LIMIT_SECONDS, backfill } from './backfill.js';
-export { terminalProgress } from './progress.js';
-export { startBillingJobs } from './jobs.js';
 
 /** The settings of billing that the service (not only the CLI) reads. */
 export type BillingConfig = Pick<

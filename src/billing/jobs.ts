@@ -62,9 +62,11 @@ export function startBillingJobs(options: BillingJobOptions): { stop(): Promise<
           dryRun: false,
           metrics,
           progress: loggedProgress(log, 'reconcile'),
-          onDifference: (subscriptionId, differences) => logger.warn({ subscriptionId, differences }, 'reconcile: record differs from Stripe'),
+          onDifference: (subscriptionId, differences) =>
+            logger.warn({ subscriptionId, differences }, 'reconcile: record differs from Stripe'),
           onFailure: (subscriptionId, error) => logger.error({ subscriptionId, err: error }, 'reconcile: could not repair the record'),
-          onRetry: (subscriptionId, error) => logger.warn({ subscriptionId, err: error }, 'reconcile: repair stored again, its customer was linked meanwhile'),
+          onRetry: (subscriptionId, error) =>
+            logger.warn({ subscriptionId, err: error }, 'reconcile: repair stored again, its customer was linked meanwhile'),
         })
           .catch((error) => logger.error({ stripe: describeStripeError(error) }, 'reconcile failed'))
           .finally(() => (busy = false)),

@@ -4,8 +4,16 @@
  */
 const PAGES = {
   subscribed: [200, 'You are subscribed', 'Thank you! Premium is active now. You can close this tab and return to the extension.'],
-  processing: [200, 'Payment in progress', 'Your payment is still being processed. Premium turns on as soon as it completes; you can close this tab.'],
-  unconfirmed: [502, 'Payment not confirmed yet', 'We could not confirm your payment with Stripe just now. If you paid, premium turns on within a few minutes; you can close this tab.'],
+  processing: [
+    200,
+    'Payment in progress',
+    'Your payment is still being processed. Premium turns on as soon as it completes; you can close this tab.',
+  ],
+  unconfirmed: [
+    502,
+    'Payment not confirmed yet',
+    'We could not confirm your payment with Stripe just now. If you paid, premium turns on within a few minutes; you can close this tab.',
+  ],
   invalid_link: [400, 'Invalid link', 'This link is not a valid Checkout confirmation link.'],
   unknown_session: [404, 'Unknown checkout', 'This Checkout Session does not exist.'],
   not_configured: [503, 'Billing unavailable', 'Billing is not configured on this server.'],

@@ -9,7 +9,10 @@ export interface Progress {
 
 export function terminalProgress(label: string, stream: NodeJS.WriteStream = process.stderr, everyMs = 10_000): Progress {
   let last = 0;
-  const line = (counts: Record<string, number>) => `${label}: ${Object.entries(counts).map(([k, v]) => `${v} ${k}`).join(', ')}`;
+  const line = (counts: Record<string, number>) =>
+    `${label}: ${Object.entries(counts)
+      .map(([k, v]) => `${v} ${k}`)
+      .join(', ')}`;
   return {
     update(counts) {
       const now = Date.now();

@@ -19,7 +19,9 @@ export function subscriptionReader(stripe: Stripe): (subscriptionId: string) => 
           `subscription ${subscriptionId} does not exist in Stripe for this STRIPE_SECRET_KEY (another account, or test and live mode mixed up?); request ${described.requestId ?? 'unknown'}`,
         );
       }
-      throw new Error(`reading subscription ${subscriptionId} from Stripe failed: ${described.message}${described.requestId ? ` (request ${described.requestId})` : ''}`);
+      throw new Error(
+        `reading subscription ${subscriptionId} from Stripe failed: ${described.message}${described.requestId ? ` (request ${described.requestId})` : ''}`,
+      );
     }
   };
 }

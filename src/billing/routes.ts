@@ -11,7 +11,7 @@ import { checkoutIdempotencyKey, choosePrice, hasLiveSubscription } from './deci
 import { PAGE_HEADERS, type PageName, renderPage } from './pages.js';
 import { describeStripeError, stripeTimeOf } from './stripe-client.js';
 
-export type BillingSettings = Pick<Config, 'priceIds' | 'defaultPriceId' | 'checkoutSuccessUrl' | 'checkoutCancelUrl' | 'portalReturnUrl'>;
+type BillingSettings = Pick<Config, 'priceIds' | 'defaultPriceId' | 'checkoutSuccessUrl' | 'checkoutCancelUrl' | 'portalReturnUrl'>;
 
 export interface BillingRouteOptions {
   /** Undefined without STRIPE_SECRET_KEY: every billing route then answers 503. */
@@ -55,7 +55,11 @@ export function billingRoutes(app: FastifyInstance, options: BillingRouteOptions
     const price = choosePrice(body.priceId, settings.priceIds, settings.defaultPriceId);
     if (!price.ok) return reply.code(price.error === 'unknown_price' ? 400 : 503).send({ error: price.error, message: price.message });
     const alreadySubscribed = () =>
-      reply.code(409).send({ error: 'subscription_exists', message: 'you already have a subscription; change or cancel it in the Customer Portal', portal: '/v1/billing/portal' });
+      reply.code(409).send({
+        error: 'subscription_exists',
+        message: 'you already have a subscription; change or cancel it in the Customer Portal',
+        portal: '/v1/billing/portal',
+      });
     const statuses = await subscriptionStatusesOfUser(store.db, userId);
     if (hasLiveSubscription(statuses)) return alreadySubscribed();
 
@@ -91,7 +95,10 @@ export function billingRoutes(app: FastifyInstance, options: BillingRouteOptions
     if (!userId) return unauthorized(reply);
     if (!parseInput(NO_FIELDS, 'body', request, reply)) return reply;
     const customer = await customerOfUser(store.db, userId);
-    if (!customer) return reply.code(404).send({ error: 'no_customer', message: 'this user has no Stripe customer yet; start with POST /v1/billing/checkout' });
+    if (!customer)
+      return reply
+        .code(404)
+        .send({ error: 'no_customer', message: 'this user has no Stripe customer yet; start with POST /v1/billing/checkout' });
     try {
       const session = await stripe.billingPortal.sessions.create({ customer, return_url: settings.portalReturnUrl });
       return { url: session.url };
@@ -113,17 +120,27 @@ export function billingRoutes(app: FastifyInstance, options: BillingRouteOptions
       request.log.warn({ operation: 'checkout success', stripe: describeStripeError(error) }, 'Stripe request failed');
       return sendPage(reply, 'unconfirmed');
     }
-    if (session.status !== 'complete' || typeof session.subscription !== 'object' || session.subscription === null) return sendPage(reply, 'processing');
+    if (session.status !== 'complete' || typeof session.subscription !== 'object' || session.subscription === null)
+      return sendPage(reply, 'processing');
     // The read happened above; only the write holds the database.
     let stored: Awaited<ReturnType<typeof storeCompletedCheckout>>;
     try {
-      stored = await storeCompletedCheckout(store, session, session.subscription, { fetchedAt, stripeTime: stripeTimeOf(session, fetchedAt) }, { now, onRetry: linkRaceLogger(request, sessionId) });
+      stored = await storeCompletedCheckout(
+        store,
+        session,
+        session.subscription,
+        { fetchedAt, stripeTime: stripeTimeOf(session, fetchedAt) },
+        { now, onRetry: linkRaceLogger(request, sessionId) },
+      );
     } catch (error) {
       // The webhooks still bring the same state.
       request.log.error({ err: error, sessionId }, 'checkout redirect not stored');
       return sendPage(reply, 'unconfirmed');
     }
-    request.log.info({ sessionId, outcome: stored.outcome, ...(stored.warning ? { warning: stored.warning } : {}) }, 'checkout redirect stored');
+    request.log.info(
+      { sessionId, outcome: stored.outcome, ...(stored.warning ? { warning: stored.warning } : {}) },
+      'checkout redirect stored',
+    );
     return sendPage(reply, 'subscribed');
   });
 
@@ -133,5 +150,6 @@ export function billingRoutes(app: FastifyInstance, options: BillingRouteOptions
 
 /** A change stored again because a customer it links was linked by another transaction meanwhile (it then reads that link). */
 function linkRaceLogger(request: FastifyRequest, about: string) {
-  return (error: Error) => request.log.warn({ about, reason: 'linked_meanwhile', err: error }, 'billing change stored again: a customer was linked meanwhile');
+  return (error: Error) =>
+    request.log.warn({ about, reason: 'linked_meanwhile', err: error }, 'billing change stored again: a customer was linked meanwhile');
 }

@@ -27,7 +27,13 @@ function apiAddress(url: string): { host: string; port: number; protocol: 'http'
 }
 
 /** What an operator needs from a failed Stripe call, never the key or a stack: for logs and `last_error`. */
-export function describeStripeError(error: unknown): { message: string; requestId?: string; type?: string; code?: string; statusCode?: number } {
+export function describeStripeError(error: unknown): {
+  message: string;
+  requestId?: string;
+  type?: string;
+  code?: string;
+  statusCode?: number;
+} {
   if (error instanceof Stripe.errors.StripeError) {
     return { message: error.message, requestId: error.requestId, type: error.type, code: error.code, statusCode: error.statusCode };
   }

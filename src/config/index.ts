@@ -37,7 +37,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const jwtVariables = [e.AUTH_JWKS_URL, e.AUTH_ISSUER, e.AUTH_AUDIENCE];
   if (jwtVariables.some((v) => v !== undefined) && jwtVariables.some((v) => v === undefined)) {
-    throw new ConfigError(['AUTH_JWKS_URL, AUTH_ISSUER, AUTH_AUDIENCE: set all three to accept your sign-in\'s JWTs, or none']);
+    throw new ConfigError(["AUTH_JWKS_URL, AUTH_ISSUER, AUTH_AUDIENCE: set all three to accept your sign-in's JWTs, or none"]);
   }
   const httpTimeouts = {
     headersMs: e.HEADERS_TIMEOUT ? parseDuration(e.HEADERS_TIMEOUT)! : DEFAULT_HTTP_TIMEOUTS.headersMs,
@@ -49,7 +49,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.SYNC_MODE === 'refetch' && !e.STRIPE_SECRET_KEY) {
     throw new ConfigError(['SYNC_MODE: refetch needs STRIPE_SECRET_KEY (the worker reads each subscription from Stripe)']);
   }
-  const priceIds = [...new Set([...(e.PRICE_IDS?.split(',').map((p) => p.trim()) ?? []), ...(e.DEFAULT_PRICE_ID ? [e.DEFAULT_PRICE_ID] : [])])];
+  const priceIds = [
+    ...new Set([...(e.PRICE_IDS?.split(',').map((p) => p.trim()) ?? []), ...(e.DEFAULT_PRICE_ID ? [e.DEFAULT_PRICE_ID] : [])]),
+  ];
   const dataDir = resolve(e.DATA_DIR ?? './data');
   const host = e.HOST ?? '127.0.0.1';
   const port = e.PORT === undefined ? 3000 : Number(e.PORT);
@@ -107,7 +109,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     extensionOrigins: e.EXTENSION_ORIGINS ? e.EXTENSION_ORIGINS.split(',').map((o) => o.trim()) : [],
     rateLimits: {
       signupsPerMinute: e.RATE_LIMIT_SIGNUPS_PER_MINUTE ? Number(e.RATE_LIMIT_SIGNUPS_PER_MINUTE) : DEFAULT_RATE_LIMITS.signupsPerMinute,
-      authFailuresPerMinute: e.RATE_LIMIT_AUTH_FAILURES_PER_MINUTE ? Number(e.RATE_LIMIT_AUTH_FAILURES_PER_MINUTE) : DEFAULT_RATE_LIMITS.authFailuresPerMinute,
+      authFailuresPerMinute: e.RATE_LIMIT_AUTH_FAILURES_PER_MINUTE
+        ? Number(e.RATE_LIMIT_AUTH_FAILURES_PER_MINUTE)
+        : DEFAULT_RATE_LIMITS.authFailuresPerMinute,
     },
     trustProxy: e.TRUST_PROXY ? parseTrustProxy(e.TRUST_PROXY)! : false,
     httpTimeouts,

@@ -7,7 +7,10 @@ const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3
 
 /** Parses "30s,2m,1h" into milliseconds; undefined when any part is malformed. */
 export function parseDurationList(text: string): number[] | undefined {
-  const parts = text.split(',').map((p) => p.trim()).filter(Boolean);
+  const parts = text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
   const out: number[] = [];
   for (const part of parts) {
     const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(part);

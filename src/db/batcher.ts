@@ -39,7 +39,7 @@ export class Batcher<I, O> {
       const batch = this.waiting.splice(0, this.maxBatch);
       try {
         const outputs = await this.run(batch.map((w) => w.input));
-        batch.forEach((w, i) => w.resolve(outputs[i]!));
+        for (const [i, w] of batch.entries()) w.resolve(outputs[i]!);
       } catch (error) {
         for (const w of batch) w.reject(error);
       }

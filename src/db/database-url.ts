@@ -23,7 +23,11 @@ const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
 export function redactDatabaseUrl(url: string): string {
   if (url.startsWith('sqlite:')) return url;
   const masked = maskedUrl(url);
-  const shown = SCHEME.test(url) && !CONTROL_CHARACTER.test(url) && secretsReadByPg(url) !== undefined && secretsReadByPg(masked)?.every((secret) => secret === MASK);
+  const shown =
+    SCHEME.test(url) &&
+    !CONTROL_CHARACTER.test(url) &&
+    secretsReadByPg(url) !== undefined &&
+    secretsReadByPg(masked)?.every((secret) => secret === MASK);
   return shown ? masked : `${SCHEME.exec(url)?.[0] ?? ''}… (not shown: it could not be parsed)`;
 }
 
@@ -37,7 +41,10 @@ export function withoutDatabaseSecrets(message: string, url: string): string {
 
 function maskedUrl(url: string): string {
   const withoutFragment = url.replace(/#.*$/s, `#${MASK}`);
-  return withParameters(withoutFragment, (name) => (SECRET_PARAMETERS.has(name) ? MASK : undefined)).replace(USER_INFO_PASSWORD, `$1:${MASK}@`);
+  return withParameters(withoutFragment, (name) => (SECRET_PARAMETERS.has(name) ? MASK : undefined)).replace(
+    USER_INFO_PASSWORD,
+    `$1:${MASK}@`,
+  );
 }
 
 /** The password and the key passphrase as pg reads them; undefined when pg cannot parse the URL. */
@@ -59,11 +66,14 @@ function withParameters(url: string, replacement: (name: string) => string | und
   if (queryStart < 0 || url[queryStart] === '#') return url;
   const fragmentStart = url.indexOf('#', queryStart);
   const queryEnd = fragmentStart < 0 ? url.length : fragmentStart;
-  const pairs = url.slice(queryStart + 1, queryEnd).split('&').map((pair) => {
-    const [name] = new URLSearchParams(pair).keys();
-    const value = name === undefined ? undefined : replacement(name);
-    const equals = pair.indexOf('=');
-    return value === undefined || equals < 0 ? pair : `${pair.slice(0, equals)}=${value}`;
-  });
+  const pairs = url
+    .slice(queryStart + 1, queryEnd)
+    .split('&')
+    .map((pair) => {
+      const [name] = new URLSearchParams(pair).keys();
+      const value = name === undefined ? undefined : replacement(name);
+      const equals = pair.indexOf('=');
+      return value === undefined || equals < 0 ? pair : `${pair.slice(0, equals)}=${value}`;
+    });
   return `${url.slice(0, queryStart + 1)}${pairs.join('&')}${url.slice(queryEnd)}`;
 }

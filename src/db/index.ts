@@ -1,7 +1,21 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { type Compilable, type CompiledQuery, Kysely, PostgresAdapter, PostgresDialect, type PostgresCursor, type PostgresPool, type PostgresPoolClient, type PostgresQueryResult, type QueryResult, SqliteDialect, type SqliteDatabase as KyselySqliteDatabase, sql } from 'kysely';
+import {
+  type Compilable,
+  type CompiledQuery,
+  Kysely,
+  type SqliteDatabase as KyselySqliteDatabase,
+  PostgresAdapter,
+  type PostgresCursor,
+  PostgresDialect,
+  type PostgresPool,
+  type PostgresPoolClient,
+  type PostgresQueryResult,
+  type QueryResult,
+  SqliteDialect,
+  sql,
+} from 'kysely';
 import pg from 'pg';
 import { migrateToLatest } from './migrations/index.js';
 import type { Database } from './schema.js';
@@ -172,6 +186,6 @@ export function dialectOf(db: Kysely<Database>): Dialect {
   return db.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite';
 }
 
+export { Batcher } from './batcher.js';
 export { redactDatabaseUrl, withoutDatabaseSecrets } from './database-url.js';
-export { Batcher, type BatchRun } from './batcher.js';
 export { NamedLock } from './named-lock.js';

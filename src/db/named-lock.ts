@@ -19,7 +19,11 @@ export type ProcessState = 'running' | 'zombie' | 'gone';
  * earlier run of a process that had our pid (a container restarted): we are that pid now, so it
  * is gone.
  */
-export function holderState(owner: string, self: { host: string; pid: number; owners: ReadonlySet<string> }, processState: (pid: number) => ProcessState): HolderState {
+export function holderState(
+  owner: string,
+  self: { host: string; pid: number; owners: ReadonlySet<string> },
+  processState: (pid: number) => ProcessState,
+): HolderState {
   const [host, pidText] = owner.split(':');
   const pid = Number(pidText);
   if (host !== self.host || !Number.isInteger(pid) || pid <= 0) return 'unverifiable';
@@ -70,7 +74,9 @@ function answersSignalZero(pid: number): boolean {
   }
 }
 
-export type LockAttempt = { acquired: true; tookOverFrom?: string } | { acquired: false; holder: string; holderState: HolderState; heartbeatAt: number };
+export type LockAttempt =
+  | { acquired: true; tookOverFrom?: string }
+  | { acquired: false; holder: string; holderState: HolderState; heartbeatAt: number };
 
 /**
  * A lock row with a heartbeat, for "only one process does this": the SQLite worker, the alert
@@ -119,7 +125,11 @@ export class NamedLock {
   }
 
   async holder(): Promise<{ owner: string; heartbeatAt: number } | undefined> {
-    const row = await this.store.db.selectFrom('worker_locks').select(['owner', 'heartbeat_at']).where('name', '=', this.name).executeTakeFirst();
+    const row = await this.store.db
+      .selectFrom('worker_locks')
+      .select(['owner', 'heartbeat_at'])
+      .where('name', '=', this.name)
+      .executeTakeFirst();
     return row && { owner: row.owner, heartbeatAt: Number(row.heartbeat_at) };
   }
 

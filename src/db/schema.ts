@@ -31,7 +31,7 @@ export interface EventAttemptsTable {
   error: string | null;
 }
 
-export interface UsersTable {
+interface UsersTable {
   id: string;
   /** SHA-256 of the bearer token; the token itself is never stored. */
   token_hash: string | null;
@@ -41,7 +41,7 @@ export interface UsersTable {
 /** pending → processing → applied | ignored | failed (→ processing again) | dead. */
 export type WebhookEventStatus = 'pending' | 'processing' | 'applied' | 'ignored' | 'failed' | 'dead';
 
-export interface WebhookEventsTable {
+interface WebhookEventsTable {
   id: string;
   type: string;
   api_version: string | null;
@@ -64,19 +64,19 @@ export interface WebhookEventsTable {
 }
 
 /** Each stored event's raw body exactly as Stripe signed it; written with the event, never changed. */
-export interface WebhookEventPayloadsTable {
+interface WebhookEventPayloadsTable {
   event_id: string;
   payload: string;
 }
 
 /** SQLite allows one worker process per database file; this row says which one, while its heartbeat is fresh. */
-export interface WorkerLocksTable {
+interface WorkerLocksTable {
   name: string;
   owner: string;
   heartbeat_at: number;
 }
 
-export interface CustomersTable {
+interface CustomersTable {
   id: string;
   user_id: string | null;
   /** The event that linked the customer to its user. */
@@ -88,7 +88,7 @@ export interface CustomersTable {
   updated_at: number;
 }
 
-export interface SubscriptionsTable {
+interface SubscriptionsTable {
   id: string;
   customer_id: string;
   status: string;
@@ -110,7 +110,7 @@ export interface SubscriptionsTable {
   updated_at: number;
 }
 
-export interface SubscriptionHistoryTable {
+interface SubscriptionHistoryTable {
   id: Generated<number>;
   subscription_id: string;
   event_id: string;
@@ -125,7 +125,7 @@ export interface SubscriptionHistoryTable {
 }
 
 /** Every status an event showed for a subscription, applied or not: the past_due grace is computed from these. */
-export interface SubscriptionObservationsTable {
+interface SubscriptionObservationsTable {
   subscription_id: string;
   event_id: string;
   event_created: number;
@@ -133,7 +133,7 @@ export interface SubscriptionObservationsTable {
 }
 
 /** Payment facts from invoice events, kept apart so they are recorded whatever the arrival order. */
-export interface SubscriptionPaymentsTable {
+interface SubscriptionPaymentsTable {
   subscription_id: string;
   last_payment_succeeded_at: number | null;
   last_payment_failed_at: number | null;

@@ -1,7 +1,7 @@
 import type { SubscriptionStatus } from '../subscriptions/index.js';
 import type { AccessRecord } from './read-model.js';
 
-export type AccessReason =
+type AccessReason =
   | 'active'
   | 'trialing'
   | 'past_due_in_grace'
@@ -89,7 +89,7 @@ export function decideEntitlement(inputs: EntitlementInputs): Entitlement {
   );
   const { record, access } = byRelevance[0]!;
   const features = access.grants
-    ? inputs.customerFeatures[record.customerId] ?? (record.priceId ? inputs.priceFeatures[record.priceId] : undefined) ?? []
+    ? (inputs.customerFeatures[record.customerId] ?? (record.priceId ? inputs.priceFeatures[record.priceId] : undefined) ?? [])
     : [];
   return {
     premium: access.grants,

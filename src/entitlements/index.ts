@@ -5,8 +5,8 @@ import { type Authenticator, bearerTokenHash, unauthorized } from '../users/inde
 import { decideEntitlement, type Entitlement } from './decide.js';
 import { accessRecordFromRow, type CheckRow, rowsForTokenHash, rowsForUser } from './read-model.js';
 
-export { accessOf, decideEntitlement, type Entitlement } from './decide.js';
-export { type AccessRecord, rowsByTokenHashes, rowsForTokenHash } from './read-model.js';
+export type { Entitlement } from './decide.js';
+export { rowsByTokenHashes, rowsForTokenHash } from './read-model.js';
 
 /** What deciding an entitlement needs. */
 export interface EntitlementSettings {
@@ -26,7 +26,8 @@ export interface EntitlementOptions extends EntitlementSettings {
 /** The pure part of a check: the decision over the user's subscription rows. */
 function decideFromRows(options: EntitlementSettings, rows: readonly CheckRow[]): Entitlement {
   const customerFeatures: Record<string, string[] | null> = {};
-  for (const row of rows) customerFeatures[row.customer_id] = row.customer_features ? (JSON.parse(row.customer_features) as string[]) : null;
+  for (const row of rows)
+    customerFeatures[row.customer_id] = row.customer_features ? (JSON.parse(row.customer_features) as string[]) : null;
   return decideEntitlement({
     subscriptions: rows.map(accessRecordFromRow),
     customerFeatures,
@@ -46,7 +47,10 @@ export async function entitlementOf(options: EntitlementSettings, userId: string
  * An opaque token takes one query (token hash → user → customers → subscriptions, all by index),
  * since this sits in every premium request; a JWT is verified first, then its user's rows read.
  */
-async function check(options: EntitlementOptions, request: FastifyRequest): Promise<{ userId: string; entitlement: Entitlement } | undefined> {
+async function check(
+  options: EntitlementOptions,
+  request: FastifyRequest,
+): Promise<{ userId: string; entitlement: Entitlement } | undefined> {
   const opaque = await checkOpaqueToken(options, request);
   const checked = opaque === undefined ? await checkJwt(options, request) : opaque;
   options.onCheck?.(checked ? (checked.entitlement.premium ? 'premium' : 'not_premium') : 'unauthorized');
@@ -74,7 +78,7 @@ async function checkJwt(options: EntitlementOptions, request: FastifyRequest) {
  * Use as a `preHandler`, together with `config: { rateLimit: 'auth' }` so that its 401s count
  * towards the per-address limit (src/users/rate-limit.ts).
  */
-export function premiumGuard(options: EntitlementOptions) {
+function premiumGuard(options: EntitlementOptions) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const checked = await check(options, request);
     if (!checked) return unauthorized(reply);

@@ -10,12 +10,30 @@ import type { SubscriptionRecord, SubscriptionStatus } from '../subscriptions/in
 /** The columns a subscription's access depends on. */
 export type AccessRow = Pick<
   SubscriptionRow,
-  'id' | 'customer_id' | 'status' | 'price_id' | 'product_id' | 'current_period_end' | 'cancel_at_period_end' | 'cancel_at' | 'past_due_since' | 'last_event_created'
+  | 'id'
+  | 'customer_id'
+  | 'status'
+  | 'price_id'
+  | 'product_id'
+  | 'current_period_end'
+  | 'cancel_at_period_end'
+  | 'cancel_at'
+  | 'past_due_since'
+  | 'last_event_created'
 >;
 
 export type AccessRecord = Pick<
   SubscriptionRecord,
-  'id' | 'customerId' | 'status' | 'priceId' | 'productId' | 'currentPeriodEnd' | 'cancelAtPeriodEnd' | 'cancelAt' | 'pastDueSince' | 'lastEventCreated'
+  | 'id'
+  | 'customerId'
+  | 'status'
+  | 'priceId'
+  | 'productId'
+  | 'currentPeriodEnd'
+  | 'cancelAtPeriodEnd'
+  | 'cancelAt'
+  | 'pastDueSince'
+  | 'lastEventCreated'
 >;
 
 export function accessRecordFromRow(row: AccessRow): AccessRecord {
@@ -48,7 +66,6 @@ const CHECK_COLUMNS = [
   'customers.features as customer_features',
 ] as const;
 
-
 export type CheckRow = AccessRow & { customer_features: string | null };
 
 /** A user's subscription rows by user id (a JWT's subject). */
@@ -67,7 +84,10 @@ export function rowsForUser(db: Kysely<Database>, userId: string): Promise<Check
  * Exported for the test that reads its plan.
  */
 export function rowsByTokenHashes(db: Kysely<Database>, dialect: Dialect) {
-  const tokenHashIn = dialect === 'postgres' ? sql<boolean>`"users"."token_hash" = any(${[]})` : sql<boolean>`"users"."token_hash" in (select value from json_each(${'[]'}))`;
+  const tokenHashIn =
+    dialect === 'postgres'
+      ? sql<boolean>`"users"."token_hash" = any(${[]})`
+      : sql<boolean>`"users"."token_hash" in (select value from json_each(${'[]'}))`;
   return db
     .selectFrom('users')
     .leftJoin('customers', 'customers.user_id', 'users.id')
@@ -90,7 +110,10 @@ function tokenLookups(db: Kysely<Database>): Batcher<string, TokenRow[]> {
   const compiled = preparedOnPostgres(rowsByTokenHashes(db, dialect));
   return new Batcher(async (tokenHashes) => {
     const distinct = [...new Set(tokenHashes)];
-    const { rows } = await db.executeQuery<TokenRow>({ ...compiled, parameters: [dialect === 'postgres' ? distinct : JSON.stringify(distinct)] });
+    const { rows } = await db.executeQuery<TokenRow>({
+      ...compiled,
+      parameters: [dialect === 'postgres' ? distinct : JSON.stringify(distinct)],
+    });
     const byHash = new Map<string, TokenRow[]>();
     for (const row of rows) {
       const ofHash = byHash.get(row.token_hash!);
@@ -109,7 +132,9 @@ const lookupsByDb = new WeakMap<Kysely<Database>, Batcher<string, TokenRow[]>>()
  */
 export function rowsForTokenHash(db: Kysely<Database>, tokenHash: string): Promise<TokenRow[]> {
   let lookups = lookupsByDb.get(db);
-  if (!lookups) lookupsByDb.set(db, (lookups = tokenLookups(db)));
+  if (!lookups) {
+    lookups = tokenLookups(db);
+    lookupsByDb.set(db, lookups);
+  }
   return lookups.submit(tokenHash);
 }
-

@@ -32,7 +32,10 @@ export function clientErrorHandler(metrics: HttpMetrics) {
       'content-length': String(Buffer.byteLength(body)),
       connection: 'close',
     };
-    const head = [`HTTP/1.1 ${refusal.status} ${REASONS[refusal.status]}`, ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`)];
+    const head = [
+      `HTTP/1.1 ${refusal.status} ${REASONS[refusal.status]}`,
+      ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
+    ];
     // Close only once the answer is flushed, so the client reads it.
     socket.end(`${head.join('\r\n')}\r\n\r\n${body}`, () => socket.destroy());
   };

@@ -16,7 +16,7 @@ declare module 'fastify' {
 }
 
 /** Node's default, stated: a request whose header block is larger is refused with 431 before routing. */
-export const MAX_HEADER_BYTES = 16 * 1024;
+const MAX_HEADER_BYTES = 16 * 1024;
 
 export type HttpConfig = Pick<Config, 'trustProxy' | 'httpTimeouts' | 'extensionOrigins'>;
 
@@ -57,7 +57,10 @@ export function installHttpSurface(app: FastifyInstance, config: HttpConfig, met
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url;
     metrics.httpResponses.inc({ route: route ?? 'none', status: reply.statusCode });
-    metrics.httpDuration.observe({ method: request.method, route: route ?? 'unmatched', status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    metrics.httpDuration.observe(
+      { method: request.method, route: route ?? 'unmatched', status_code: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
     done();
   });
 }
@@ -72,7 +75,13 @@ export class OneLinePerRequest extends LogController {
   override incomingRequest(): void {}
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
-    const line = { method: request.method, route: request.routeOptions.url ?? null, status: reply.statusCode, durationMs: reply.elapsedTime, ...request.logLine?.facts };
+    const line = {
+      method: request.method,
+      route: request.routeOptions.url ?? null,
+      status: reply.statusCode,
+      durationMs: reply.elapsedTime,
+      ...request.logLine?.facts,
+    };
     if (error) reply.log.error({ ...line, err: error }, 'request errored');
     else reply.log.info(line, request.logLine?.msg ?? 'request');
   }

@@ -14,7 +14,10 @@ const UNKNOWN = { body: 'unknown field', query: 'unknown query parameter' } as c
 function unknownNames(part: InputPart, names: readonly string[]): string {
   const shown = names.filter((name) => SHOWABLE_NAME.test(name)).slice(0, MAX_SHOWN_NAMES);
   const hidden = names.length - shown.length;
-  const list = shown.length === 0 ? `(${hidden} name${hidden === 1 ? '' : 's'} not shown)` : `${shown.join(', ')}${hidden ? ` and ${hidden} more` : ''}`;
+  const list =
+    shown.length === 0
+      ? `(${hidden} name${hidden === 1 ? '' : 's'} not shown)`
+      : `${shown.join(', ')}${hidden ? ` and ${hidden} more` : ''}`;
   return `${UNKNOWN[part]}${names.length === 1 ? '' : 's'}: ${list}`;
 }
 
@@ -41,7 +44,12 @@ export function invalidRequest(reply: FastifyReply, message: string) {
  * parsed with the route's strict schema. When it does not fit, answers `invalidRequest` and
  * returns undefined: the handler then returns `reply`.
  */
-export function parseInput<Schema extends z.ZodType>(schema: Schema, part: InputPart, request: FastifyRequest, reply: FastifyReply): z.output<Schema> | undefined {
+export function parseInput<Schema extends z.ZodType>(
+  schema: Schema,
+  part: InputPart,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): z.output<Schema> | undefined {
   const parsed = schema.safeParse(part === 'body' ? (request.body === undefined ? {} : request.body) : request.query);
   if (parsed.success) return parsed.data;
   invalidRequest(reply, describeIssues(part, parsed.error));

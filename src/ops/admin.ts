@@ -8,7 +8,7 @@ import { EventQueue } from '../subscriptions/index.js';
 import { eventDetail, InvalidCursorError, listEvents, statsView, userDetail } from './views.js';
 
 /** Compares digests so that neither the length nor the content of the token leaks through timing. */
-export function tokenMatches(given: string, expected: string): boolean {
+function tokenMatches(given: string, expected: string): boolean {
   const digest = (value: string) => createHash('sha256').update(value).digest();
   return timingSafeEqual(digest(given), digest(expected));
 }
@@ -43,7 +43,10 @@ export function adminRoutes(app: FastifyInstance, options: AdminOptions): void {
     admin.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
       const match = /^Bearer (.+)$/.exec(request.headers.authorization ?? '');
       if (!match || !tokenMatches(match[1]!, adminToken)) {
-        return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'unauthorized', message: 'a valid admin token is required' });
+        return reply
+          .code(401)
+          .header('www-authenticate', 'Bearer')
+          .send({ error: 'unauthorized', message: 'a valid admin token is required' });
       }
       reply.header('cache-control', 'no-store');
     });

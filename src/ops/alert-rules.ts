@@ -14,7 +14,7 @@ export interface Observation {
   detail: string;
 }
 
-export interface ConditionState {
+interface ConditionState {
   firing: boolean;
   lastNotifiedAt: number | null;
   lastNotifiedValue: number;

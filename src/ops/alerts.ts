@@ -70,7 +70,9 @@ export class AlertMonitor {
     const stats = await queueStats(db, now);
     const dead = stats.byStatus.dead ?? 0;
     const newestDead = dead
-      ? (await db.selectFrom('webhook_events').select('id').where('status', '=', 'dead').orderBy('received_at', 'desc').limit(3).execute()).map((r) => r.id)
+      ? (
+          await db.selectFrom('webhook_events').select('id').where('status', '=', 'dead').orderBy('received_at', 'desc').limit(3).execute()
+        ).map((r) => r.id)
       : [];
     const failures = Number(
       (
@@ -88,7 +90,10 @@ export class AlertMonitor {
       dead_events: {
         firing: dead > 0,
         value: dead,
-        detail: dead > 0 ? `${dead} dead event(s), newest ${newestDead.join(', ')}. Inspect: npm run cli -- events list --status dead` : 'no dead events left',
+        detail:
+          dead > 0
+            ? `${dead} dead event(s), newest ${newestDead.join(', ')}. Inspect: npm run cli -- events list --status dead`
+            : 'no dead events left',
       },
       processing_failures: {
         firing: failures >= this.settings.failureThreshold,

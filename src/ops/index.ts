@@ -2,9 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import type { Store } from '../db/index.js';
 import type { Metrics } from './metrics.js';
 
-export { createMetrics, type Metrics } from './metrics.js';
-export { adminRoutes, EVENT_STATUSES, tokenMatches } from './admin.js';
+export { adminRoutes, EVENT_STATUSES } from './admin.js';
 export { AlertMonitor } from './alerts.js';
+export { createMetrics, type Metrics } from './metrics.js';
 export { eventDetail, listEvents, statsView, userDetail } from './views.js';
 
 /** Liveness, readiness and metrics. */

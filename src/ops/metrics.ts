@@ -22,27 +22,51 @@ export function createMetrics(store?: Store) {
       'Webhook deliveries by event type and intake outcome (stored, duplicate, rejected, livemode_mismatch) and, when rejected, the reason',
       ['type', 'outcome', 'reason'],
     ),
-    signatureFailures: counter('stripe_webhook_signature_failures_total', 'Webhook deliveries refused because the Stripe-Signature did not verify, by reason', ['reason']),
-    httpResponses: counter('http_responses_total', 'Every HTTP answer, by route pattern ("none" when refused before routing) and status code', ['route', 'status']),
-    apiVersionMismatches: counter('stripe_webhook_api_version_mismatch_total', 'Stored events whose api_version differs from the version this service pins', ['api_version']),
+    signatureFailures: counter(
+      'stripe_webhook_signature_failures_total',
+      'Webhook deliveries refused because the Stripe-Signature did not verify, by reason',
+      ['reason'],
+    ),
+    httpResponses: counter(
+      'http_responses_total',
+      'Every HTTP answer, by route pattern ("none" when refused before routing) and status code',
+      ['route', 'status'],
+    ),
+    apiVersionMismatches: counter(
+      'stripe_webhook_api_version_mismatch_total',
+      'Stored events whose api_version differs from the version this service pins',
+      ['api_version'],
+    ),
     processingAttempts: counter(
       'stripe_event_processing_attempts_total',
       'Processing attempts of stored events by type and outcome (applied, ignored, failed, dead, lease_lost)',
       ['type', 'outcome'],
     ),
-    processingFailures: counter('stripe_event_processing_failures_total', 'Processing attempts that failed (to be retried, or dead), by event type', ['type']),
+    processingFailures: counter(
+      'stripe_event_processing_failures_total',
+      'Processing attempts that failed (to be retried, or dead), by event type',
+      ['type'],
+    ),
     groupFallbacks: counter(
       'sync_group_fallbacks_total',
       'Worker groups that fell back to processing their events one by one, by reason (group_failed: the transaction could not commit; event_failed: events failed inside it)',
       ['reason'],
     ),
-    processingDuration: histogram('stripe_event_processing_duration_seconds', 'Time to apply one stored event, by event type', ['type'], [
-      0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
+    processingDuration: histogram(
+      'stripe_event_processing_duration_seconds',
+      'Time to apply one stored event, by event type',
+      ['type'],
+      [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    ),
+    entitlementChecks: counter('entitlement_checks_total', 'Entitlement checks (GET /v1/entitlements and the premium guard) by result', [
+      'result',
     ]),
-    entitlementChecks: counter('entitlement_checks_total', 'Entitlement checks (GET /v1/entitlements and the premium guard) by result', ['result']),
-    httpDuration: histogram('http_request_duration_seconds', 'HTTP request duration by method, route template and status code', ['method', 'route', 'status_code'], [
-      0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
-    ]),
+    httpDuration: histogram(
+      'http_request_duration_seconds',
+      'HTTP request duration by method, route template and status code',
+      ['method', 'route', 'status_code'],
+      [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    ),
     reconcileDifferences: counter(
       'stripe_reconcile_differences_total',
       'Differences reconcile found between a stored subscription and Stripe, by field (missing: no record at all)',
@@ -82,7 +106,8 @@ function registerQueueGauges(registry: Registry, store: Store): void {
     async collect() {
       const stats = await read();
       if (!stats) return;
-      for (const status of ['pending', 'processing', 'failed', 'dead', 'applied', 'ignored'] as const) this.set({ status }, stats.byStatus[status] ?? 0);
+      for (const status of ['pending', 'processing', 'failed', 'dead', 'applied', 'ignored'] as const)
+        this.set({ status }, stats.byStatus[status] ?? 0);
     },
   });
   new Gauge({

@@ -16,7 +16,11 @@ export interface QueueStats {
 }
 
 export async function queueStats(db: Kysely<Database>, now = Date.now()): Promise<QueueStats> {
-  const counts = await db.selectFrom('webhook_events').select(['status', (eb) => eb.fn.countAll<string | number>().as('n')]).groupBy('status').execute();
+  const counts = await db
+    .selectFrom('webhook_events')
+    .select(['status', (eb) => eb.fn.countAll<string | number>().as('n')])
+    .groupBy('status')
+    .execute();
   const times = await db
     .selectFrom('webhook_events')
     .select((eb) => [
@@ -75,9 +79,7 @@ export async function listEvents(
     .$if(filter.status !== undefined, (qb) => qb.where('status', '=', filter.status!))
     .$if(filter.type !== undefined, (qb) => qb.where('type', '=', filter.type!))
     .$if(after !== undefined, (qb) =>
-      qb.where((eb) =>
-        eb.or([eb('received_at', '<', after![0]), eb.and([eb('received_at', '=', after![0]), eb('id', '<', after![1])])]),
-      ),
+      qb.where((eb) => eb.or([eb('received_at', '<', after![0]), eb.and([eb('received_at', '=', after![0]), eb('id', '<', after![1])])])),
     )
     .orderBy('received_at', 'desc')
     .orderBy('id', 'desc')
@@ -143,7 +145,9 @@ export async function userDetail(options: EntitlementSettings, userId: string) {
   const customers = await db.selectFrom('customers').selectAll().where('user_id', '=', userId).execute();
   if (!user && customers.length === 0) return undefined;
   const customerIds = customers.map((c) => c.id);
-  const subscriptions = customerIds.length ? await db.selectFrom('subscriptions').selectAll().where('customer_id', 'in', customerIds).execute() : [];
+  const subscriptions = customerIds.length
+    ? await db.selectFrom('subscriptions').selectAll().where('customer_id', 'in', customerIds).execute()
+    : [];
   const subscriptionIds = subscriptions.map((s) => s.id);
   const [payments, history] = subscriptionIds.length
     ? await Promise.all([

@@ -81,7 +81,7 @@ const TERMINAL: ReadonlySet<SubscriptionStatus> = new Set(['canceled', 'incomple
  * the past_due grace starts at the first event of the current past_due streak whatever the
  * arrival order: a late, older past_due event can move that start back without overwriting anything.
  */
-export function decideSubscriptionEvent(
+function decideSubscriptionEvent(
   current: SubscriptionRecord | null,
   snapshot: SubscriptionSnapshot,
   event: EventStamp,
@@ -106,9 +106,10 @@ export function decideFetchedSubscription(
   observations: readonly StatusObservation[],
 ): Decision<SubscriptionRecord> {
   const refusal = current ? fetchRefusal(current, fetch) : undefined;
-  const stamp = current && current.lastEventCreated > fetch.cause.created
-    ? { id: current.lastEventId, type: current.lastEventType, created: current.lastEventCreated }
-    : fetch.cause;
+  const stamp =
+    current && current.lastEventCreated > fetch.cause.created
+      ? { id: current.lastEventId, type: current.lastEventType, created: current.lastEventCreated }
+      : fetch.cause;
   return settle(current, refusal, { ...recordFromSnapshot(snapshot, stamp), syncedAt: fetch.fetchedAt }, observations);
 }
 
@@ -153,7 +154,14 @@ function refusalOf(current: SubscriptionRecord, snapshot: SubscriptionSnapshot, 
 }
 
 function recordFromSnapshot({ userId: _linkedSeparately, ...snapshot }: SubscriptionSnapshot, event: EventStamp): SubscriptionRecord {
-  return { ...snapshot, pastDueSince: null, lastEventId: event.id, lastEventType: event.type, lastEventCreated: event.created, syncedAt: null };
+  return {
+    ...snapshot,
+    pastDueSince: null,
+    lastEventId: event.id,
+    lastEventType: event.type,
+    lastEventCreated: event.created,
+    syncedAt: null,
+  };
 }
 
 /**
@@ -185,7 +193,12 @@ export function decidePaymentFact(
   outcome: PaymentOutcome,
   event: EventStamp,
 ): Decision<PaymentFacts> {
-  const facts = current ?? { subscriptionId: invoice.subscriptionId, lastPaymentSucceededAt: null, lastPaymentFailedAt: null, lastInvoiceId: null };
+  const facts = current ?? {
+    subscriptionId: invoice.subscriptionId,
+    lastPaymentSucceededAt: null,
+    lastPaymentFailedAt: null,
+    lastInvoiceId: null,
+  };
   const field = outcome === 'succeeded' ? 'lastPaymentSucceededAt' : 'lastPaymentFailedAt';
   const known = facts[field];
   if (known === event.created && facts.lastInvoiceId === invoice.id) return { apply: false, reason: 'already recorded (a replay)' };

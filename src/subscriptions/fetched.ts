@@ -14,7 +14,11 @@ import { parseCheckoutSession, parseSubscription, type SubscriptionSnapshot, typ
 type StoredResult = HandlerResult & { changed: boolean };
 
 /** A subscription event in payload mode: its snapshot becomes the record, subject to the ordering rules. */
-export async function storeSubscriptionEvent(records: SyncRecords, snapshot: SubscriptionSnapshot, event: EventStamp): Promise<HandlerResult> {
+export async function storeSubscriptionEvent(
+  records: SyncRecords,
+  snapshot: SubscriptionSnapshot,
+  event: EventStamp,
+): Promise<HandlerResult> {
   await records.lockSubscription(snapshot.id);
   const link = snapshot.userId ? await linkCustomerToUser(records, snapshot.customerId, snapshot.userId, event.id) : undefined;
   const current = await records.getSubscription(snapshot.id);
@@ -47,9 +51,14 @@ export async function storeFetchedSubscription(
   records.saveStatuses(snapshot.id, seen);
   const current = await records.getSubscription(snapshot.id);
   const decision = decideFetchedSubscription(current, snapshot, fetch, seen);
-  if (!decision.apply) return { outcome: `subscription ${snapshot.id} unchanged: ${decision.reason}`, warning: link?.warning, changed: false };
+  if (!decision.apply)
+    return { outcome: `subscription ${snapshot.id} unchanged: ${decision.reason}`, warning: link?.warning, changed: false };
   records.saveSubscription(current, decision.next, fetch.cause);
-  return { outcome: `subscription ${snapshot.id} ${describeChange(current, decision.next)} (read from Stripe)`, warning: link?.warning, changed: true };
+  return {
+    outcome: `subscription ${snapshot.id} ${describeChange(current, decision.next)} (read from Stripe)`,
+    warning: link?.warning,
+    changed: true,
+  };
 }
 
 /** The outcome text of a record change, shared by both sync modes. */
@@ -77,7 +86,8 @@ export async function storeCompletedCheckout(
   // The subscription's lock before the customer's row, in the order every other writer takes them (no deadlock).
   if (checkout.subscriptionId) await records.lockSubscription(checkout.subscriptionId);
   const cause = { id: `checkout:${checkout.id}`, type: 'checkout.session.redirect', created: read.stripeTime };
-  const link = checkout.customerId && checkout.userId ? await linkCustomerToUser(records, checkout.customerId, checkout.userId, cause.id) : undefined;
+  const link =
+    checkout.customerId && checkout.userId ? await linkCustomerToUser(records, checkout.customerId, checkout.userId, cause.id) : undefined;
   const stored = await storeFetchedSubscription(records, subscription, { fetchedAt: read.fetchedAt, cause });
   return { ...stored, warning: link?.warning ?? stored.warning };
 }

@@ -1,8 +1,8 @@
 /** Sync: applying stored Stripe events to subscription records, exactly once and in any order. */
 import type { Store } from '../db/index.js';
-import { storeCompletedCheckout as completedCheckout, storeFetchedSubscription as fetchedSubscription } from './fetched.js';
-import { linkCustomerToUser } from './event-types/link.js';
 import type { FetchStamp } from './decide.js';
+import { linkCustomerToUser } from './event-types/link.js';
+import { storeCompletedCheckout as completedCheckout, storeFetchedSubscription as fetchedSubscription } from './fetched.js';
 import { applyChange, type ChangeOptions } from './records/index.js';
 import { parseCheckoutSession, parseSubscription } from './stripe-objects.js';
 
@@ -31,10 +31,20 @@ export function storeCompletedCheckout(
 ): Promise<Stored> {
   const { subscriptionId } = parseCheckoutSession(session);
   const ids = subscriptionId ? [subscriptionId] : [];
-  return applyChange(store, { locks: ids, subscriptions: ids }, (records) => completedCheckout(records, session, subscription, read), options);
+  return applyChange(
+    store,
+    { locks: ids, subscriptions: ids },
+    (records) => completedCheckout(records, session, subscription, read),
+    options,
+  );
 }
 
 /** A checkout's new customer, linked to its user at once with the first-link-wins rule of events. */
 export async function linkNewCustomer(store: Store, customerId: string, userId: string, options?: ChangeOptions): Promise<void> {
-  await applyChange(store, { customers: [customerId] }, (records) => linkCustomerToUser(records, customerId, userId, 'billing:checkout'), options);
+  await applyChange(
+    store,
+    { customers: [customerId] },
+    (records) => linkCustomerToUser(records, customerId, userId, 'billing:checkout'),
+    options,
+  );
 }

@@ -1,5 +1,14 @@
 import { type Insertable, type Kysely, sql } from 'kysely';
-import { type AttemptOutcome, type Database, type EventAttemptsTable, executePrepared, type Store, type StoredEvent, type WebhookEventRow, type WebhookEventStatus } from '../db/index.js';
+import {
+  type AttemptOutcome,
+  type Database,
+  type EventAttemptsTable,
+  executePrepared,
+  type Store,
+  type StoredEvent,
+  type WebhookEventRow,
+  type WebhookEventStatus,
+} from '../db/index.js';
 
 export interface Attempt {
   row: WebhookEventRow;
@@ -95,14 +104,18 @@ export class EventQueue {
         this.dueOfStatus(db, 'failed', limit).where('e.next_attempt_at', '<=', now).execute(),
         this.dueOfStatus(db, 'processing', limit).where('e.lease_until', '<', now).execute(),
       ]);
-      const ids = firstOfEachKey(lists.flat().sort(byAge)).slice(0, limit).map((r) => r.id);
+      const ids = firstOfEachKey(lists.flat().sort(byAge))
+        .slice(0, limit)
+        .map((r) => r.id);
       if (ids.length === 0) return [];
       const claimed = await db
         .updateTable('webhook_events')
         .set((eb) => ({ status: 'processing', locked_by: owner, lease_until: now + leaseMs, attempts: eb('attempts', '+', 1) }))
         .where('id', 'in', ids)
         .returningAll()
-        .returning((eb) => eb.selectFrom('webhook_event_payloads as p').select('p.payload').whereRef('p.event_id', '=', 'webhook_events.id').as('payload'))
+        .returning((eb) =>
+          eb.selectFrom('webhook_event_payloads as p').select('p.payload').whereRef('p.event_id', '=', 'webhook_events.id').as('payload'),
+        )
         .execute();
       return claimed.sort(byAge);
     };
@@ -135,10 +148,7 @@ export class EventQueue {
               .whereRef('o.created', '<=', 'e.created')
               .whereRef('o.id', '<>', 'e.id')
               .where((older) =>
-                older.or([
-                  older('o.created', '<', older.ref('e.created')),
-                  older('o.received_at', '<', older.ref('e.received_at')),
-                ]),
+                older.or([older('o.created', '<', older.ref('e.created')), older('o.received_at', '<', older.ref('e.received_at'))]),
               ),
           ),
         ),
@@ -153,7 +163,13 @@ export class EventQueue {
   async fail(row: WebhookEventRow, owner: string, error: string, nextAttemptAt: number | null): Promise<void> {
     await this.store.db
       .updateTable('webhook_events')
-      .set({ status: nextAttemptAt === null ? 'dead' : 'failed', last_error: error, next_attempt_at: nextAttemptAt, locked_by: null, lease_until: null })
+      .set({
+        status: nextAttemptAt === null ? 'dead' : 'failed',
+        last_error: error,
+        next_attempt_at: nextAttemptAt,
+        locked_by: null,
+        lease_until: null,
+      })
       .where('id', '=', row.id)
       .where('locked_by', '=', owner)
       .execute();
@@ -202,7 +218,9 @@ export class EventQueue {
     await db
       .deleteFrom('event_attempts')
       .where('finished_at', '<', before)
-      .where('event_id', 'not in', (eb) => eb.selectFrom('webhook_events').select('webhook_events.id').where('webhook_events.status', '=', 'dead'))
+      .where('event_id', 'not in', (eb) =>
+        eb.selectFrom('webhook_events').select('webhook_events.id').where('webhook_events.status', '=', 'dead'),
+      )
       .execute();
     let total = 0;
     for (;;) {
@@ -213,7 +231,12 @@ export class EventQueue {
           await trx
             .deleteFrom('webhook_events')
             .where('id', 'in', (eb) =>
-              eb.selectFrom('webhook_events').select('id').where('status', 'in', ['applied', 'ignored']).where('received_at', '<', before).limit(batch),
+              eb
+                .selectFrom('webhook_events')
+                .select('id')
+                .where('status', 'in', ['applied', 'ignored'])
+                .where('received_at', '<', before)
+                .limit(batch),
             )
             .returning('id')
             .execute()

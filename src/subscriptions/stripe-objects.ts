@@ -9,7 +9,7 @@ import { z } from 'zod';
  * mistyped used fields fail validation with a readable path.
  */
 
-export const SUBSCRIPTION_STATUSES = [
+const SUBSCRIPTION_STATUSES = [
   'trialing',
   'active',
   'past_due',
@@ -24,11 +24,12 @@ export type SubscriptionStatus = (typeof SUBSCRIPTION_STATUSES)[number];
 /** PostgreSQL text cannot hold NUL; refusing it here makes such a payload dead on every backend alike, instead of a retried database error. */
 const text = z.string().regex(/^[^\u0000]*$/, 'must not contain NUL characters');
 const unixTime = z.number().int().nonnegative();
-const optionalTime = unixTime.nullable().optional().transform((v) => v ?? null);
+const optionalTime = unixTime
+  .nullable()
+  .optional()
+  .transform((v) => v ?? null);
 /** An id, or the expanded object carrying it. */
-const reference = z
-  .union([text.min(1), z.object({ id: text.min(1) })])
-  .transform((v) => (typeof v === 'string' ? v : v.id));
+const reference = z.union([text.min(1), z.object({ id: text.min(1) })]).transform((v) => (typeof v === 'string' ? v : v.id));
 const metadata = z
   .record(text, text)
   .nullable()
@@ -36,7 +37,10 @@ const metadata = z
   .transform((v) => v ?? {});
 
 const subscriptionItem = z.object({
-  price: z.object({ id: text.min(1), product: reference.nullable().optional() }).nullable().optional(),
+  price: z
+    .object({ id: text.min(1), product: reference.nullable().optional() })
+    .nullable()
+    .optional(),
   current_period_start: optionalTime,
   current_period_end: optionalTime,
 });
@@ -55,7 +59,10 @@ const subscriptionSchema = z.object({
   current_period_start: optionalTime,
   current_period_end: optionalTime,
   metadata,
-  items: z.object({ data: z.array(subscriptionItem) }).nullable().optional(),
+  items: z
+    .object({ data: z.array(subscriptionItem) })
+    .nullable()
+    .optional(),
 });
 
 /** A subscription as sync stores it, independent of the API version that delivered it. */

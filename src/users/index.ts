@@ -19,7 +19,10 @@ export async function createUser(db: Kysely<Database>): Promise<{ userId: string
   const userId = `usr_${randomBytes(12).toString('base64url')}`;
   // 32 random bytes: 43 base64url characters. Only its hash is stored.
   const token = randomBytes(32).toString('base64url');
-  await db.insertInto('users').values({ id: userId, token_hash: hashToken(token), created_at: Date.now() }).execute();
+  await db
+    .insertInto('users')
+    .values({ id: userId, token_hash: hashToken(token), created_at: Date.now() })
+    .execute();
   return { userId, token };
 }
 
@@ -51,7 +54,11 @@ export class Authenticator {
     if (!jwt) return null;
     const userId = await this.verifyJwt!(jwt[1]!);
     if (userId && !this.knownJwtUsers.has(userId)) {
-      await this.db.insertInto('users').values({ id: userId, token_hash: null, created_at: Date.now() }).onConflict((oc) => oc.column('id').doNothing()).execute();
+      await this.db
+        .insertInto('users')
+        .values({ id: userId, token_hash: null, created_at: Date.now() })
+        .onConflict((oc) => oc.column('id').doNothing())
+        .execute();
       if (this.knownJwtUsers.size >= KNOWN_JWT_USERS_LIMIT) this.knownJwtUsers.clear();
       this.knownJwtUsers.add(userId);
     }

@@ -45,7 +45,19 @@ export class GroupCommit {
 }
 
 /** Every column a delivery's webhook_events row may set (see readEnvelope and asStored); its payload goes to webhook_event_payloads. */
-const DELIVERY_COLUMNS = ['id', 'type', 'api_version', 'livemode', 'created', 'received_at', 'status', 'attempts', 'outcome', 'processed_at', 'ordering_key'] as const satisfies readonly (keyof NewWebhookEvent)[];
+const DELIVERY_COLUMNS = [
+  'id',
+  'type',
+  'api_version',
+  'livemode',
+  'created',
+  'received_at',
+  'status',
+  'attempts',
+  'outcome',
+  'processed_at',
+  'ordering_key',
+] as const satisfies readonly (keyof NewWebhookEvent)[];
 
 const DELIVERY_COLUMN_SET = new Set<string>([...DELIVERY_COLUMNS, 'payload']);
 
@@ -90,7 +102,11 @@ export function webhookEventWriter(store: Store): BatchWriter {
     };
   }
   // Compiled from a row of nulls; each row's values are passed in DELIVERY_COLUMNS order.
-  const insertEvent = db.insertInto('webhook_events').values(deliveryRow({} as NewWebhookEvent)).onConflict((oc) => oc.column('id').doNothing()).compile();
+  const insertEvent = db
+    .insertInto('webhook_events')
+    .values(deliveryRow({} as NewWebhookEvent))
+    .onConflict((oc) => oc.column('id').doNothing())
+    .compile();
   const insertPayload = db.insertInto('webhook_event_payloads').values({ event_id: '', payload: '' }).compile();
   return (rows) =>
     db.transaction().execute(async (trx) => {

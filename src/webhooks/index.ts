@@ -8,15 +8,15 @@ import { GroupCommit, webhookEventWriter } from './group-commit.js';
 import { asStored } from './store-event.js';
 import { verifyDelivery } from './verify.js';
 
-export { expectedLivemode } from './livemode.js';
 export { readEnvelope } from './envelope.js';
+export { expectedLivemode } from './livemode.js';
 export { storeEvent } from './store-event.js';
 
-export const WEBHOOK_BODY_LIMIT = 1024 * 1024;
+const WEBHOOK_BODY_LIMIT = 1024 * 1024;
 /** A genuine header is about 150 bytes, a few hundred during a rotation. */
 const SIGNATURE_HEADER_LIMIT = 4096;
 /** The API version events are expected in (the one the `stripe` package pins); others are handled and counted. */
-export const PINNED_API_VERSION = Stripe.API_VERSION;
+const PINNED_API_VERSION = Stripe.API_VERSION;
 
 export interface WebhookOptions {
   store: Store;
@@ -60,7 +60,9 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookOption
     if (header && header.length > SIGNATURE_HEADER_LIMIT) {
       metrics.signatureFailures.inc({ reason: 'oversized_signature' });
       request.log.warn({ reason: 'oversized_signature', length: header.length }, 'webhook refused: Stripe-Signature header is too large');
-      return reply.code(431).send({ error: 'invalid_signature', message: `Stripe-Signature header is longer than ${SIGNATURE_HEADER_LIMIT} bytes` });
+      return reply
+        .code(431)
+        .send({ error: 'invalid_signature', message: `Stripe-Signature header is longer than ${SIGNATURE_HEADER_LIMIT} bytes` });
     }
     const verification = verifyDelivery(raw, header, secrets);
     if (!verification.ok) {
@@ -77,12 +79,17 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookOption
     const row = readEnvelope(verification.event, raw, Date.now());
     if (!row) {
       metrics.webhookEvents.inc({ type: 'unknown', outcome: 'rejected', reason: 'not_a_stripe_event' });
-      return reply.code(400).send({ error: 'not_a_stripe_event', message: 'body must be a Stripe event with "object":"event", "id" and "type"' });
+      return reply
+        .code(400)
+        .send({ error: 'not_a_stripe_event', message: 'body must be a Stripe event with "object":"event", "id" and "type"' });
     }
     if (options.expectedLivemode !== undefined && (row.livemode === 1) !== options.expectedLivemode) {
       // A test endpoint's events reaching a live service (or the reverse) is a misconfiguration: fail loudly.
       metrics.webhookEvents.inc({ type: row.type, outcome: 'livemode_mismatch' });
-      request.log.warn({ eventId: row.id, livemode: row.livemode === 1 }, 'webhook refused: event mode differs from the STRIPE_SECRET_KEY mode');
+      request.log.warn(
+        { eventId: row.id, livemode: row.livemode === 1 },
+        'webhook refused: event mode differs from the STRIPE_SECRET_KEY mode',
+      );
       const expected = options.expectedLivemode ? 'live' : 'test';
       return reply.code(400).send({ error: 'livemode_mismatch', message: `this service only accepts ${expected}-mode events` });
     }
@@ -91,7 +98,10 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookOption
       stored = (await groupCommit.store(asStored(row))) === 'stored';
     } catch (error) {
       metrics.webhookEvents.inc({ type: row.type, outcome: 'rejected', reason: 'storage_unavailable' });
-      request.log.error({ err: error, eventId: row.id, type: row.type, outcome: 'storage_unavailable', durationMs: reply.elapsedTime }, 'webhook not stored: database unavailable; answering 503 so Stripe retries');
+      request.log.error(
+        { err: error, eventId: row.id, type: row.type, outcome: 'storage_unavailable', durationMs: reply.elapsedTime },
+        'webhook not stored: database unavailable; answering 503 so Stripe retries',
+      );
       return reply.code(503).send({ error: 'storage_unavailable', message: 'event not stored; retry later' });
     }
 
@@ -102,7 +112,7 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookOption
         versionWarned = true;
         request.log.warn(
           { eventId: row.id, apiVersion: row.api_version, pinned: PINNED_API_VERSION },
-          'event API version differs from the pinned one; both subscription shapes are handled, but consider updating the endpoint\'s version',
+          "event API version differs from the pinned one; both subscription shapes are handled, but consider updating the endpoint's version",
         );
       }
     }

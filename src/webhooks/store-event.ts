@@ -4,7 +4,9 @@ import { webhookEventWriter } from './group-commit.js';
 
 /** The row as stored: marked ignored at once when sync does not handle its type. */
 export function asStored(row: NewWebhookEvent): NewWebhookEvent {
-  return isHandledEventType(row.type) ? row : { ...row, status: 'ignored', outcome: 'ignored: type not handled', processed_at: row.received_at };
+  return isHandledEventType(row.type)
+    ? row
+    : { ...row, status: 'ignored', outcome: 'ignored: type not handled', processed_at: row.received_at };
 }
 
 /**

@@ -1,6 +1,6 @@
 import Stripe from 'stripe';
 
-export type SignatureFailureReason = 'missing_signature' | 'malformed_signature' | 'stale_timestamp' | 'signature_mismatch';
+type SignatureFailureReason = 'missing_signature' | 'malformed_signature' | 'stale_timestamp' | 'signature_mismatch';
 
 export type Verification =
   | { ok: true; event: unknown }
@@ -42,7 +42,7 @@ function describeSignatureFailure(error: unknown, rawBody: Buffer): Verification
       ok: false,
       reason: 'stale_timestamp',
       message: 'signature timestamp is outside the 300 s tolerance',
-      likelyCause: 'a replayed old delivery, or this server\'s clock is wrong (check NTP)',
+      likelyCause: "a replayed old delivery, or this server's clock is wrong (check NTP)",
     };
   }
   if (/extract timestamp|expected scheme|no signatures found with/i.test(message)) {
@@ -61,6 +61,6 @@ function describeSignatureFailure(error: unknown, rawBody: Buffer): Verification
     message: 'no v1 signature matches this body with any configured secret',
     likelyCause: reserialized
       ? 'the body was altered before verification (a proxy or JSON parser re-serialized it); verify the raw bytes'
-      : 'the body was altered by a proxy, or it was signed with another secret: the wrong endpoint\'s secret, or the Stripe CLI\'s `stripe listen` secret used where the Dashboard endpoint\'s is expected (or the reverse); check STRIPE_WEBHOOK_SECRET',
+      : "the body was altered by a proxy, or it was signed with another secret: the wrong endpoint's secret, or the Stripe CLI's `stripe listen` secret used where the Dashboard endpoint's is expected (or the reverse); check STRIPE_WEBHOOK_SECRET",
   };
 }

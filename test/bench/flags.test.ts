@@ -7,24 +7,36 @@ const bench = (args: string[]) => runScript('bench/run.ts', args, { timeoutMs: 2
 
 describe('the benchmark command line', () => {
   it.each([
-    ['a scenario it does not know', ['--scenarios', 'intakes'], /--scenarios: unknown "intakes"; valid: intake, processing, entitlements, soak/],
+    [
+      'a scenario it does not know',
+      ['--scenarios', 'intakes'],
+      /--scenarios: unknown "intakes"; valid: intake, processing, entitlements, soak/,
+    ],
     ['a backend it does not know', ['--backends', 'sqlite,postgress'], /--backends: unknown "postgress"; valid: sqlite, postgres/],
     ['a soak backend it does not know', ['--soak-backend', 'mysql'], /--soak-backend: unknown "mysql"; valid: sqlite, postgres/],
     ['a flag it does not know', ['--scenario', 'intake'], /Unknown option '--scenario'/],
     ['a number that is none', ['--reps', 'three'], /--reps: "three" is not a whole number of at least 1/],
     ['a concurrency level that is none', ['--concurrency', '1,x'], /--concurrency: "x" is not a whole number of at least 1/],
-    ['a target concurrency that is not measured', ['--concurrency', '1,4', '--target-concurrency', '64'], /--target-concurrency: 64 is not one of the --concurrency levels \(1, 4\)/],
+    [
+      'a target concurrency that is not measured',
+      ['--concurrency', '1,4', '--target-concurrency', '64'],
+      /--target-concurrency: 64 is not one of the --concurrency levels \(1, 4\)/,
+    ],
     ['a stray argument', ['intake'], /Unexpected argument 'intake'/],
-  ])('refuses %s before running anything, with the valid values, and leaves docs/ as it is', async (_case, args, problem) => {
-    const before = docsReport();
-    const exit = await bench(args);
-    expect(docsReport()).toEqual(before);
-    expect(exit.code).toBe(2);
-    expect(exit.stderr).toMatch(problem);
-    // The usage follows, naming every flag and the valid scenarios and backends.
-    expect(exit.stderr).toContain('Scenarios: intake, processing, entitlements, soak. Backends: sqlite, postgres.');
-    expect(exit.stdout).not.toContain('building');
-  }, 30_000);
+  ])(
+    'refuses %s before running anything, with the valid values, and leaves docs/ as it is',
+    async (_case, args, problem) => {
+      const before = docsReport();
+      const exit = await bench(args);
+      expect(docsReport()).toEqual(before);
+      expect(exit.code).toBe(2);
+      expect(exit.stderr).toMatch(problem);
+      // The usage follows, naming every flag and the valid scenarios and backends.
+      expect(exit.stderr).toContain('Scenarios: intake, processing, entitlements, soak. Backends: sqlite, postgres.');
+      expect(exit.stdout).not.toContain('building');
+    },
+    30_000,
+  );
 
   it('says in --help where the report goes', async () => {
     const exit = await bench(['--help']);
@@ -42,7 +54,18 @@ describe('where the benchmark writes its report', () => {
 
   it('into docs/ from a full run: every scenario on both backends, at whatever size', () => {
     expect(reportDirOf([])).toBe('docs');
-    expect(reportDirOf(['--scenarios', 'soak,entitlements,processing,intake', '--backends', 'postgres,sqlite', '--reps', '1', '--soak-backend', 'postgres'])).toBe('docs');
+    expect(
+      reportDirOf([
+        '--scenarios',
+        'soak,entitlements,processing,intake',
+        '--backends',
+        'postgres,sqlite',
+        '--reps',
+        '1',
+        '--soak-backend',
+        'postgres',
+      ]),
+    ).toBe('docs');
   });
 
   it('into the scratch dir from a partial run', () => {

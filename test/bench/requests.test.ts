@@ -3,10 +3,10 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { webhookRequests } from '../../bench/scenarios.js';
 import { BENCH_SECRET } from '../../bench/targets.js';
 
-describe('the benchmark\'s webhook deliveries', () => {
+describe("the benchmark's webhook deliveries", () => {
   afterEach(() => vi.useRealTimers());
 
-  it('still verify when sent after Stripe\'s 300 s tolerance (the 10-minute soak)', () => {
+  it("still verify when sent after Stripe's 300 s tolerance (the 10-minute soak)", () => {
     vi.useFakeTimers({ now: Date.now(), toFake: ['Date'] });
     const requestAt = webhookRequests('/webhooks/stripe')('tolerance', 2);
     const verify = (i: number) => {

@@ -17,14 +17,41 @@ describe('the benchmark entry point', () => {
   afterAll(() => rmSync(reportDir, { recursive: true, force: true }));
 
   it('runs every scenario on both databases and writes the report, the chart and the figures', async () => {
-    const flags = ['--concurrency', '1,4', '--target-concurrency', '4', '--reps', '1', '--events', '40', '--run-seconds', '1', '--backlog', '60', '--drain-seconds', '20',
-      '--drain-intake-rate', '20', '--users', '200', '--small-users', '100', '--soak-seconds', '2', '--report-dir', reportDir];
+    const flags = [
+      '--concurrency',
+      '1,4',
+      '--target-concurrency',
+      '4',
+      '--reps',
+      '1',
+      '--events',
+      '40',
+      '--run-seconds',
+      '1',
+      '--backlog',
+      '60',
+      '--drain-seconds',
+      '20',
+      '--drain-intake-rate',
+      '20',
+      '--users',
+      '200',
+      '--small-users',
+      '100',
+      '--soak-seconds',
+      '2',
+      '--report-dir',
+      reportDir,
+    ];
     const run = await runScript('bench/run.ts', flags, { timeoutMs: 120_000 });
     expect(run.code, run.output).toBe(0);
     const figures = JSON.parse(readFileSync(join(reportDir, 'performance', 'results.json'), 'utf8'));
     expect(Object.keys(figures.intake.service)).toEqual(['sqlite', 'postgres']);
     for (const series of [figures.intake.floor, figures.intake.docsStyle, figures.intake.service.sqlite, figures.intake.service.postgres]) {
-      expect(series.levels.map((l: { concurrency: number; failed: number }) => [l.concurrency, l.failed])).toEqual([[1, 0], [4, 0]]);
+      expect(series.levels.map((l: { concurrency: number; failed: number }) => [l.concurrency, l.failed])).toEqual([
+        [1, 0],
+        [4, 0],
+      ]);
     }
     for (const series of [figures.intake.storeOnly.sqlite, figures.intake.storeOnly.postgres]) expect(series.levels[1].failed).toBe(0);
     expect(figures.processing.sqlite.drained && figures.processing.postgres.drained).toBe(true);
@@ -40,15 +67,30 @@ describe('the benchmark entry point', () => {
     expect(figures.machine.serviceNodeArgs).toEqual([expect.stringMatching(/^--max-old-space-size=\d+$/)]);
   }, 150_000);
 
-  it('writes a partial run\'s report into the scratch dir, not into docs/', async () => {
+  it("writes a partial run's report into the scratch dir, not into docs/", async () => {
     const before = docsReport();
-    const flags = ['--scenarios', 'processing', '--backends', 'sqlite', '--reps', '1', '--backlog', '60', '--drain-seconds', '20', '--drain-intake-rate', '20'];
+    const flags = [
+      '--scenarios',
+      'processing',
+      '--backends',
+      'sqlite',
+      '--reps',
+      '1',
+      '--backlog',
+      '60',
+      '--drain-seconds',
+      '20',
+      '--drain-intake-rate',
+      '20',
+    ];
     const { code, stdout, output } = await runScript('bench/run.ts', flags, { timeoutMs: 60_000 });
     expect(code, output).toBe(0);
     expect(docsReport()).toEqual(before);
     const reportFile = join(ROOT, SCRATCH_REPORT_DIR, 'performance.md');
     expect(stdout).toContain(`the report goes to ${reportFile} (a partial run`);
     expect(stdout).toContain(`report written to ${reportFile}`);
-    expect(JSON.parse(readFileSync(join(ROOT, SCRATCH_REPORT_DIR, 'performance', 'results.json'), 'utf8')).processing.sqlite.drained).toBe(true);
+    expect(JSON.parse(readFileSync(join(ROOT, SCRATCH_REPORT_DIR, 'performance', 'results.json'), 'utf8')).processing.sqlite.drained).toBe(
+      true,
+    );
   }, 90_000);
 });

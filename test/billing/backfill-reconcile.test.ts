@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
 import pino from 'pino';
+import { describe, expect, it } from 'vitest';
 import { createStripeClient, reconcile, startBillingJobs } from '../../src/billing/index.js';
 import { createMetrics } from '../../src/ops/index.js';
 import { BILLING_OFF } from '../helpers/billing-off.js';
@@ -13,7 +13,12 @@ describe.each(BACKENDS)('backfill and reconcile on $name', (backend) => {
   const context = useBillingService(backend);
 
   const cli = (...args: string[]) =>
-    runCli(args, { DATABASE_URL: context.database.url, STRIPE_WEBHOOK_SECRET: 'whsec_unused_by_the_cli', STRIPE_SECRET_KEY: TEST_STRIPE_KEY, STRIPE_API_URL: context.standIn.url });
+    runCli(args, {
+      DATABASE_URL: context.database.url,
+      STRIPE_WEBHOOK_SECRET: 'whsec_unused_by_the_cli',
+      STRIPE_SECRET_KEY: TEST_STRIPE_KEY,
+      STRIPE_API_URL: context.standIn.url,
+    });
 
   /** A user who paid while every webhook was lost (and who closed the tab before the redirect). */
   async function paidWithoutWebhooks() {
@@ -49,19 +54,34 @@ describe.each(BACKENDS)('backfill and reconcile on $name', (backend) => {
   it('reconcile reports (dry run), then repairs a record corrupted in the database', async () => {
     const user = await createUser(context.svc.baseUrl);
     const { subscriptionId } = await payThroughCheckout(context, user.token);
-    await context.svc.store.db.updateTable('subscriptions').set({ status: 'canceled', price_id: 'price_corrupt' }).where('id', '=', subscriptionId).execute();
+    await context.svc.store.db
+      .updateTable('subscriptions')
+      .set({ status: 'canceled', price_id: 'price_corrupt' })
+      .where('id', '=', subscriptionId)
+      .execute();
     expect((await getEntitlement(context.svc.baseUrl, user.token)).premium).toBe(false);
 
     const dry = await cli('reconcile', '--dry-run');
-    expect(dry.stdout).toContain(`differs ${subscriptionId}: status stored="canceled" stripe="active"; priceId stored="price_corrupt" stripe="price_basic"`);
+    expect(dry.stdout).toContain(
+      `differs ${subscriptionId}: status stored="canceled" stripe="active"; priceId stored="price_corrupt" stripe="price_basic"`,
+    );
     expect(dry.stdout).toMatch(/reconcile \(dry run\): \d+ subscription\(s\) checked, [1-9]\d* different, 0 repaired/);
     expect((await getEntitlement(context.svc.baseUrl, user.token)).premium).toBe(false);
 
     const repair = await cli('reconcile');
     expect(repair.stdout).toContain(`repairing ${subscriptionId}: status`);
     expect(repair.stdout).toMatch(/[1-9]\d* repaired/);
-    expect(await getEntitlement(context.svc.baseUrl, user.token)).toMatchObject({ premium: true, status: 'active', priceId: 'price_basic' });
-    const history = await context.svc.store.db.selectFrom('subscription_history').selectAll().where('subscription_id', '=', subscriptionId).orderBy('id', 'desc').executeTakeFirstOrThrow();
+    expect(await getEntitlement(context.svc.baseUrl, user.token)).toMatchObject({
+      premium: true,
+      status: 'active',
+      priceId: 'price_basic',
+    });
+    const history = await context.svc.store.db
+      .selectFrom('subscription_history')
+      .selectAll()
+      .where('subscription_id', '=', subscriptionId)
+      .orderBy('id', 'desc')
+      .executeTakeFirstOrThrow();
     expect(history).toMatchObject({ event_type: 'reconcile', status_before: 'canceled', status_after: 'active' });
   });
 
@@ -80,17 +100,23 @@ describe.each(BACKENDS)('backfill and reconcile on $name', (backend) => {
       onStored: () => {},
     });
     try {
-      await expect.poll(async () => (await getEntitlement(context.svc.baseUrl, user.token)).cancelAtPeriodEnd, { timeout: 10_000 }).toBe(false);
+      await expect
+        .poll(async () => (await getEntitlement(context.svc.baseUrl, user.token)).cancelAtPeriodEnd, { timeout: 10_000 })
+        .toBe(false);
     } finally {
       await jobs.stop();
     }
     expect(logged).toContainEqual(expect.objectContaining({ msg: 'reconcile: record differs from Stripe', subscriptionId }));
-    expect(await metrics.registry.getSingleMetricAsString('stripe_reconcile_differences_total')).toMatch(/field="cancelAtPeriodEnd"\} [1-9]/);
+    expect(await metrics.registry.getSingleMetricAsString('stripe_reconcile_differences_total')).toMatch(
+      /field="cancelAtPeriodEnd"\} [1-9]/,
+    );
   });
 
   it('reconcile pages through every subscription (status all) and counts differences in a metric', async () => {
-    const template = [...context.standIn.state.subscriptions.values()][0] ?? (await paidWithoutWebhooks(), [...context.standIn.state.subscriptions.values()][0]);
-    for (let i = 0; i < 230; i++) context.standIn.state.putSubscription({ ...structuredClone(template), id: `sub_bulk_${i}`, status: i % 2 ? 'active' : 'canceled' });
+    if (context.standIn.state.subscriptions.size === 0) await paidWithoutWebhooks();
+    const template = [...context.standIn.state.subscriptions.values()][0];
+    for (let i = 0; i < 230; i++)
+      context.standIn.state.putSubscription({ ...structuredClone(template), id: `sub_bulk_${i}`, status: i % 2 ? 'active' : 'canceled' });
     const metrics = createMetrics();
     const before = context.standIn.requests.length;
     const counts = await reconcile({
@@ -113,7 +139,11 @@ describe.each(BACKENDS)('backfill and reconcile on $name', (backend) => {
 
   it('backfill counts an event it cannot store as invalid, not as already stored, and says which', async () => {
     if (context.standIn.state.events.length === 0) await paidWithoutWebhooks();
-    const bad = { ...structuredClone(context.standIn.state.events.at(-1)!), id: 'evt_bad\u0001control', created: Math.floor(Date.now() / 1000) };
+    const bad = {
+      ...structuredClone(context.standIn.state.events.at(-1)!),
+      id: 'evt_bad\u0001control',
+      created: Math.floor(Date.now() / 1000),
+    };
     context.standIn.state.events.push(bad);
     try {
       const { stdout, stderr } = await cli('backfill', '--since', '1h');

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { payCheckout, usePortal } from '../../tools/stripe-stand-in/user.js';
 import { BACKENDS } from '../helpers/databases.js';
 import { useService } from '../helpers/service.js';
 import { eventsOf, onService, payThroughCheckout, TEST_STRIPE_KEY, useBillingService } from '../helpers/stripe.js';
 import { billing, createUser, getEntitlement } from '../helpers/users.js';
-import { payCheckout, usePortal } from '../../tools/stripe-stand-in/user.js';
 
 /** Checkout, the redirect, the portal and Stripe's failures, against the stand-in through the real `stripe` client. */
 describe.each(BACKENDS)('billing routes on $name', (backend) => {
@@ -36,7 +36,10 @@ describe.each(BACKENDS)('billing routes on $name', (backend) => {
   it('a double click gets one customer and one session: the same idempotency keys', async () => {
     const user = await createUser(context.svc.baseUrl);
     const before = context.standIn.requests.length;
-    const [first, second] = await Promise.all([billing(context.svc.baseUrl, user.token, 'checkout'), billing(context.svc.baseUrl, user.token, 'checkout')]);
+    const [first, second] = await Promise.all([
+      billing(context.svc.baseUrl, user.token, 'checkout'),
+      billing(context.svc.baseUrl, user.token, 'checkout'),
+    ]);
     const again = await billing(context.svc.baseUrl, user.token, 'checkout', { priceId: 'price_basic' });
     expect([first.status, second.status, again.status]).toEqual([200, 200, 200]);
     expect(new Set([first.body.url, second.body.url, again.body.url]).size).toBe(1);
@@ -57,14 +60,20 @@ describe.each(BACKENDS)('billing routes on $name', (backend) => {
     const retried = await billing(context.svc.baseUrl, user.token, 'checkout');
     expect(failed.status).toBe(502);
     expect(retried.status).toBe(200);
-    const keys = context.standIn.requests.slice(before).filter((r) => r.path === '/v1/checkout/sessions').map((r) => r.idempotencyKey);
+    const keys = context.standIn.requests
+      .slice(before)
+      .filter((r) => r.path === '/v1/checkout/sessions')
+      .map((r) => r.idempotencyKey);
     expect(keys).toHaveLength(2);
     expect(keys[0]).toBe(keys[1]);
   });
 
   it('unknown price: 400; no token: 401', async () => {
     const user = await createUser(context.svc.baseUrl);
-    expect(await billing(context.svc.baseUrl, user.token, 'checkout', { priceId: 'price_other' })).toMatchObject({ status: 400, body: { error: 'unknown_price' } });
+    expect(await billing(context.svc.baseUrl, user.token, 'checkout', { priceId: 'price_other' })).toMatchObject({
+      status: 400,
+      body: { error: 'unknown_price' },
+    });
     expect((await billing(context.svc.baseUrl, undefined, 'checkout')).status).toBe(401);
     expect((await billing(context.svc.baseUrl, 'not-a-valid-token-at-all-here', 'portal')).status).toBe(401);
   });
@@ -83,7 +92,8 @@ describe.each(BACKENDS)('billing routes on $name', (backend) => {
     }
     expect(await getEntitlement(context.svc.baseUrl, user.token)).toMatchObject({ premium: true, status: 'active', priceId: 'price_pro' });
     const [subscription] = [...context.standIn.state.subscriptions.values()].filter((s) => s.metadata.user_id === user.userId);
-    const stored = () => context.svc.store.db.selectFrom('subscriptions').selectAll().where('id', '=', subscription!.id).executeTakeFirstOrThrow();
+    const stored = () =>
+      context.svc.store.db.selectFrom('subscriptions').selectAll().where('id', '=', subscription!.id).executeTakeFirstOrThrow();
     const { updated_at: _u, synced_at: _s, last_event_id: _i, last_event_type: _t, last_event_created: _c, ...before } = await stored();
     for (const event of eventsOf(context.standIn, subscription!.id)) expect(await context.standIn.webhooks.deliver(event)).toBe(200);
     await context.svc.settle();
@@ -126,7 +136,7 @@ describe.each(BACKENDS)('billing routes on $name', (backend) => {
     expect((await billing(context.svc.baseUrl, user.token, 'checkout')).status).toBe(200);
   });
 
-  it.each([500, 429, 'timeout'] as const)('Stripe failing (%s) answers 502, logs Stripe\'s request id, shows no stack', async (kind) => {
+  it.each([500, 429, 'timeout'] as const)("Stripe failing (%s) answers 502, logs Stripe's request id, shows no stack", async (kind) => {
     const user = await createUser(context.svc.baseUrl);
     context.standIn.injectFailure({ kind, times: 1, path: '/v1/customers' });
     const answer = await billing(context.svc.baseUrl, user.token, 'checkout');
@@ -157,7 +167,10 @@ describe('billing without STRIPE_SECRET_KEY', () => {
   it('answers 503 billing_not_configured', async () => {
     const user = await createUser(context.svc.baseUrl);
     for (const route of ['checkout', 'portal'] as const) {
-      expect(await billing(context.svc.baseUrl, user.token, route)).toMatchObject({ status: 503, body: { error: 'billing_not_configured' } });
+      expect(await billing(context.svc.baseUrl, user.token, route)).toMatchObject({
+        status: 503,
+        body: { error: 'billing_not_configured' },
+      });
     }
     expect((await fetch(`${context.svc.baseUrl}/billing/success?session_id=cs_test_1`)).status).toBe(503);
   });

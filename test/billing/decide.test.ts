@@ -72,7 +72,14 @@ describe('reconcileDifferences', () => {
     userId: 'usr_1',
   };
   const { userId: _user, ...fields } = snapshot;
-  const record: SubscriptionRecord = { ...fields, pastDueSince: null, lastEventId: 'evt_1', lastEventType: 'x', lastEventCreated: 1, syncedAt: null };
+  const record: SubscriptionRecord = {
+    ...fields,
+    pastDueSince: null,
+    lastEventId: 'evt_1',
+    lastEventType: 'x',
+    lastEventCreated: 1,
+    syncedAt: null,
+  };
 
   it.each<[string, Partial<SubscriptionRecord> | null, string[]]>([
     ['the same', {}, []],

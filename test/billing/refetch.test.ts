@@ -1,10 +1,10 @@
 import SqliteDatabase from 'better-sqlite3';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { usePortal } from '../../tools/stripe-stand-in/user.js';
 import { BACKENDS } from '../helpers/databases.js';
 import { deliver, newId, nowSeconds, subscriptionEvent } from '../helpers/events.js';
 import { eventsOf, payThroughCheckout, useBillingService } from '../helpers/stripe.js';
 import { billing, createUser, getEntitlement } from '../helpers/users.js';
-import { usePortal } from '../../tools/stripe-stand-in/user.js';
 
 const SECOND = 1000;
 
@@ -34,7 +34,7 @@ describe.each(BACKENDS)('refetch mode on $name', (backend) => {
     return { user, subscriptionId, portal };
   }
 
-  it('events delivered in reverse order end at Stripe\'s current state', async () => {
+  it("events delivered in reverse order end at Stripe's current state", async () => {
     const { user, subscriptionId, portal } = await subscribedUser();
     context.standIn.webhooks.enabled = false;
     try {
@@ -48,8 +48,17 @@ describe.each(BACKENDS)('refetch mode on $name', (backend) => {
     const readsBefore = reads();
     for (const event of [...events].reverse()) expect(await context.standIn.webhooks.deliver(event)).toBe(200);
     await context.svc.settle();
-    expect(await row(subscriptionId)).toMatchObject({ status: 'active', price_id: 'price_pro', cancel_at_period_end: 1, last_event_created: events.at(-1)!.created });
-    expect(await getEntitlement(context.svc.baseUrl, user.token)).toMatchObject({ premium: true, priceId: 'price_pro', cancelAtPeriodEnd: true });
+    expect(await row(subscriptionId)).toMatchObject({
+      status: 'active',
+      price_id: 'price_pro',
+      cancel_at_period_end: 1,
+      last_event_created: events.at(-1)!.created,
+    });
+    expect(await getEntitlement(context.svc.baseUrl, user.token)).toMatchObject({
+      premium: true,
+      priceId: 'price_pro',
+      cancelAtPeriodEnd: true,
+    });
     // Every subscription event read the subscription (duplicates of earlier deliveries are not applied again).
     const subscriptionEvents = events.filter((e) => e.type.startsWith('customer.subscription.'));
     expect(reads() - readsBefore).toBe(subscriptionEvents.length - 1);
@@ -62,13 +71,27 @@ describe.each(BACKENDS)('refetch mode on $name', (backend) => {
     await context.standIn.webhooks.flush();
     await context.svc.settle();
     const [update] = eventsOf(context.standIn, subscriptionId).slice(-1);
-    const failed = await context.svc.store.db.selectFrom('webhook_events').selectAll().where('id', '=', update!.id).executeTakeFirstOrThrow();
+    const failed = await context.svc.store.db
+      .selectFrom('webhook_events')
+      .selectAll()
+      .where('id', '=', update!.id)
+      .executeTakeFirstOrThrow();
     expect(failed).toMatchObject({ status: 'failed', attempts: 1, next_attempt_at: clock + 30 * SECOND });
-    expect(failed.last_error).toMatch(kind === 'timeout' ? /reading subscription .* failed: Request aborted due to timeout/ : /reading subscription .* failed: .*\(request req_\w+\)/);
+    expect(failed.last_error).toMatch(
+      kind === 'timeout'
+        ? /reading subscription .* failed: Request aborted due to timeout/
+        : /reading subscription .* failed: .*\(request req_\w+\)/,
+    );
     expect(await getEntitlement(context.svc.baseUrl, user.token)).toMatchObject({ priceId: 'price_basic' });
     clock += 30 * SECOND;
     await context.svc.settle();
-    expect(await context.svc.store.db.selectFrom('webhook_events').select(['status', 'attempts']).where('id', '=', update!.id).executeTakeFirstOrThrow()).toEqual({ status: 'applied', attempts: 2 });
+    expect(
+      await context.svc.store.db
+        .selectFrom('webhook_events')
+        .select(['status', 'attempts'])
+        .where('id', '=', update!.id)
+        .executeTakeFirstOrThrow(),
+    ).toEqual({ status: 'applied', attempts: 2 });
     expect(await getEntitlement(context.svc.baseUrl, user.token)).toMatchObject({ premium: true, priceId: 'price_pro' });
   });
 

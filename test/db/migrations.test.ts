@@ -13,13 +13,31 @@ describe('PostgreSQL storage settings from the migrations', () => {
   // The PostgreSQL these tests run on (Debian's 15) is built with lz4.
   it('store event payloads compressed with lz4, in the table itself (not TOAST), and read them back unchanged', async () => {
     // Compressible like a real event, but larger than the 2 KB above which PostgreSQL moves values out of line.
-    const payload = JSON.stringify({ id: 'evt_lz4', object: 'event', filler: Array.from({ length: 400 }, (_, i) => `subscription ${i * 7919}`) });
-    await storeEvent(context.store, { id: 'evt_lz4', type: 'customer.subscription.updated', api_version: null, livemode: 0, created: 1, received_at: 1, payload, status: 'pending', attempts: 0 });
+    const payload = JSON.stringify({
+      id: 'evt_lz4',
+      object: 'event',
+      filler: Array.from({ length: 400 }, (_, i) => `subscription ${i * 7919}`),
+    });
+    await storeEvent(context.store, {
+      id: 'evt_lz4',
+      type: 'customer.subscription.updated',
+      api_version: null,
+      livemode: 0,
+      created: 1,
+      received_at: 1,
+      payload,
+      status: 'pending',
+      attempts: 0,
+    });
     const { rows } = await sql<{ method: string; payload: string }>`
-      select pg_column_compression(payload) as method, payload from webhook_event_payloads where event_id = 'evt_lz4'`.execute(context.store.db);
+      select pg_column_compression(payload) as method, payload from webhook_event_payloads where event_id = 'evt_lz4'`.execute(
+      context.store.db,
+    );
     expect(rows).toEqual([{ method: 'lz4', payload }]);
     const { rows: toast } = await sql<{ bytes: string }>`
-      select pg_relation_size(reltoastrelid)::text as bytes from pg_class where relname = 'webhook_event_payloads'`.execute(context.store.db);
+      select pg_relation_size(reltoastrelid)::text as bytes from pg_class where relname = 'webhook_event_payloads'`.execute(
+      context.store.db,
+    );
     expect(toast).toEqual([{ bytes: '0' }]);
   });
 });
@@ -50,10 +68,16 @@ describe.each(BACKENDS)('one index for the token lookup (0010), on $name', (back
     const store = await openStore(database.url);
     try {
       await store.db.insertInto('users').values({ id: 'usr_a', token_hash: 'hash_same', created_at: 1 }).execute();
-      await expect(store.db.insertInto('users').values({ id: 'usr_b', token_hash: 'hash_same', created_at: 1 }).execute()).rejects.toThrow(/unique/i);
+      await expect(store.db.insertInto('users').values({ id: 'usr_b', token_hash: 'hash_same', created_at: 1 }).execute()).rejects.toThrow(
+        /unique/i,
+      );
       if (store.dialect === 'postgres') {
-        const { rows } = await sql<{ indexdef: string }>`select indexdef from pg_indexes where tablename = 'users' and indexdef like '%token_hash%'`.execute(store.db);
-        expect(rows.map((r) => r.indexdef)).toEqual(['CREATE UNIQUE INDEX users_token_lookup ON public.users USING btree (token_hash) INCLUDE (id)']);
+        const { rows } = await sql<{
+          indexdef: string;
+        }>`select indexdef from pg_indexes where tablename = 'users' and indexdef like '%token_hash%'`.execute(store.db);
+        expect(rows.map((r) => r.indexdef)).toEqual([
+          'CREATE UNIQUE INDEX users_token_lookup ON public.users USING btree (token_hash) INCLUDE (id)',
+        ]);
       }
     } finally {
       await store.close();

@@ -18,8 +18,14 @@ describe('SQLite planner statistics', () => {
     const now = Date.now();
     try {
       for (let i = 0; i < count; i++) {
-        await seeding.db.insertInto('users').values({ id: `usr_${i}`, token_hash: `hash_${i}`, created_at: now }).execute();
-        await seeding.db.insertInto('customers').values({ id: `cus_${i}`, user_id: `usr_${i}`, deleted: 0, updated_at: now }).execute();
+        await seeding.db
+          .insertInto('users')
+          .values({ id: `usr_${i}`, token_hash: `hash_${i}`, created_at: now })
+          .execute();
+        await seeding.db
+          .insertInto('customers')
+          .values({ id: `cus_${i}`, user_id: `usr_${i}`, deleted: 0, updated_at: now })
+          .execute();
       }
     } finally {
       await seeding.close();
@@ -29,7 +35,9 @@ describe('SQLite planner statistics', () => {
 
   it('are gathered again when the store opens, for tables that grew since they were analysed', async () => {
     store = await storeWithUsers(200);
-    const { rows } = await sql<{ idx: string; stat: string }>`select idx, stat from sqlite_stat1 where tbl = 'users' order by idx`.execute(store.db);
+    const { rows } = await sql<{ idx: string; stat: string }>`select idx, stat from sqlite_stat1 where tbl = 'users' order by idx`.execute(
+      store.db,
+    );
     expect(rows.map((r) => r.idx)).toContain('users_token_lookup');
     expect(rows.find((r) => r.idx === 'users_token_lookup')?.stat).toMatch(/^200 /);
   });
@@ -37,7 +45,11 @@ describe('SQLite planner statistics', () => {
   it('let an entitlement check read only indexes: the user, its customers and their subscriptions', async () => {
     store = await storeWithUsers(200);
     const lookup = rowsByTokenHashes(store.db, 'sqlite');
-    const { rows } = await store.db.executeQuery<{ detail: string }>({ ...lookup, sql: `explain query plan ${lookup.sql}`, parameters: ['[]'] });
+    const { rows } = await store.db.executeQuery<{ detail: string }>({
+      ...lookup,
+      sql: `explain query plan ${lookup.sql}`,
+      parameters: ['[]'],
+    });
     const searches = rows.map((r) => r.detail).filter((detail) => detail.startsWith('SEARCH'));
     expect(searches.map((detail) => detail.split(' ')[1])).toEqual(['users', 'customers', 'subscriptions']);
     for (const detail of searches) expect(detail).toContain('USING COVERING INDEX');

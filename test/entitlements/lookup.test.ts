@@ -17,16 +17,41 @@ describe.each(BACKENDS)('entitlement lookups by token on $name', (backend) => {
       await db
         .insertInto('subscriptions')
         .values({
-          ...{ id, customer_id: customerId, status: 'active', price_id: null, product_id: null, current_period_start: null, current_period_end: null },
-          ...{ cancel_at_period_end: 0, cancel_at: null, canceled_at: null, ended_at: null, trial_end: null, past_due_since: null, synced_at: null },
-          ...{ last_event_id: newId('evt'), last_event_type: 'customer.subscription.created', last_event_created: 1, updated_at: Date.now() },
+          ...{
+            id,
+            customer_id: customerId,
+            status: 'active',
+            price_id: null,
+            product_id: null,
+            current_period_start: null,
+            current_period_end: null,
+          },
+          ...{
+            cancel_at_period_end: 0,
+            cancel_at: null,
+            canceled_at: null,
+            ended_at: null,
+            trial_end: null,
+            past_due_since: null,
+            synced_at: null,
+          },
+          ...{
+            last_event_id: newId('evt'),
+            last_event_type: 'customer.subscription.created',
+            last_event_created: 1,
+            updated_at: Date.now(),
+          },
         })
         .execute();
     }
   }
 
   it('checks that arrive together each get only their own rows', async () => {
-    const [one, two, none] = [await createUser(context.svc.baseUrl), await createUser(context.svc.baseUrl), await createUser(context.svc.baseUrl)];
+    const [one, two, none] = [
+      await createUser(context.svc.baseUrl),
+      await createUser(context.svc.baseUrl),
+      await createUser(context.svc.baseUrl),
+    ];
     const subscriptions = { one: [newId('sub'), newId('sub')], two: [newId('sub')] };
     await subscribe(one.userId, subscriptions.one);
     await subscribe(two.userId, subscriptions.two);

@@ -3,15 +3,14 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../tools/free-port.js';
 import { StripeStandIn } from '../../tools/stripe-stand-in/server.js';
 import { type ExtensionBrowser, launchWithExtension } from '../helpers/browser.js';
 import { createSqliteDatabase, type TestDatabase } from '../helpers/databases.js';
 import { type RunningService, startService, TEST_SECRET } from '../helpers/service.js';
 import { TEST_STRIPE_KEY } from '../helpers/stripe.js';
-import { freePort } from '../../tools/free-port.js';
 
 const SCREENSHOTS = new URL('../../test-results/screenshots/', import.meta.url).pathname;
-
 
 /**
  * The example extension in Debian's Chromium, against the real service and the Stripe stand-in
@@ -60,8 +59,15 @@ describe('the example extension in Chromium', () => {
 
   /** Waits, without reloading, until the open popup shows this plan (and this much of the rest). */
   async function shows(plan: string, extra: { status?: string; period?: RegExp; stale?: boolean } = {}) {
-    await popup.locator('#plan').filter({ hasText: new RegExp(`^${plan}$`) }).waitFor({ timeout: 15_000 });
-    if (extra.status) await popup.locator('#status').filter({ hasText: new RegExp(`^${extra.status}$`) }).waitFor({ timeout: 15_000 });
+    await popup
+      .locator('#plan')
+      .filter({ hasText: new RegExp(`^${plan}$`) })
+      .waitFor({ timeout: 15_000 });
+    if (extra.status)
+      await popup
+        .locator('#status')
+        .filter({ hasText: new RegExp(`^${extra.status}$`) })
+        .waitFor({ timeout: 15_000 });
     if (extra.period) await popup.locator('#period-label').filter({ hasText: extra.period }).waitFor({ timeout: 15_000 });
     await popup.locator('#stale').waitFor({ state: extra.stale ? 'visible' : 'hidden', timeout: 15_000 });
   }
@@ -93,7 +99,9 @@ describe('the example extension in Chromium', () => {
 
   /** What the server answers the premium route with this install's token, whatever the popup shows. */
   async function serverPremiumStatus(): Promise<number> {
-    const { token } = (await browser.worker.evaluate(() => chrome.storage.local.get('billing.identity')))['billing.identity'] as { token: string };
+    const { token } = (await browser.worker.evaluate(() => chrome.storage.local.get('billing.identity')))['billing.identity'] as {
+      token: string;
+    };
     return (await fetch(`${svc.baseUrl}/v1/premium/ping`, { headers: { authorization: `Bearer ${token}` } })).status;
   }
 

@@ -112,7 +112,12 @@ export function subscriptionEvent(type: string, spec: SubscriptionSpec, created:
   return envelope(`customer.subscription.${type}`, subscriptionObject(spec), created, spec.shape, id);
 }
 
-export function checkoutCompletedEvent(options: { customer: string; userId: string | null; subscription: string; created: number }): StripeEventBody {
+export function checkoutCompletedEvent(options: {
+  customer: string;
+  userId: string | null;
+  subscription: string;
+  created: number;
+}): StripeEventBody {
   const session = {
     ...structuredClone(fixtures['checkout.session']),
     id: newId('cs_test'),
@@ -126,7 +131,10 @@ export function checkoutCompletedEvent(options: { customer: string; userId: stri
   return envelope('checkout.session.completed', session, options.created);
 }
 
-export function customerEvent(type: 'created' | 'updated' | 'deleted', options: { id: string; userId?: string; created: number }): StripeEventBody {
+export function customerEvent(
+  type: 'created' | 'updated' | 'deleted',
+  options: { id: string; userId?: string; created: number },
+): StripeEventBody {
   const customer =
     type === 'deleted'
       ? { id: options.id, object: 'customer', deleted: true }
@@ -158,7 +166,13 @@ export function entitlementSummaryEvent(options: { customer: string; features: s
       customer: options.customer,
       entitlements: {
         object: 'list',
-        data: options.features.map((key) => ({ id: newId('ent'), object: 'entitlements.active_entitlement', feature: newId('feat'), livemode: false, lookup_key: key })),
+        data: options.features.map((key) => ({
+          id: newId('ent'),
+          object: 'entitlements.active_entitlement',
+          feature: newId('feat'),
+          livemode: false,
+          lookup_key: key,
+        })),
         has_more: false,
       },
       livemode: false,

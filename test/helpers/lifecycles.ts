@@ -31,14 +31,31 @@ export function shuffle<T>(items: T[], random: () => number = Math.random): T[] 
 export async function expectLifecyclesAppliedOnce(store: Store, lifecycles: StripeEventBody[][], timeoutMs: number): Promise<void> {
   const events = lifecycles.flat();
   await expect
-    .poll(async () => Number((await store.db.selectFrom('webhook_events').select((eb) => eb.fn.countAll().as('n')).where('status', '=', 'applied').executeTakeFirstOrThrow()).n), {
-      timeout: timeoutMs,
-      interval: 250,
-    })
+    .poll(
+      async () =>
+        Number(
+          (
+            await store.db
+              .selectFrom('webhook_events')
+              .select((eb) => eb.fn.countAll().as('n'))
+              .where('status', '=', 'applied')
+              .executeTakeFirstOrThrow()
+          ).n,
+        ),
+      {
+        timeout: timeoutMs,
+        interval: 250,
+      },
+    )
     .toBe(events.length);
   const rows = await store.db.selectFrom('webhook_events').select(['id', 'status']).execute();
   expect(rows.map((r) => r.id).sort()).toEqual(events.map((e) => e.id).sort());
-  const appliedTwice = await store.db.selectFrom('subscription_history').select('event_id').groupBy('event_id').having((eb) => eb.fn.countAll(), '>', 1).execute();
+  const appliedTwice = await store.db
+    .selectFrom('subscription_history')
+    .select('event_id')
+    .groupBy('event_id')
+    .having((eb) => eb.fn.countAll(), '>', 1)
+    .execute();
   expect(appliedTwice).toEqual([]);
   const records = new Map((await store.db.selectFrom('subscriptions').selectAll().execute()).map((r) => [r.id, r]));
   for (const lifecycleEvents of lifecycles) {

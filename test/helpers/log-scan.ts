@@ -11,7 +11,7 @@ import { Writable } from 'node:stream';
  */
 
 /** Shorter values (a word, a short id) could turn up in output by chance. */
-export const MIN_SECRET_LENGTH = 12;
+const MIN_SECRET_LENGTH = 12;
 
 /** Everything one stream of one process (or one in-process log) wrote. */
 export interface Capture {
@@ -66,7 +66,8 @@ export function registerCustomerData(payload: unknown): void {
   if (!payload || typeof payload !== 'object') return;
   const personal = 'email' in payload || 'phone' in payload;
   for (const [key, value] of Object.entries(payload)) {
-    if (typeof value === 'string' && (CUSTOMER_FIELD.test(key) || (personal && key === 'name'))) registerSecret(`customer data (${key}) from a payload`, value);
+    if (typeof value === 'string' && (CUSTOMER_FIELD.test(key) || (personal && key === 'name')))
+      registerSecret(`customer data (${key}) from a payload`, value);
     else registerCustomerData(value);
   }
 }
@@ -129,7 +130,8 @@ function findLeaks(captured: readonly Capture[], known: ReadonlyMap<string, stri
     const text = texts[index]!;
     const found = new Set<string>();
     for (let at = 0; at + MIN_SECRET_LENGTH <= text.length; at++) {
-      for (const secret of byPrefix.get(text.slice(at, at + MIN_SECRET_LENGTH)) ?? []) if (text.startsWith(secret, at)) found.add(labels.get(secret)!);
+      for (const secret of byPrefix.get(text.slice(at, at + MIN_SECRET_LENGTH)) ?? [])
+        if (text.startsWith(secret, at)) found.add(labels.get(secret)!);
     }
     return [...found].map((secret) => ({ secret, source, stream }));
   });
@@ -138,7 +140,10 @@ function findLeaks(captured: readonly Capture[], known: ReadonlyMap<string, stri
 /** Throws, naming each secret by its label and where it was found, when any capture holds a known secret. */
 export function assertNoLeaks(captured: readonly Capture[], known: ReadonlyMap<string, string>): void {
   const leaks = findLeaks(captured, known);
-  if (leaks.length > 0) throw new Error(`secrets in captured output:\n${leaks.map((leak) => `  ${leak.secret} in ${leak.stream} of ${leak.source}`).join('\n')}`);
+  if (leaks.length > 0)
+    throw new Error(
+      `secrets in captured output:\n${leaks.map((leak) => `  ${leak.secret} in ${leak.stream} of ${leak.source}`).join('\n')}`,
+    );
 }
 
 /** The after-file check of everything this test file's processes and services wrote. */

@@ -36,7 +36,12 @@ let spawned = 0;
 export function spawnCaptured(command: string, args: string[], options: SpawnOptions = {}): CapturedProcess {
   const source = `process ${++spawned} (${[basename(command), ...args].join(' ').slice(0, 120)})`;
   registerEnvironment(options.env ?? process.env);
-  const child = spawn(command, args, { cwd: options.cwd ?? ROOT, env: options.env, stdio: ['ignore', 'pipe', 'pipe'], detached: options.detached });
+  const child = spawn(command, args, {
+    cwd: options.cwd ?? ROOT,
+    env: options.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.detached,
+  });
   let output = '';
   const captured = { stdout: capture(source, 'stdout'), stderr: capture(source, 'stderr') };
   for (const stream of ['stdout', 'stderr'] as const) {
@@ -83,10 +88,18 @@ export interface ProcessRun {
 }
 
 /** Runs a process to its end: SIGTERM once its output matches `stopWhen`, SIGKILL after `timeoutMs`. */
-export async function runProcess(command: string, args: string[], options: SpawnOptions & { stopWhen?: RegExp; timeoutMs?: number } = {}): Promise<ProcessRun> {
+export async function runProcess(
+  command: string,
+  args: string[],
+  options: SpawnOptions & { stopWhen?: RegExp; timeoutMs?: number } = {},
+): Promise<ProcessRun> {
   const running = spawnCaptured(command, args, options);
   const timer = setTimeout(() => running.child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
-  if (options.stopWhen) running.waitFor(options.stopWhen, command).then(() => running.child.kill('SIGTERM'), () => {});
+  if (options.stopWhen)
+    running.waitFor(options.stopWhen, command).then(
+      () => running.child.kill('SIGTERM'),
+      () => {},
+    );
   try {
     const code = await running.closed;
     return { code, stdout: running.stdout(), stderr: running.stderr(), output: running.output() };
@@ -118,9 +131,14 @@ export interface ServiceProcess extends CapturedProcess {
  * process group of their own, as a terminal or a process manager runs it), or node running
  * `src/main.ts` directly. Resolves once it listens; rejects with its output if it exits first.
  */
-export async function startServiceProcess(env: Record<string, string>, options: { via?: 'npm' | 'node'; args?: string[] } = {}): Promise<ServiceProcess> {
+export async function startServiceProcess(
+  env: Record<string, string>,
+  options: { via?: 'npm' | 'node'; args?: string[] } = {},
+): Promise<ServiceProcess> {
   const group = options.via === 'npm';
-  const [command, args] = group ? ['npm', ['start', '--silent', '--', ...(options.args ?? [])]] : [process.execPath, ['--import', 'tsx', 'src/main.ts', ...(options.args ?? [])]];
+  const [command, args] = group
+    ? ['npm', ['start', '--silent', '--', ...(options.args ?? [])]]
+    : [process.execPath, ['--import', 'tsx', 'src/main.ts', ...(options.args ?? [])]];
   const service = spawnCaptured(command, args, { env: { PATH: process.env.PATH ?? '', PORT: '0', ...env }, detached: group });
   const listening = await service.waitFor(/Server listening at (http:\/\/127\.0\.0\.1:\d+)/, 'service');
   return { ...service, baseUrl: listening[1]!, group };

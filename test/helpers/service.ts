@@ -26,7 +26,13 @@ export interface RunningService {
 /** Starts the real service on a loopback port over the given database. */
 export async function startService(
   database: TestDatabase,
-  options: { config?: Partial<ServiceConfig>; now?: () => number; worker?: ServiceOptions['worker']; store?: StoreOptions; port?: number } = {},
+  options: {
+    config?: Partial<ServiceConfig>;
+    now?: () => number;
+    worker?: ServiceOptions['worker'];
+    store?: StoreOptions;
+    port?: number;
+  } = {},
 ): Promise<RunningService> {
   const store = await openStore(database.url, options.store);
   const logs: Record<string, unknown>[] = [];

@@ -7,7 +7,7 @@ import { type RunningService, startService, TEST_SECRET } from './service.js';
 import { billing } from './users.js';
 
 export const TEST_STRIPE_KEY = 'sk_test_stand_in_key_for_the_suite';
-export const SYNC_MODES: SyncMode[] = ['payload', 'refetch'];
+const SYNC_MODES: SyncMode[] = ['payload', 'refetch'];
 
 /** Every backend in both sync modes, for suites that must hold in each. */
 export const SYNC_SETUPS = BACKENDS.flatMap((backend) => SYNC_MODES.map((syncMode) => ({ backend, syncMode, name: backend.name })));
@@ -34,7 +34,13 @@ export function useBillingService(
     context.database = await backend.create();
     context.svc = await startService(context.database, {
       ...options,
-      config: { stripeSecretKey: TEST_STRIPE_KEY, stripeApiUrl: context.standIn.url, stripeTimeoutMs: 1000, syncMode: options.syncMode ?? 'refetch', ...options.config },
+      config: {
+        stripeSecretKey: TEST_STRIPE_KEY,
+        stripeApiUrl: context.standIn.url,
+        stripeTimeoutMs: 1000,
+        syncMode: options.syncMode ?? 'refetch',
+        ...options.config,
+      },
     });
     context.standIn.setWebhookTarget({ url: `${context.svc.baseUrl}/webhooks/stripe`, secret: TEST_SECRET });
   });
@@ -54,7 +60,12 @@ export function onService(svc: RunningService, location: string): string {
 
 /** Every event the stand-in produced for one subscription, oldest first. */
 export function eventsOf(standIn: StripeStandIn, subscriptionId: string) {
-  return standIn.state.events.filter((e) => e.data.object.id === subscriptionId || e.data.object.subscription === subscriptionId || e.data.object.parent?.subscription_details?.subscription === subscriptionId);
+  return standIn.state.events.filter(
+    (e) =>
+      e.data.object.id === subscriptionId ||
+      e.data.object.subscription === subscriptionId ||
+      e.data.object.parent?.subscription_details?.subscription === subscriptionId,
+  );
 }
 
 /**
@@ -63,7 +74,11 @@ export function eventsOf(standIn: StripeStandIn, subscriptionId: string) {
  * current state when those events are delivered, which is what a refetch reads. Publish events
  * before delivering them (payload mode ignores the stand-in).
  */
-export function useSyncModeService(backend: { create(): Promise<TestDatabase> }, syncMode: SyncMode, options: Parameters<typeof startService>[1] = {}) {
+export function useSyncModeService(
+  backend: { create(): Promise<TestDatabase> },
+  syncMode: SyncMode,
+  options: Parameters<typeof startService>[1] = {},
+) {
   const context = useBillingService(backend, { ...options, syncMode });
   const newest = new Map<string, number>();
   return {

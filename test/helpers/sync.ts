@@ -4,7 +4,7 @@ import { SyncWorker, type SyncWorkerOptions } from '../../src/subscriptions/inde
 import { readEnvelope } from '../../src/webhooks/envelope.js';
 import { webhookEventWriter } from '../../src/webhooks/group-commit.js';
 import type { BACKENDS, TestDatabase } from './databases.js';
-import { serialize, type StripeEventBody } from './events.js';
+import { type StripeEventBody, serialize } from './events.js';
 
 const quiet = pino({ level: 'silent' });
 
@@ -21,11 +21,17 @@ export async function store(db: Store, events: StripeEventBody[]): Promise<void>
 }
 
 export async function addUsers(db: Store, ids: string[]): Promise<void> {
-  await db.db.insertInto('users').values(ids.map((id) => ({ id, token_hash: null, created_at: Date.now() }))).execute();
+  await db.db
+    .insertInto('users')
+    .values(ids.map((id) => ({ id, token_hash: null, created_at: Date.now() })))
+    .execute();
 }
 
 /** Drains everything due with one lane (rounds of claims in a fixed order); returns how often `afterApply` ran for each event. */
-export async function drain(db: Store, options: Partial<SyncWorkerOptions> & { eventsPerTransaction: number }): Promise<Map<string, number>> {
+export async function drain(
+  db: Store,
+  options: Partial<SyncWorkerOptions> & { eventsPerTransaction: number },
+): Promise<Map<string, number>> {
   const calls = new Map<string, number>();
   const worker = new SyncWorker({
     store: db,
@@ -42,4 +48,3 @@ export async function drain(db: Store, options: Partial<SyncWorkerOptions> & { e
   await worker.drain();
   return calls;
 }
-

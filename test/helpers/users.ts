@@ -29,10 +29,18 @@ export async function premiumPing(baseUrl: string, token: string | undefined): P
 }
 
 /** `POST /v1/billing/<route>` as the extension calls it. */
-export async function billing(baseUrl: string, token: string | undefined, route: 'checkout' | 'portal', body?: unknown): Promise<{ status: number; body: any }> {
+export async function billing(
+  baseUrl: string,
+  token: string | undefined,
+  route: 'checkout' | 'portal',
+  body?: unknown,
+): Promise<{ status: number; body: any }> {
   const response = await fetch(`${baseUrl}/v1/billing/${route}`, {
     method: 'POST',
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   return { status: response.status, body: await response.json() };

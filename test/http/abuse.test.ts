@@ -28,7 +28,7 @@ function openSlowClient(port: number, behave: (socket: Socket) => void): SlowCli
 
 /** Request headers sent one byte at a time, never finished. */
 function trickleHeaders(socket: Socket): void {
-  const text = 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ' + 'x'.repeat(1000);
+  const text = `GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ${'x'.repeat(1000)}`;
   let sent = 0;
   const timer = setInterval(() => {
     if (socket.destroyed || sent >= text.length) return clearInterval(timer);
@@ -106,7 +106,11 @@ describe.each(BACKENDS)('resource abuse on $name', (backend) => {
   ])('a JSON body %s (under 64 KiB) is answered at once, without a 5xx', async (_name, body) => {
     expect(body.length).toBeLessThan(64 * 1024);
     const started = Date.now();
-    const response = await fetch(`${context.svc.baseUrl}/v1/users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const response = await fetch(`${context.svc.baseUrl}/v1/users`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
     expect(response.status).toBeLessThan(500);
     expect(Date.now() - started).toBeLessThan(1000);
   });

@@ -26,12 +26,32 @@ describe.each(BACKENDS)('browser surface on $name', (backend) => {
     const requests: [string, () => Promise<RawAnswer>, number][] = [
       ['a sign-up', () => rawRequest(url('/v1/users')), 201],
       ['an entitlement without a token', () => rawRequest(url('/v1/entitlements'), { method: 'GET' }), 401],
-      ['a premium check of a new user', async () => rawRequest(url('/v1/premium/ping'), { method: 'GET', headers: { authorization: `Bearer ${(await createUser(context.svc.baseUrl)).token}` } }), 402],
-      ['an entitlement with a token', async () => rawRequest(url('/v1/entitlements'), { method: 'GET', headers: { authorization: `Bearer ${(await createUser(context.svc.baseUrl)).token}` } }), 200],
+      [
+        'a premium check of a new user',
+        async () =>
+          rawRequest(url('/v1/premium/ping'), {
+            method: 'GET',
+            headers: { authorization: `Bearer ${(await createUser(context.svc.baseUrl)).token}` },
+          }),
+        402,
+      ],
+      [
+        'an entitlement with a token',
+        async () =>
+          rawRequest(url('/v1/entitlements'), {
+            method: 'GET',
+            headers: { authorization: `Bearer ${(await createUser(context.svc.baseUrl)).token}` },
+          }),
+        200,
+      ],
       ['an unknown route', () => rawRequest(url('/nope'), { method: 'GET' }), 404],
       ['invalid JSON', () => rawRequest(url('/v1/users'), { headers: { 'content-type': 'application/json' }, body: '{' }), 400],
       ['an unsupported content type', () => rawRequest(url('/v1/users'), { headers: { 'content-type': 'text/html' }, body: HTML }), 415],
-      ['a body over the limit', () => rawRequest(url('/v1/users'), { headers: { 'content-type': 'application/json' }, body: `"${'x'.repeat(70_000)}"` }), 413],
+      [
+        'a body over the limit',
+        () => rawRequest(url('/v1/users'), { headers: { 'content-type': 'application/json' }, body: `"${'x'.repeat(70_000)}"` }),
+        413,
+      ],
       ['an undecodable URL', () => rawRequest(url('/v1/%zz'), { method: 'GET' }), 400],
       ['an unsigned webhook', () => rawRequest(url('/webhooks/stripe'), { body: '{}' }), 400],
       ['a refused preflight', () => rawRequest(url('/v1/users'), { method: 'OPTIONS', headers: { origin: 'https://evil.example' } }), 403],
@@ -65,7 +85,10 @@ describe.each(BACKENDS)('browser surface on $name', (backend) => {
   it('no answer repeats its input, and every error is JSON', async () => {
     const answers = [
       await rawRequest(url(`/${encodeURIComponent(HTML)}`), { method: 'GET' }),
-      await rawRequest(url(`/v1/entitlements?next=${encodeURIComponent(HTML)}`), { method: 'GET', headers: { authorization: `Bearer ${HTML}` } }),
+      await rawRequest(url(`/v1/entitlements?next=${encodeURIComponent(HTML)}`), {
+        method: 'GET',
+        headers: { authorization: `Bearer ${HTML}` },
+      }),
       await rawRequest(url('/v1/users'), { headers: { 'content-type': 'application/json' }, body: `{"a":${HTML}}` }),
       await rawRequest(url('/v1/users'), { headers: { 'content-type': `text/html; x=${encodeURIComponent(HTML)}` }, body: HTML }),
       await rawRequest(url(`/v1/%${HTML.slice(1, 3)}`), { method: 'GET' }),
@@ -107,7 +130,10 @@ describe.each(BACKENDS)('browser surface on $name', (backend) => {
         const response = await fetch(url('/v1/entitlements'), { headers: { origin } });
         expect(response.status).toBe(401);
         expect(response.headers.get('access-control-allow-origin')).toBeNull();
-        const preflight = await rawRequest(url('/v1/entitlements'), { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'GET' } });
+        const preflight = await rawRequest(url('/v1/entitlements'), {
+          method: 'OPTIONS',
+          headers: { origin, 'access-control-request-method': 'GET' },
+        });
         expect(preflight.status).toBe(403);
         expect(preflight.headers['access-control-allow-origin']).toBeUndefined();
         expect(JSON.parse(preflight.body).error).toBe('origin_not_allowed');
@@ -120,7 +146,10 @@ describe.each(BACKENDS)('browser surface on $name', (backend) => {
       for (const answer of [
         await rawRequest(url('/webhooks/stripe'), { headers: { origin: EXTENSION }, body: '{}' }),
         await rawRequest(url('/metrics'), { method: 'GET', headers: { origin: EXTENSION } }),
-        await rawRequest(url('/webhooks/stripe'), { method: 'OPTIONS', headers: { origin: EXTENSION, 'access-control-request-method': 'POST' } }),
+        await rawRequest(url('/webhooks/stripe'), {
+          method: 'OPTIONS',
+          headers: { origin: EXTENSION, 'access-control-request-method': 'POST' },
+        }),
       ]) {
         expect(answer.headers['access-control-allow-origin']).toBeUndefined();
       }

@@ -43,7 +43,10 @@ describe.each(BACKENDS)('unknown input fields on $name', (backend) => {
     'POST /v1/users': () => ({ path: '/v1/users', authorization: undefined }),
     'POST /v1/billing/checkout': () => ({ path: '/v1/billing/checkout', authorization: `Bearer ${user.token}` }),
     'POST /v1/billing/portal': () => ({ path: '/v1/billing/portal', authorization: `Bearer ${user.token}` }),
-    'POST /admin/webhook-events/:id/replay': () => ({ path: `/admin/webhook-events/${storedEventId}/replay`, authorization: `Bearer ${ADMIN_TOKEN}` }),
+    'POST /admin/webhook-events/:id/replay': () => ({
+      path: `/admin/webhook-events/${storedEventId}/replay`,
+      authorization: `Bearer ${ADMIN_TOKEN}`,
+    }),
   };
 
   it.each([
@@ -64,20 +67,36 @@ describe.each(BACKENDS)('unknown input fields on $name', (backend) => {
     await context.svc.settle();
     expect(await everything()).toEqual(before);
     const pattern = route.split(' ')[1];
-    expect(context.svc.logs.filter((line) => line.route === pattern && line.status === 400).at(-1)).toMatchObject({ error: 'invalid_request', reason: message });
+    expect(context.svc.logs.filter((line) => line.route === pattern && line.status === 400).at(-1)).toMatchObject({
+      error: 'invalid_request',
+      reason: message,
+    });
   });
 
   it('GET /admin/webhook-events with an unknown query parameter: 400 invalid_request naming it', async () => {
-    const response = await fetch(`${context.svc.baseUrl}/admin/webhook-events?stauts=dead&limit=5`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
-    expect([response.status, await response.json()]).toEqual([400, { error: 'invalid_request', message: 'unknown query parameter: stauts' }]);
+    const response = await fetch(`${context.svc.baseUrl}/admin/webhook-events?stauts=dead&limit=5`, {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    expect([response.status, await response.json()]).toEqual([
+      400,
+      { error: 'invalid_request', message: 'unknown query parameter: stauts' },
+    ]);
   });
 
   it.each([
     ['a name with markup', { '<script>alert(1)</script>': 1 }, 'unknown field: (1 name not shown)'],
     ['an email as a name', { 'jenny.rosen@example.com': 1 }, 'unknown field: (1 name not shown)'],
-    ['5 000 names', Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`k${i}`, i])), 'unknown fields: k0, k1, k2, k3, k4 and 4995 more'],
+    [
+      '5 000 names',
+      Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`k${i}`, i])),
+      'unknown fields: k0, k1, k2, k3, k4 and 4995 more',
+    ],
   ])('an unknown field with %s: the answer and the log repeat only a few short plain names', async (_name, body, message) => {
-    const response = await fetch(`${context.svc.baseUrl}/v1/users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const response = await fetch(`${context.svc.baseUrl}/v1/users`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     expect([response.status, await response.json()]).toEqual([400, { error: 'invalid_request', message }]);
     const logs = JSON.stringify(context.svc.logs);
     expect(logs).not.toContain('<script>');
@@ -89,6 +108,9 @@ describe.each(BACKENDS)('unknown input fields on $name', (backend) => {
     ['a string', 'price_pro', 'body: Invalid input: expected object, received string'],
     ['null', null, 'body: Invalid input: expected object, received null'],
   ])('a body that is %s is refused the same way', async (_name, body, message) => {
-    expect(await billing(context.svc.baseUrl, user.token, 'checkout', body)).toEqual({ status: 400, body: { error: 'invalid_request', message } });
+    expect(await billing(context.svc.baseUrl, user.token, 'checkout', body)).toEqual({
+      status: 400,
+      body: { error: 'invalid_request', message },
+    });
   });
 });

@@ -25,7 +25,9 @@ describe.each(BACKENDS)('admin API and CLI on $name', (backend) => {
 
   it('lists events newest first, filtered, in pages that chain with a cursor', async () => {
     const type = 'customer.subscription.paused';
-    const sent = Array.from({ length: 5 }, (_, i) => subscriptionEvent('paused', { id: newId('sub'), customer: newId('cus'), status: 'paused' }, nowSeconds() - 10 + i));
+    const sent = Array.from({ length: 5 }, (_, i) =>
+      subscriptionEvent('paused', { id: newId('sub'), customer: newId('cus'), status: 'paused' }, nowSeconds() - 10 + i),
+    );
     await deliverAll(context.svc.baseUrl, sent);
     await context.svc.settle();
     const first = await admin(`/admin/webhook-events?type=${type}&limit=2`);
@@ -46,7 +48,9 @@ describe.each(BACKENDS)('admin API and CLI on $name', (backend) => {
     const { status, body } = await admin(`/admin/webhook-events/${broken.id}`);
     expect(status).toBe(200);
     expect(body).toMatchObject({ id: broken.id, status: 'dead', attempts: 1, payload: { id: broken.id } });
-    expect(body.attemptLog).toEqual([expect.objectContaining({ attempt: 1, outcome: 'dead', error: expect.stringMatching(/data\.object\.customer/) })]);
+    expect(body.attemptLog).toEqual([
+      expect.objectContaining({ attempt: 1, outcome: 'dead', error: expect.stringMatching(/data\.object\.customer/) }),
+    ]);
     expect((await admin('/admin/webhook-events/evt_unknown')).status).toBe(404);
 
     const shown = JSON.parse((await cli('events', 'show', broken.id, '--json')).stdout);
@@ -71,7 +75,11 @@ describe.each(BACKENDS)('admin API and CLI on $name', (backend) => {
     expect(status).toBe(200);
     expect(body.entitlement).toMatchObject({ premium: true, reason: 'past_due_in_grace' });
     expect(body.customers).toEqual([expect.objectContaining({ id: spec.customer })]);
-    expect(body.subscriptions[0]).toMatchObject({ id: spec.id, status: 'past_due', payments: expect.objectContaining({ last_payment_failed_at: t + 1 }) });
+    expect(body.subscriptions[0]).toMatchObject({
+      id: spec.id,
+      status: 'past_due',
+      payments: expect.objectContaining({ last_payment_failed_at: t + 1 }),
+    });
     expect(body.subscriptions[0].history.map((h: any) => h.statusAfter)).toEqual(['incomplete', 'past_due', null]);
     expect((await admin('/admin/users/usr_nobody')).status).toBe(404);
 
@@ -90,11 +98,15 @@ describe.each(BACKENDS)('admin API and CLI on $name', (backend) => {
 });
 
 describe('wrong admin tokens', () => {
-  const context = useService(BACKENDS[0], { config: { adminToken: ADMIN_TOKEN, rateLimits: { signupsPerMinute: 100, authFailuresPerMinute: 3 } } });
+  const context = useService(BACKENDS[0], {
+    config: { adminToken: ADMIN_TOKEN, rateLimits: { signupsPerMinute: 100, authFailuresPerMinute: 3 } },
+  });
   it('count towards the failed-authentication limit of the address', async () => {
     const statuses: number[] = [];
     for (let i = 0; i < 4; i++) {
-      statuses.push((await fetch(`${context.svc.baseUrl}/admin/stats`, { headers: { authorization: 'Bearer guessing-the-admin-token' } })).status);
+      statuses.push(
+        (await fetch(`${context.svc.baseUrl}/admin/stats`, { headers: { authorization: 'Bearer guessing-the-admin-token' } })).status,
+      );
     }
     expect(statuses).toEqual([401, 401, 401, 429]);
   });

@@ -18,13 +18,66 @@ function run(steps: [at: number, observation: Observation][]): (string | null)[]
 
 describe('evaluateAlerts', () => {
   it.each<[string, [number, Observation][], (string | null)[]]>([
-    ['quiet while clear', [[0, off()], [1000, off()]], [null, null]],
-    ['notifies when it starts firing', [[0, off()], [1000, on(1)]], [null, 'firing']],
-    ['no flood while firing within the window', [[0, on(1)], [1000, on(2)], [WINDOW - 1, on(3)]], ['firing', null, null]],
-    ['reminds once a window has passed and it got worse', [[0, on(1)], [WINDOW, on(3)], [WINDOW + 1000, on(4)]], ['firing', 'reminder', null]],
-    ['no reminder when it did not get worse', [[0, on(3)], [WINDOW * 2, on(3)]], ['firing', null]],
-    ['resolves once when it clears', [[0, on(1)], [1000, off()], [2000, off()]], ['firing', 'resolved', null]],
-    ['fires again after resolving', [[0, on(1)], [1000, off()], [2000, on(1)]], ['firing', 'resolved', 'firing']],
+    [
+      'quiet while clear',
+      [
+        [0, off()],
+        [1000, off()],
+      ],
+      [null, null],
+    ],
+    [
+      'notifies when it starts firing',
+      [
+        [0, off()],
+        [1000, on(1)],
+      ],
+      [null, 'firing'],
+    ],
+    [
+      'no flood while firing within the window',
+      [
+        [0, on(1)],
+        [1000, on(2)],
+        [WINDOW - 1, on(3)],
+      ],
+      ['firing', null, null],
+    ],
+    [
+      'reminds once a window has passed and it got worse',
+      [
+        [0, on(1)],
+        [WINDOW, on(3)],
+        [WINDOW + 1000, on(4)],
+      ],
+      ['firing', 'reminder', null],
+    ],
+    [
+      'no reminder when it did not get worse',
+      [
+        [0, on(3)],
+        [WINDOW * 2, on(3)],
+      ],
+      ['firing', null],
+    ],
+    [
+      'resolves once when it clears',
+      [
+        [0, on(1)],
+        [1000, off()],
+        [2000, off()],
+      ],
+      ['firing', 'resolved', null],
+    ],
+    [
+      'fires again after resolving',
+      [
+        [0, on(1)],
+        [1000, off()],
+        [2000, on(1)],
+      ],
+      ['firing', 'resolved', 'firing'],
+    ],
   ])('%s', (_name, steps, expected) => {
     expect(run(steps)).toEqual(expected);
   });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WebhookEventRow } from '../../src/db/index.js';
 import { BACKENDS } from '../helpers/databases.js';
 import { deliver, deliverAll, newId, nowSeconds, subscriptionEvent } from '../helpers/events.js';
-import { startReceiver, type Receiver } from '../helpers/receiver.js';
+import { type Receiver, startReceiver } from '../helpers/receiver.js';
 import { useService } from '../helpers/service.js';
 
 const ADMIN_TOKEN = 'admin-token-for-the-alert-tests';
@@ -15,7 +15,14 @@ describe.each(BACKENDS)('built-in alerts on $name', (backend) => {
   const failListed = (row: WebhookEventRow) => {
     if (failing.has(row.id)) throw new Error('injected failure');
   };
-  const alerts = { webhookUrl: '', windowMs: 300_000, checkIntervalMs: 3_600_000, failureThreshold: 3, backlogAgeMs: 600_000, signatureFailureThreshold: 5 };
+  const alerts = {
+    webhookUrl: '',
+    windowMs: 300_000,
+    checkIntervalMs: 3_600_000,
+    failureThreshold: 3,
+    backlogAgeMs: 600_000,
+    signatureFailureThreshold: 5,
+  };
   beforeAll(async () => {
     receiver = await startReceiver();
     alerts.webhookUrl = receiver.url;
@@ -47,14 +54,19 @@ describe.each(BACKENDS)('built-in alerts on $name', (backend) => {
     expect(await check()).toEqual([]); // no flood
 
     failing.delete(event.id);
-    const replay = await fetch(`${context.svc.baseUrl}/admin/webhook-events/${event.id}/replay`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    const replay = await fetch(`${context.svc.baseUrl}/admin/webhook-events/${event.id}/replay`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
     expect(replay.status).toBe(200);
     await context.svc.settle();
     expect(await check()).toEqual([expect.stringMatching(/Dead webhook events resolved/)]);
   });
 
   it('alerts on a burst of processing failures', async () => {
-    const events = Array.from({ length: 3 }, () => subscriptionEvent('created', { id: newId('sub'), customer: newId('cus'), status: 'active' }, nowSeconds()));
+    const events = Array.from({ length: 3 }, () =>
+      subscriptionEvent('created', { id: newId('sub'), customer: newId('cus'), status: 'active' }, nowSeconds()),
+    );
     for (const e of events) failing.add(e.id);
     await deliverAll(context.svc.baseUrl, events);
     await context.svc.settle();
@@ -66,7 +78,17 @@ describe.each(BACKENDS)('built-in alerts on $name', (backend) => {
     const old = Date.now() - 700_000;
     await context.svc.store.db
       .insertInto('webhook_events')
-      .values({ id: newId('evt'), type: 'customer.updated', api_version: null, livemode: 0, created: 1, received_at: old, status: 'failed', attempts: 1, next_attempt_at: Date.now() + 86_400_000 })
+      .values({
+        id: newId('evt'),
+        type: 'customer.updated',
+        api_version: null,
+        livemode: 0,
+        created: 1,
+        received_at: old,
+        status: 'failed',
+        attempts: 1,
+        next_attempt_at: Date.now() + 86_400_000,
+      })
       .execute();
     expect(await check()).toEqual(expect.arrayContaining([expect.stringMatching(/Webhook backlog: oldest waiting event is 7\d\d s old/)]));
   });
@@ -97,7 +119,11 @@ describe.each(BACKENDS)('built-in alerts on $name', (backend) => {
         const good = subscriptionEvent('created', { id: newId('sub'), customer: newId('cus'), status: 'active' }, nowSeconds());
         await deliverAll(own.svc.baseUrl, [good]);
         await own.svc.settle();
-        const row = await own.svc.store.db.selectFrom('webhook_events').select('status').where('id', '=', good.id).executeTakeFirstOrThrow();
+        const row = await own.svc.store.db
+          .selectFrom('webhook_events')
+          .select('status')
+          .where('id', '=', good.id)
+          .executeTakeFirstOrThrow();
         expect(row.status).toBe('applied');
       } finally {
         receiver.status = 200;

@@ -15,13 +15,23 @@ describe.each(BACKENDS)('structured logs on $name', (backend) => {
     const customer = customerEvent('created', { id: newId('cus'), userId: user.userId, created: nowSeconds() });
     customer.data.object.email = EMAIL;
     customer.data.object.name = 'Jenny Rosen Private';
-    const subscription = subscriptionEvent('created', { id: newId('sub'), customer: customer.data.object.id, status: 'active' }, nowSeconds());
+    const subscription = subscriptionEvent(
+      'created',
+      { id: newId('sub'), customer: customer.data.object.id, status: 'active' },
+      nowSeconds(),
+    );
     await deliverAll(context.svc.baseUrl, [customer, subscription]);
     const payload = serialize(subscription);
     const goodHeader = signatureHeader(payload);
-    await deliver(context.svc.baseUrl, subscription, { body: payload, headers: { 'content-type': 'application/json', 'stripe-signature': goodHeader } });
+    await deliver(context.svc.baseUrl, subscription, {
+      body: payload,
+      headers: { 'content-type': 'application/json', 'stripe-signature': goodHeader },
+    });
     const forgedHeader = signatureHeader(payload, { secret: 'whsec_forger_secret_never_logged_either' });
-    await deliver(context.svc.baseUrl, subscription, { body: payload, headers: { 'content-type': 'application/json', 'stripe-signature': forgedHeader } });
+    await deliver(context.svc.baseUrl, subscription, {
+      body: payload,
+      headers: { 'content-type': 'application/json', 'stripe-signature': forgedHeader },
+    });
     await context.svc.settle();
     await getEntitlement(context.svc.baseUrl, user.token);
     await fetch(`${context.svc.baseUrl}/admin/stats`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
@@ -34,15 +44,36 @@ describe.each(BACKENDS)('structured logs on $name', (backend) => {
       [subscription.id, 'stored'],
       [subscription.id, 'duplicate'],
     ]);
-    for (const line of intake) expect(line).toMatchObject({ type: expect.any(String), durationMs: expect.any(Number), reqId: expect.any(String), route: '/webhooks/stripe', status: 200 });
+    for (const line of intake)
+      expect(line).toMatchObject({
+        type: expect.any(String),
+        durationMs: expect.any(Number),
+        reqId: expect.any(String),
+        route: '/webhooks/stripe',
+        status: 200,
+      });
     // One line per delivery: the request's own line says what intake did.
-    expect(logs.filter((l) => l.route === '/webhooks/stripe' && l.status === 200).map((l) => l.msg)).toEqual(intake.map(() => 'webhook received'));
+    expect(logs.filter((l) => l.route === '/webhooks/stripe' && l.status === 200).map((l) => l.msg)).toEqual(
+      intake.map(() => 'webhook received'),
+    );
     const processed = logs.filter((l) => l.msg === 'event applied');
     expect(processed.map((l) => l.eventId).sort()).toEqual([customer.id, subscription.id].sort());
-    for (const line of processed) expect(line).toMatchObject({ type: expect.any(String), attempt: 1, outcome: expect.any(String), durationMs: expect.any(Number) });
+    for (const line of processed)
+      expect(line).toMatchObject({ type: expect.any(String), attempt: 1, outcome: expect.any(String), durationMs: expect.any(Number) });
 
     const everything = JSON.stringify(logs);
-    const secrets = [TEST_SECRET, ADMIN_TOKEN, 'a-wrong-admin-token-value', user.token, goodHeader, forgedHeader, goodHeader.split('v1=')[1]!, forgedHeader.split('v1=')[1]!, EMAIL, 'Jenny Rosen Private'];
+    const secrets = [
+      TEST_SECRET,
+      ADMIN_TOKEN,
+      'a-wrong-admin-token-value',
+      user.token,
+      goodHeader,
+      forgedHeader,
+      goodHeader.split('v1=')[1]!,
+      forgedHeader.split('v1=')[1]!,
+      EMAIL,
+      'Jenny Rosen Private',
+    ];
     for (const secret of secrets) expect(everything, secret).not.toContain(secret);
   });
 });

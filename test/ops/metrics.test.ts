@@ -37,7 +37,11 @@ describe.each(BACKENDS)('GET /metrics on $name', (backend) => {
 
   it('exports every required metric, with values that follow what happened', async () => {
     const user = await createUser(context.svc.baseUrl);
-    const good = subscriptionEvent('created', { id: newId('sub'), customer: newId('cus'), status: 'active', userId: user.userId }, nowSeconds());
+    const good = subscriptionEvent(
+      'created',
+      { id: newId('sub'), customer: newId('cus'), status: 'active', userId: user.userId },
+      nowSeconds(),
+    );
     const broken = envelope('customer.subscription.updated', { object: 'subscription', id: newId('sub') }, nowSeconds());
     await deliverAll(context.svc.baseUrl, [good, good, broken]);
     await deliver(context.svc.baseUrl, good, { secret: 'whsec_a_wrong_secret_for_the_metrics_test' });
@@ -89,7 +93,9 @@ describe.each(BACKENDS)('GET /metrics on $name', (backend) => {
     expect(expressions.length).toBeGreaterThanOrEqual(6);
     const PROMQL_WORDS = new Set(['max', 'min', 'sum', 'rate', 'increase', 'time', 'by', 'and', 'or']);
     for (const expression of expressions) {
-      const names = [...expression.replace(/\{[^}]*\}|\[[^\]]*\]/g, '').matchAll(/[a-z_][a-z0-9_]*/g)].map((m) => m[0]).filter((n) => !PROMQL_WORDS.has(n));
+      const names = [...expression.replace(/\{[^}]*\}|\[[^\]]*\]/g, '').matchAll(/[a-z_][a-z0-9_]*/g)]
+        .map((m) => m[0])
+        .filter((n) => !PROMQL_WORDS.has(n));
       expect(names.length, expression).toBeGreaterThan(0);
       for (const name of names) expect(exported, `${name} in ${expression}`).toContain(name);
     }

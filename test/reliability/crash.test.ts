@@ -1,4 +1,4 @@
-import { createServer, type Server, type Socket, connect } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import SqliteDatabase from 'better-sqlite3';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -45,19 +45,49 @@ describe.each(BACKENDS)('a worker killed mid-event, on $name', (backend) => {
     });
     await worker.waitFor(new RegExp(`IN_FLIGHT ${target.id}`), 'the worker');
     // Mid-event: claimed, its effects applied inside an open transaction, nothing committed.
-    const inFlight = await context.svc.store.db.selectFrom('webhook_events').selectAll().where('id', '=', target.id).executeTakeFirstOrThrow();
+    const inFlight = await context.svc.store.db
+      .selectFrom('webhook_events')
+      .selectAll()
+      .where('id', '=', target.id)
+      .executeTakeFirstOrThrow();
     expect(inFlight.status).toBe('processing');
     worker.child.kill('SIGKILL');
     await worker.closed;
-    expect(await context.svc.store.db.selectFrom('subscription_history').select('id').where('event_id', '=', target.id).execute()).toHaveLength(0);
+    expect(
+      await context.svc.store.db.selectFrom('subscription_history').select('id').where('event_id', '=', target.id).execute(),
+    ).toHaveLength(0);
 
-    const restarted = new SyncWorker({ store: context.svc.store, logger: pino({ level: 'silent' }), retrySchedule: [1000], leaseMs: 1000, pollIntervalMs: 100 });
+    const restarted = new SyncWorker({
+      store: context.svc.store,
+      logger: pino({ level: 'silent' }),
+      retrySchedule: [1000],
+      leaseMs: 1000,
+      pollIntervalMs: 100,
+    });
     await restarted.start();
     try {
       await expect
-        .poll(async () => (await context.svc.store.db.selectFrom('webhook_events').select('id').where('id', 'in', sent.map((e) => e.id)).where('status', '=', 'applied').execute()).length, { timeout: 10_000, interval: 100 })
+        .poll(
+          async () =>
+            (
+              await context.svc.store.db
+                .selectFrom('webhook_events')
+                .select('id')
+                .where(
+                  'id',
+                  'in',
+                  sent.map((e) => e.id),
+                )
+                .where('status', '=', 'applied')
+                .execute()
+            ).length,
+          { timeout: 10_000, interval: 100 },
+        )
         .toBe(sent.length);
-      await expectAppliedExactlyOnce(context.svc, sent.map((e) => e.id));
+      await expectAppliedExactlyOnce(
+        context.svc,
+        sent.map((e) => e.id),
+      );
     } finally {
       await restarted.stop();
     }
@@ -108,10 +138,16 @@ describe('the database becomes unreachable during intake', () => {
     // Stripe redelivers what was not acknowledged.
     await deliverAll(svc.baseUrl, during);
     await svc.settle();
-    await expect.poll(async () => (await svc.store.db.selectFrom('webhook_events').select('id').where('status', '=', 'applied').execute()).length, { timeout: 10_000 }).toBe(before.length + during.length);
-    await expectAppliedExactlyOnce(svc, [...before, ...during].map((e) => e.id));
+    await expect
+      .poll(async () => (await svc.store.db.selectFrom('webhook_events').select('id').where('status', '=', 'applied').execute()).length, {
+        timeout: 10_000,
+      })
+      .toBe(before.length + during.length);
+    await expectAppliedExactlyOnce(
+      svc,
+      [...before, ...during].map((e) => e.id),
+    );
   }
-
 
   it('PostgreSQL behind a cut connection: 503, then redelivery is stored and applied', async () => {
     const database = await createPostgresDatabase();
@@ -121,7 +157,11 @@ describe('the database becomes unreachable during intake', () => {
     proxied.port = String(proxy.port);
     const svc = await startService({ url: proxied.toString(), drop: async () => {} }, quickRecovery);
     try {
-      await outageScenario(svc, () => proxy.cut(), () => proxy.restore());
+      await outageScenario(
+        svc,
+        () => proxy.cut(),
+        () => proxy.restore(),
+      );
     } finally {
       await svc.close();
       await proxy.close();
@@ -134,7 +174,11 @@ describe('the database becomes unreachable during intake', () => {
     const svc = await startService(database, { ...quickRecovery, store: { sqliteBusyTimeoutMs: 100 } });
     const locker = new SqliteDatabase(database.url.slice('sqlite:'.length));
     try {
-      await outageScenario(svc, () => locker.exec('BEGIN IMMEDIATE'), () => locker.exec('ROLLBACK'));
+      await outageScenario(
+        svc,
+        () => locker.exec('BEGIN IMMEDIATE'),
+        () => locker.exec('ROLLBACK'),
+      );
     } finally {
       locker.close();
       await svc.close();

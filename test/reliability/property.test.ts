@@ -38,7 +38,16 @@ function step(state: State, operation: Operation): State {
 const lifecycleArbitrary = fc.record({
   first: fc.constantFrom('incomplete', 'trialing', 'active'),
   operations: fc.array(
-    fc.constantFrom<Operation>('upgrade', 'downgrade', 'payment_failure', 'recovery', 'cancel_at_period_end', 'pause', 'resume', 'cancel_now'),
+    fc.constantFrom<Operation>(
+      'upgrade',
+      'downgrade',
+      'payment_failure',
+      'recovery',
+      'cancel_at_period_end',
+      'pause',
+      'resume',
+      'cancel_now',
+    ),
     { minLength: 1, maxLength: 10 },
   ),
   gaps: fc.array(fc.integer({ min: 1, max: 40_000 }), { minLength: 12, maxLength: 12 }),
@@ -95,7 +104,11 @@ describe.each(SYNC_SETUPS)('any delivery order of a life cycle, on $name, $syncM
         const graceUntil = pastDueSince === null ? null : pastDueSince + GRACE_HOURS * 3600;
         const premium = ['active', 'trialing'].includes(last.state.status) || (graceUntil !== null && nowSeconds() < graceUntil);
 
-        const record = await context.svc.store.db.selectFrom('subscriptions').selectAll().where('id', '=', spec.id).executeTakeFirstOrThrow();
+        const record = await context.svc.store.db
+          .selectFrom('subscriptions')
+          .selectAll()
+          .where('id', '=', spec.id)
+          .executeTakeFirstOrThrow();
         expect(record).toMatchObject({
           status: last.state.status,
           price_id: last.state.priceId,

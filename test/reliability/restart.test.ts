@@ -49,7 +49,6 @@ describe.each(BACKENDS)('npm start killed with SIGKILL and restarted at once, on
 });
 
 describe('the SQLite worker lock at start-up', () => {
-  const quiet = pino({ level: 'silent' });
   let database: TestDatabase;
   let store: Store;
   const workers: SyncWorker[] = [];
@@ -86,7 +85,9 @@ describe('the SQLite worker lock at start-up', () => {
       const { worker: w, lines } = worker();
       await w.start();
       expect(await store.db.selectFrom('worker_locks').select('owner').executeTakeFirst()).toEqual({ owner: w.owner });
-      expect(lines.find((l) => l.msg === 'took over the SQLite worker lock from a process that is gone')).toMatchObject({ previousHolder: `${hostname()}:${zombie}:deadbeef` });
+      expect(lines.find((l) => l.msg === 'took over the SQLite worker lock from a process that is gone')).toMatchObject({
+        previousHolder: `${hostname()}:${zombie}:deadbeef`,
+      });
     } finally {
       parent.child.kill('SIGKILL');
     }

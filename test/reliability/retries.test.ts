@@ -43,12 +43,19 @@ describe.each(BACKENDS)('retries, dead events and replay on $name', (backend) =>
   }
 
   function replay(id: string, token = ADMIN_TOKEN) {
-    return fetch(`${context.svc.baseUrl}/admin/webhook-events/${id}/replay`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    return fetch(`${context.svc.baseUrl}/admin/webhook-events/${id}/replay`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+    });
   }
 
   async function deadEvent(): Promise<{ id: string; token: string }> {
     const user = await createUser(context.svc.baseUrl);
-    const event = subscriptionEvent('created', { id: newId('sub'), customer: newId('cus'), status: 'active', userId: user.userId }, nowSeconds());
+    const event = subscriptionEvent(
+      'created',
+      { id: newId('sub'), customer: newId('cus'), status: 'active', userId: user.userId },
+      nowSeconds(),
+    );
     failuresLeft.set(event.id, Number.POSITIVE_INFINITY);
     await deliverAll(context.svc.baseUrl, [event]);
     const start = clock;
@@ -60,15 +67,29 @@ describe.each(BACKENDS)('retries, dead events and replay on $name', (backend) =>
 
   it('a transient failure is retried at the scheduled times, then applied', async () => {
     const user = await createUser(context.svc.baseUrl);
-    const event = subscriptionEvent('created', { id: newId('sub'), customer: newId('cus'), status: 'active', userId: user.userId }, nowSeconds());
+    const event = subscriptionEvent(
+      'created',
+      { id: newId('sub'), customer: newId('cus'), status: 'active', userId: user.userId },
+      nowSeconds(),
+    );
     failuresLeft.set(event.id, 2);
     await deliverAll(context.svc.baseUrl, [event]);
     const start = clock;
     await at(start);
-    expect(await row(event.id)).toMatchObject({ status: 'failed', attempts: 1, next_attempt_at: start + 30 * SECOND, last_error: 'injected transient failure' });
+    expect(await row(event.id)).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      next_attempt_at: start + 30 * SECOND,
+      last_error: 'injected transient failure',
+    });
     expect((await getEntitlement(context.svc.baseUrl, user.token)).premium).toBe(false);
     const logged = context.svc.logs.find((l) => l.eventId === event.id && l.outcome === 'failed');
-    expect(logged).toMatchObject({ type: 'customer.subscription.created', attempt: 1, nextAttemptAt: new Date(start + 30 * SECOND).toISOString(), error: 'injected transient failure' });
+    expect(logged).toMatchObject({
+      type: 'customer.subscription.created',
+      attempt: 1,
+      nextAttemptAt: new Date(start + 30 * SECOND).toISOString(),
+      error: 'injected transient failure',
+    });
 
     await at(start + 30 * SECOND - 1);
     expect(await row(event.id)).toMatchObject({ status: 'failed', attempts: 1 });
@@ -102,7 +123,10 @@ describe.each(BACKENDS)('retries, dead events and replay on $name', (backend) =>
   it('`npm run cli -- replay --status dead` puts every dead event back', async () => {
     const dead = await deadEvent();
     failuresLeft.delete(dead.id);
-    const { stdout } = await runCli(['replay', '--status', 'dead'], { DATABASE_URL: context.database.url, STRIPE_WEBHOOK_SECRET: 'whsec_unused_by_the_cli' });
+    const { stdout } = await runCli(['replay', '--status', 'dead'], {
+      DATABASE_URL: context.database.url,
+      STRIPE_WEBHOOK_SECRET: 'whsec_unused_by_the_cli',
+    });
     expect(stdout).toMatch(new RegExp(`replayed \\d+ dead event\\(s\\): .*${dead.id}`));
     await context.svc.settle();
     expect(await row(dead.id)).toMatchObject({ status: 'applied' });
@@ -112,7 +136,10 @@ describe.each(BACKENDS)('retries, dead events and replay on $name', (backend) =>
 describe('admin routes without ADMIN_TOKEN', () => {
   const context = useService(BACKENDS[0]);
   it('do not exist', async () => {
-    const response = await fetch(`${context.svc.baseUrl}/admin/webhook-events/evt_1/replay`, { method: 'POST', headers: { authorization: 'Bearer anything-at-all-here' } });
+    const response = await fetch(`${context.svc.baseUrl}/admin/webhook-events/evt_1/replay`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer anything-at-all-here' },
+    });
     expect(response.status).toBe(404);
   });
 });

@@ -12,7 +12,8 @@ const DUPLICATES = 500;
 const IN_FLIGHT = 32;
 
 /** `npm start` as its own process, on a free port. */
-const startProcess = (databaseUrl: string) => startServiceProcess({ DATABASE_URL: databaseUrl, STRIPE_WEBHOOK_SECRET: TEST_SECRET, WORKER_CONCURRENCY: '8' });
+const startProcess = (databaseUrl: string) =>
+  startServiceProcess({ DATABASE_URL: databaseUrl, STRIPE_WEBHOOK_SECRET: TEST_SECRET, WORKER_CONCURRENCY: '8' });
 
 describe('two service processes on one PostgreSQL database', () => {
   let database: TestDatabase;

@@ -3,7 +3,6 @@ import { describe, expect, it } from 'vitest';
 import {
   decideFetchedSubscription,
   decidePaymentFact,
-  decideSubscriptionEvent,
   decideSubscriptionStep,
   pastDueStreakStart,
   type SeenStatus,
@@ -60,13 +59,33 @@ describe('decideSubscriptionEvent: ordering rules', () => {
     { name: 'a deleted event with no record creates a canceled record', current: null, event: [deleted, 'canceled', T], apply: true },
     { name: 'a newer event overwrites', current: [updated, 'active', T], event: [updated, 'past_due', T + 1], apply: true },
     { name: 'an older event does not overwrite', current: [updated, 'active', T], event: [updated, 'incomplete', T - 1], apply: false },
-    { name: 'a late created (incomplete) never overwrites an existing record', current: [updated, 'active', T], event: [created, 'incomplete', T], apply: false },
-    { name: 'a created never overwrites, even if stamped later', current: [updated, 'active', T], event: [created, 'incomplete', T + 5], apply: false },
+    {
+      name: 'a late created (incomplete) never overwrites an existing record',
+      current: [updated, 'active', T],
+      event: [created, 'incomplete', T],
+      apply: false,
+    },
+    {
+      name: 'a created never overwrites, even if stamped later',
+      current: [updated, 'active', T],
+      event: [created, 'incomplete', T + 5],
+      apply: false,
+    },
     { name: 'same second: later arrival wins', current: [updated, 'active', T], event: [updated, 'past_due', T], apply: true },
     { name: 'same second: canceled is not revived', current: [updated, 'canceled', T], event: [updated, 'active', T], apply: false },
-    { name: 'same second: incomplete_expired is not revived', current: [updated, 'incomplete_expired', T], event: [updated, 'incomplete', T], apply: false },
+    {
+      name: 'same second: incomplete_expired is not revived',
+      current: [updated, 'incomplete_expired', T],
+      event: [updated, 'incomplete', T],
+      apply: false,
+    },
     { name: 'earlier second: canceled is not revived', current: [updated, 'canceled', T], event: [updated, 'active', T - 1], apply: false },
-    { name: 'same second: canceled may be restated as canceled', current: [updated, 'canceled', T], event: [deleted, 'canceled', T], apply: true },
+    {
+      name: 'same second: canceled may be restated as canceled',
+      current: [updated, 'canceled', T],
+      event: [deleted, 'canceled', T],
+      apply: true,
+    },
     { name: 'same second: active may become canceled', current: [updated, 'active', T], event: [deleted, 'canceled', T], apply: true },
     { name: 'a later second applies after canceled', current: [updated, 'canceled', T], event: [updated, 'canceled', T + 1], apply: true },
   ])('$name', ({ current, event, apply }) => {
@@ -82,7 +101,11 @@ describe('decideSubscriptionEvent: ordering rules', () => {
   it('the same event applied again (a replay) changes nothing', () => {
     let record: SubscriptionRecord | null = null;
     let seen: SeenStatus[] = [];
-    for (const [id, status, at] of [['evt_a', 'past_due', T], ['evt_b', 'past_due', T + 5], ['evt_a', 'past_due', T]] as const) {
+    for (const [id, status, at] of [
+      ['evt_a', 'past_due', T],
+      ['evt_b', 'past_due', T + 5],
+      ['evt_a', 'past_due', T],
+    ] as const) {
       const step = decideSubscriptionStep(record, seen, snapshot(status), { id, type: updated, created: at });
       seen = step.seen;
       const { decision } = step;
@@ -94,18 +117,54 @@ describe('decideSubscriptionEvent: ordering rules', () => {
   });
 
   it.each<{ name: string; steps: Step[]; pastDueSince: number | null }>([
-    { name: 'starts at the first past_due event', steps: [[updated, 'active', T], [updated, 'past_due', T + 10]], pastDueSince: T + 10 },
-    { name: 'holds while it stays past_due', steps: [[updated, 'past_due', T + 10], [updated, 'past_due', T + 500]], pastDueSince: T + 10 },
-    { name: 'ends with another status', steps: [[updated, 'past_due', T + 10], [updated, 'active', T + 20]], pastDueSince: null },
+    {
+      name: 'starts at the first past_due event',
+      steps: [
+        [updated, 'active', T],
+        [updated, 'past_due', T + 10],
+      ],
+      pastDueSince: T + 10,
+    },
+    {
+      name: 'holds while it stays past_due',
+      steps: [
+        [updated, 'past_due', T + 10],
+        [updated, 'past_due', T + 500],
+      ],
+      pastDueSince: T + 10,
+    },
+    {
+      name: 'ends with another status',
+      steps: [
+        [updated, 'past_due', T + 10],
+        [updated, 'active', T + 20],
+      ],
+      pastDueSince: null,
+    },
     {
       name: 'a new streak starts over',
-      steps: [[updated, 'past_due', T + 10], [updated, 'active', T + 20], [updated, 'past_due', T + 30]],
+      steps: [
+        [updated, 'past_due', T + 10],
+        [updated, 'active', T + 20],
+        [updated, 'past_due', T + 30],
+      ],
       pastDueSince: T + 30,
     },
-    { name: 'reverse arrival still starts at the first by created', steps: [[updated, 'past_due', T + 500], [updated, 'past_due', T + 10]], pastDueSince: T + 10 },
+    {
+      name: 'reverse arrival still starts at the first by created',
+      steps: [
+        [updated, 'past_due', T + 500],
+        [updated, 'past_due', T + 10],
+      ],
+      pastDueSince: T + 10,
+    },
     {
       name: 'a late past_due from before a recovery does not extend the current streak back',
-      steps: [[updated, 'past_due', T + 30], [updated, 'active', T + 20], [updated, 'past_due', T + 10]],
+      steps: [
+        [updated, 'past_due', T + 30],
+        [updated, 'active', T + 20],
+        [updated, 'past_due', T + 10],
+      ],
       pastDueSince: T + 30,
     },
   ])('past_due grace: $name', ({ steps, pastDueSince }) => {
@@ -142,18 +201,61 @@ describe('decideFetchedSubscription: Stripe state read from the API', () => {
   const event = (id: string, created: number) => ({ id, type: updated, created });
   /** A record as a read at `syncedAt` (or, with null, an event's payload) left it. */
   function stored(status: SubscriptionStatus, lastEventCreated: number, syncedAt: number | null): SubscriptionRecord {
-    return { ...snapshot(status), userId: undefined, pastDueSince: null, lastEventId: 'evt_stored', lastEventType: updated, lastEventCreated, syncedAt } as SubscriptionRecord;
+    return {
+      ...snapshot(status),
+      userId: undefined,
+      pastDueSince: null,
+      lastEventId: 'evt_stored',
+      lastEventType: updated,
+      lastEventCreated,
+      syncedAt,
+    } as SubscriptionRecord;
   }
 
   it.each<{ name: string; current: SubscriptionRecord | null; readAt: number; causeCreated: number; apply: boolean }>([
     { name: 'a first read creates the record', current: null, readAt: T * MS, causeCreated: T - 5, apply: true },
-    { name: 'a newer read overwrites an older one', current: stored('active', T - 9, (T - 1) * MS), readAt: T * MS, causeCreated: T - 9, apply: true },
-    { name: 'an older read never overwrites a newer one', current: stored('canceled', T - 9, (T + 1) * MS), readAt: T * MS, causeCreated: T - 5, apply: false },
-    { name: 'a read overwrites a payload record of an older event', current: stored('incomplete', T - 1, null), readAt: T * MS, causeCreated: T - 1, apply: true },
-    { name: 'a read does not overwrite a payload record of a newer event', current: stored('canceled', T + 3, null), readAt: T * MS, causeCreated: T - 1, apply: false },
-    { name: 'a read of the same second as a payload event applies', current: stored('incomplete', T, null), readAt: T * MS + 900, causeCreated: T, apply: true },
+    {
+      name: 'a newer read overwrites an older one',
+      current: stored('active', T - 9, (T - 1) * MS),
+      readAt: T * MS,
+      causeCreated: T - 9,
+      apply: true,
+    },
+    {
+      name: 'an older read never overwrites a newer one',
+      current: stored('canceled', T - 9, (T + 1) * MS),
+      readAt: T * MS,
+      causeCreated: T - 5,
+      apply: false,
+    },
+    {
+      name: 'a read overwrites a payload record of an older event',
+      current: stored('incomplete', T - 1, null),
+      readAt: T * MS,
+      causeCreated: T - 1,
+      apply: true,
+    },
+    {
+      name: 'a read does not overwrite a payload record of a newer event',
+      current: stored('canceled', T + 3, null),
+      readAt: T * MS,
+      causeCreated: T - 1,
+      apply: false,
+    },
+    {
+      name: 'a read of the same second as a payload event applies',
+      current: stored('incomplete', T, null),
+      readAt: T * MS + 900,
+      causeCreated: T,
+      apply: true,
+    },
   ])('$name', ({ current, readAt, causeCreated, apply }) => {
-    const decision = decideFetchedSubscription(current, snapshot('active'), { fetchedAt: readAt, cause: event('evt_cause', causeCreated) }, []);
+    const decision = decideFetchedSubscription(
+      current,
+      snapshot('active'),
+      { fetchedAt: readAt, cause: event('evt_cause', causeCreated) },
+      [],
+    );
     expect(decision.apply).toBe(apply);
     if (decision.apply) expect(decision.next).toMatchObject({ status: 'active', syncedAt: readAt });
     else expect(decision.reason).toMatch(/newer/);
@@ -162,24 +264,45 @@ describe('decideFetchedSubscription: Stripe state read from the API', () => {
   it('keeps the newest event stamp, whatever order the reads were caused in', () => {
     const first = decideFetchedSubscription(null, snapshot('active'), { fetchedAt: T * MS, cause: event('evt_new', T - 1) }, []);
     expect(first.apply).toBe(true);
-    const second = decideFetchedSubscription(first.apply ? first.next : null, snapshot('active'), { fetchedAt: (T + 1) * MS, cause: event('evt_old', T - 50) }, []);
+    const second = decideFetchedSubscription(
+      first.apply ? first.next : null,
+      snapshot('active'),
+      { fetchedAt: (T + 1) * MS, cause: event('evt_old', T - 50) },
+      [],
+    );
     expect(second).toMatchObject({ apply: true, next: { lastEventId: 'evt_new', lastEventCreated: T - 1, syncedAt: (T + 1) * MS } });
   });
 
   it.each<{ name: string; observations: StatusObservation[]; pastDueSince: number }>([
-    { name: 'a past_due read starts the grace at its own time when no event showed past_due', observations: [{ created: T, status: 'past_due' }], pastDueSince: T },
+    {
+      name: 'a past_due read starts the grace at its own time when no event showed past_due',
+      observations: [{ created: T, status: 'past_due' }],
+      pastDueSince: T,
+    },
     {
       name: 'an earlier past_due event moves the start back',
-      observations: [{ created: T - 100, status: 'past_due' }, { created: T, status: 'past_due' }],
+      observations: [
+        { created: T - 100, status: 'past_due' },
+        { created: T, status: 'past_due' },
+      ],
       pastDueSince: T - 100,
     },
     {
       name: 'a recovery before the read ends the earlier streak',
-      observations: [{ created: T - 100, status: 'past_due' }, { created: T - 50, status: 'active' }, { created: T, status: 'past_due' }],
+      observations: [
+        { created: T - 100, status: 'past_due' },
+        { created: T - 50, status: 'active' },
+        { created: T, status: 'past_due' },
+      ],
       pastDueSince: T,
     },
   ])('$name', ({ observations, pastDueSince }) => {
-    const decision = decideFetchedSubscription(null, snapshot('past_due'), { fetchedAt: T * MS, cause: event('evt_1', T - 100) }, observations);
+    const decision = decideFetchedSubscription(
+      null,
+      snapshot('past_due'),
+      { fetchedAt: T * MS, cause: event('evt_1', T - 100) },
+      observations,
+    );
     expect(decision).toMatchObject({ apply: true, next: { pastDueSince } });
   });
 });
@@ -187,9 +310,34 @@ describe('decideFetchedSubscription: Stripe state read from the API', () => {
 describe('pastDueStreakStart', () => {
   it.each<[string, StatusObservation[], number, number]>([
     ['only past_due', [{ created: 5, status: 'past_due' }], 5, 5],
-    ['a same-second other status does not end the streak', [{ created: 5, status: 'active' }, { created: 5, status: 'past_due' }], 5, 5],
-    ['observations after asOf are not counted', [{ created: 5, status: 'past_due' }, { created: 9, status: 'active' }], 5, 5],
-    ['earliest of the streak', [{ created: 3, status: 'active' }, { created: 7, status: 'past_due' }, { created: 4, status: 'past_due' }], 7, 4],
+    [
+      'a same-second other status does not end the streak',
+      [
+        { created: 5, status: 'active' },
+        { created: 5, status: 'past_due' },
+      ],
+      5,
+      5,
+    ],
+    [
+      'observations after asOf are not counted',
+      [
+        { created: 5, status: 'past_due' },
+        { created: 9, status: 'active' },
+      ],
+      5,
+      5,
+    ],
+    [
+      'earliest of the streak',
+      [
+        { created: 3, status: 'active' },
+        { created: 7, status: 'past_due' },
+        { created: 4, status: 'past_due' },
+      ],
+      7,
+      4,
+    ],
   ])('%s', (_name, observations, asOf, expected) => {
     expect(pastDueStreakStart(observations, asOf)).toBe(expected);
   });
@@ -197,16 +345,41 @@ describe('pastDueStreakStart', () => {
 
 describe('decidePaymentFact: invoices record payments, never status', () => {
   const none = null;
-  const facts = (overrides: object) => ({ subscriptionId: 'sub_1', lastPaymentSucceededAt: null, lastPaymentFailedAt: null, lastInvoiceId: 'in_old', ...overrides });
+  const facts = (overrides: object) => ({
+    subscriptionId: 'sub_1',
+    lastPaymentSucceededAt: null,
+    lastPaymentFailedAt: null,
+    lastInvoiceId: 'in_old',
+    ...overrides,
+  });
   it.each([
     { name: 'before anything is known', current: none, outcome: 'failed', apply: true },
     { name: 'records a failure', current: facts({}), outcome: 'failed', apply: true },
     { name: 'records a success', current: facts({}), outcome: 'succeeded', apply: true },
-    { name: 'an older failure does not replace a newer one', current: facts({ lastPaymentFailedAt: T + 10 }), outcome: 'failed', apply: false },
-    { name: 'a newer success replaces an older one', current: facts({ lastPaymentSucceededAt: T - 10 }), outcome: 'succeeded', apply: true },
-    { name: 'the same invoice again (a replay)', current: facts({ lastPaymentSucceededAt: T, lastInvoiceId: 'in_new' }), outcome: 'succeeded', apply: false },
+    {
+      name: 'an older failure does not replace a newer one',
+      current: facts({ lastPaymentFailedAt: T + 10 }),
+      outcome: 'failed',
+      apply: false,
+    },
+    {
+      name: 'a newer success replaces an older one',
+      current: facts({ lastPaymentSucceededAt: T - 10 }),
+      outcome: 'succeeded',
+      apply: true,
+    },
+    {
+      name: 'the same invoice again (a replay)',
+      current: facts({ lastPaymentSucceededAt: T, lastInvoiceId: 'in_new' }),
+      outcome: 'succeeded',
+      apply: false,
+    },
   ] as const)('$name', ({ current, outcome, apply }) => {
-    const decision = decidePaymentFact(current, { id: 'in_new', subscriptionId: 'sub_1' }, outcome, { id: 'evt_inv', type: 'invoice.paid', created: T });
+    const decision = decidePaymentFact(current, { id: 'in_new', subscriptionId: 'sub_1' }, outcome, {
+      id: 'evt_inv',
+      type: 'invoice.paid',
+      created: T,
+    });
     expect(decision.apply).toBe(apply);
     if (decision.apply) {
       expect(outcome === 'failed' ? decision.next.lastPaymentFailedAt : decision.next.lastPaymentSucceededAt).toBe(T);

@@ -30,7 +30,12 @@ function facts(overrides: Partial<PaymentFacts> = {}): PaymentFacts {
   return { subscriptionId: 'sub_1', lastPaymentSucceededAt: null, lastPaymentFailedAt: null, lastInvoiceId: null, ...overrides };
 }
 
-const bookkeeping = { lastEventId: 'evt_2', lastEventType: 'customer.subscription.deleted', lastEventCreated: T + 60, syncedAt: (T + 61) * 1000 };
+const bookkeeping = {
+  lastEventId: 'evt_2',
+  lastEventType: 'customer.subscription.deleted',
+  lastEventCreated: T + 60,
+  syncedAt: (T + 61) * 1000,
+};
 
 describe('diffRecords', () => {
   it.each<{ name: string; before: SubscriptionRecord | null; after: SubscriptionRecord; changes: Record<string, [unknown, unknown]> }>([

@@ -11,13 +11,25 @@ const LEASE = 60_000;
 
 /** A webhook_events row as it would stand in the queue; `key` is its ordering key, `created` Stripe's seconds. */
 function row(key: string | null, created: number, fields: Partial<WebhookEventRow> = {}): WebhookEventRow {
-  const queued = { id: newId('evt'), type: 'customer.subscription.updated', api_version: null, livemode: 0, created, received_at: NOW - 10_000 };
+  const queued = {
+    id: newId('evt'),
+    type: 'customer.subscription.updated',
+    api_version: null,
+    livemode: 0,
+    created,
+    received_at: NOW - 10_000,
+  };
   const state = { status: 'pending', attempts: 0, last_error: null, next_attempt_at: null, processed_at: null, outcome: null } as const;
   return { ...queued, ...state, ordering_key: key, locked_by: null, lease_until: null, ...fields };
 }
 
 /** In process by `owner` until `leaseUntil`, after `attempts` claims. */
-const processing = (owner: string, leaseUntil: number, attempts = 1): Partial<WebhookEventRow> => ({ status: 'processing', locked_by: owner, lease_until: leaseUntil, attempts });
+const processing = (owner: string, leaseUntil: number, attempts = 1): Partial<WebhookEventRow> => ({
+  status: 'processing',
+  locked_by: owner,
+  lease_until: leaseUntil,
+  attempts,
+});
 
 const ids = (rows: readonly { id: string }[]) => rows.map((r) => r.id);
 
@@ -44,7 +56,10 @@ describe.each(BACKENDS)('EventQueue on $name', (backend) => {
   async function insert(...rows: WebhookEventRow[]) {
     const reversed = [...rows].reverse();
     await db.db.insertInto('webhook_events').values(reversed).execute();
-    await db.db.insertInto('webhook_event_payloads').values(reversed.map((r) => ({ event_id: r.id, payload: JSON.stringify({ id: r.id }) }))).execute();
+    await db.db
+      .insertInto('webhook_event_payloads')
+      .values(reversed.map((r) => ({ event_id: r.id, payload: JSON.stringify({ id: r.id }) })))
+      .execute();
   }
 
   async function get(id: string) {
@@ -96,7 +111,11 @@ describe.each(BACKENDS)('EventQueue on $name', (backend) => {
       expect(await claim(NOW, 2)).toEqual(ids([r.aRetry, r.bEarly]));
       // The rest of a and b waits while their oldest events are in process.
       expect(await claim()).toEqual(ids([r.loose]));
-      await db.db.updateTable('webhook_events').set({ status: 'applied', locked_by: null, lease_until: null }).where('id', '=', r.aRetry.id).execute();
+      await db.db
+        .updateTable('webhook_events')
+        .set({ status: 'applied', locked_by: null, lease_until: null })
+        .where('id', '=', r.aRetry.id)
+        .execute();
       expect(await claim()).toEqual(ids([r.a10]));
     });
 
@@ -127,7 +146,16 @@ describe.each(BACKENDS)('EventQueue on $name', (backend) => {
       await insert(...Object.values(r));
       const got = await claim();
       expect([...got].sort()).toEqual(
-        ids([r.pendingOlder, r.notHeldSameSecond, r.olderThanInProcess, r.afterFailed, r.afterDead, r.afterFinished, r.loose1, r.loose2]).sort(),
+        ids([
+          r.pendingOlder,
+          r.notHeldSameSecond,
+          r.olderThanInProcess,
+          r.afterFailed,
+          r.afterDead,
+          r.afterFinished,
+          r.loose1,
+          r.loose2,
+        ]).sort(),
       );
       // Now pendingOlder is in process, so the failed event after it is still held back.
       expect(await claim()).toEqual([]);
@@ -142,7 +170,12 @@ describe.each(BACKENDS)('EventQueue on $name', (backend) => {
     });
 
     it("with a limit, a due retry is not taken ahead of its key's older pending event", async () => {
-      const r = { x1: row('x', 1), x2: row('x', 2), k5: row('k', 5), k6: row('k', 6, { status: 'failed', attempts: 1, next_attempt_at: NOW - 1 }) };
+      const r = {
+        x1: row('x', 1),
+        x2: row('x', 2),
+        k5: row('k', 5),
+        k6: row('k', 6, { status: 'failed', attempts: 1, next_attempt_at: NOW - 1 }),
+      };
       await insert(...Object.values(r));
       expect(await claim(NOW, 2)).toEqual(ids([r.x1, r.k5]));
     });
@@ -209,7 +242,9 @@ describe.each(BACKENDS)('EventQueue on $name', (backend) => {
         const all = results.flatMap(ids);
         expect(all.length).toBeGreaterThan(0);
         expect(new Set(all).size).toBe(all.length);
-        const stored = new Map((await db.db.selectFrom('webhook_events').select(['id', 'locked_by', 'attempts']).execute()).map((r) => [r.id, r]));
+        const stored = new Map(
+          (await db.db.selectFrom('webhook_events').select(['id', 'locked_by', 'attempts']).execute()).map((r) => [r.id, r]),
+        );
         results.forEach((claimed, i) => {
           for (const r of claimed) expect(stored.get(r.id)).toEqual({ id: r.id, locked_by: `w${i}`, attempts: 1 });
         });
@@ -226,9 +261,29 @@ describe.each(BACKENDS)('EventQueue on $name', (backend) => {
     await queue.fail(a!, 'me', 'boom', NOW + 5_000);
     await queue.fail(b!, 'me', 'gone for good', null);
     await queue.fail(c!, 'someone-else', 'not mine', NOW + 5_000);
-    expect(await get(a!.id)).toMatchObject({ status: 'failed', attempts: 1, last_error: 'boom', next_attempt_at: NOW + 5_000, locked_by: null, lease_until: null });
-    expect(await get(b!.id)).toMatchObject({ status: 'dead', attempts: 1, last_error: 'gone for good', next_attempt_at: null, locked_by: null, lease_until: null });
-    expect(await get(c!.id)).toMatchObject({ status: 'processing', last_error: null, next_attempt_at: null, locked_by: 'me', lease_until: NOW + LEASE });
+    expect(await get(a!.id)).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      last_error: 'boom',
+      next_attempt_at: NOW + 5_000,
+      locked_by: null,
+      lease_until: null,
+    });
+    expect(await get(b!.id)).toMatchObject({
+      status: 'dead',
+      attempts: 1,
+      last_error: 'gone for good',
+      next_attempt_at: null,
+      locked_by: null,
+      lease_until: null,
+    });
+    expect(await get(c!.id)).toMatchObject({
+      status: 'processing',
+      last_error: null,
+      next_attempt_at: null,
+      locked_by: 'me',
+      lease_until: NOW + LEASE,
+    });
     expect(await claim(NOW + 4_999)).toEqual([]);
     expect(await claim(NOW + 5_000)).toEqual([a!.id]);
   });

@@ -23,13 +23,28 @@ describe('reading Stripe objects in both API shapes', () => {
   });
 
   it('a current-shape subscription: periods on its items', () => {
-    const object = subscriptionObject({ id: 'sub_x', customer: 'cus_x', status: 'trialing', periodStart: 100, periodEnd: 200, priceId: 'price_p' });
+    const object = subscriptionObject({
+      id: 'sub_x',
+      customer: 'cus_x',
+      status: 'trialing',
+      periodStart: 100,
+      periodEnd: 200,
+      priceId: 'price_p',
+    });
     expect(object.current_period_end).toBeUndefined();
-    expect(parseSubscription(object)).toMatchObject({ status: 'trialing', currentPeriodStart: 100, currentPeriodEnd: 200, priceId: 'price_p' });
+    expect(parseSubscription(object)).toMatchObject({
+      status: 'trialing',
+      currentPeriodStart: 100,
+      currentPeriodEnd: 200,
+      priceId: 'price_p',
+    });
   });
 
   it('an expanded customer reference reads as its id, and metadata.user_id as the user', () => {
-    const object = { ...subscriptionObject({ id: 'sub_x', customer: 'cus_x', status: 'active', userId: 'usr_1' }), customer: { id: 'cus_exp', object: 'customer' } };
+    const object = {
+      ...subscriptionObject({ id: 'sub_x', customer: 'cus_x', status: 'active', userId: 'usr_1' }),
+      customer: { id: 'cus_exp', object: 'customer' },
+    };
     expect(parseSubscription(object)).toMatchObject({ customerId: 'cus_exp', userId: 'usr_1' });
   });
 
@@ -57,8 +72,14 @@ describe('reading Stripe objects in both API shapes', () => {
   });
 
   it('captured customer, checkout session and entitlement summary events', () => {
-    expect(parseCustomer(capturedEvent('customer_deleted.json').data.object)).toEqual({ id: 'cus_IhGfebO16cMIGN', deleted: true, userId: null });
-    expect(parseCheckoutSession(capturedEvent('checkout_session_completed.json').data.object)).toMatchObject({ customerId: 'cus_IhGfebO16cMIGN' });
+    expect(parseCustomer(capturedEvent('customer_deleted.json').data.object)).toEqual({
+      id: 'cus_IhGfebO16cMIGN',
+      deleted: true,
+      userId: null,
+    });
+    expect(parseCheckoutSession(capturedEvent('checkout_session_completed.json').data.object)).toMatchObject({
+      customerId: 'cus_IhGfebO16cMIGN',
+    });
     expect(parseEntitlementSummary(capturedEvent('active_entitlement_summary_updated.json').data.object)).toEqual({
       customerId: 'cus_Sll319ReSxCmEi',
       features: ['journeys'],

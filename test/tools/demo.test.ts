@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { StripeStandIn } from '../../tools/stripe-stand-in/server.js';
 import { playDemo, STRIPE_SECRET_KEY, WEBHOOK_SECRET } from '../../tools/demo.js';
+import { StripeStandIn } from '../../tools/stripe-stand-in/server.js';
 import { capture, capturingStream, registerSecret } from '../helpers/log-scan.js';
 
 describe('npm run demo', () => {
@@ -13,12 +13,18 @@ describe('npm run demo', () => {
     const lines: string[] = [];
     const printed = capture('npm run demo', 'stdout');
     const service = { stdout: capturingStream("the demo's service", 'stdout'), stderr: capturingStream("the demo's service", 'stderr') };
-    const exitCode = await playDemo(standIn, (line) => {
-      lines.push(line);
-      printed.text += `${line}\n`;
-    }, service);
+    const exitCode = await playDemo(
+      standIn,
+      (line) => {
+        lines.push(line);
+        printed.text += `${line}\n`;
+      },
+      service,
+    );
     const checkout = lines.find((line) => line.includes('checkout: POST /v1/billing/checkout'));
-    expect(checkout).toMatch(/^FAIL {2}checkout: POST \/v1\/billing\/checkout\n {6}error: POST \/v1\/billing\/checkout: expected 200, got 50\d/);
+    expect(checkout).toMatch(
+      /^FAIL {2}checkout: POST \/v1\/billing\/checkout\n {6}error: POST \/v1\/billing\/checkout: expected 200, got 50\d/,
+    );
     expect(exitCode).toBe(1);
   }, 60_000);
 });

@@ -61,7 +61,9 @@ describe.each(BACKENDS)("the seller's own sign-in (JWT bearer tokens) on $name",
     const row = await context.svc.store.db.selectFrom('users').selectAll().where('id', '=', sub).executeTakeFirstOrThrow();
     expect(row.token_hash).toBeNull();
 
-    await deliverAll(context.svc.baseUrl, [subscriptionEvent('created', { id: newId('sub'), customer: newId('cus'), status: 'active', userId: sub }, nowSeconds())]);
+    await deliverAll(context.svc.baseUrl, [
+      subscriptionEvent('created', { id: newId('sub'), customer: newId('cus'), status: 'active', userId: sub }, nowSeconds()),
+    ]);
     await context.svc.settle();
     expect((await entitlementStatus(await idp.sign({ sub }))).body).toMatchObject({ userId: sub, premium: true });
   });
@@ -72,7 +74,14 @@ describe.each(BACKENDS)("the seller's own sign-in (JWT bearer tokens) on $name",
     ['for another audience', () => idp.sign({ sub: 'user-a', aud: 'someone-else' })],
     ['from another issuer', () => idp.sign({ sub: 'user-a', iss: 'https://evil.test/' })],
     ['without a sub', () => idp.sign({})],
-    ['tampered with', async () => (await idp.sign({ sub: 'user-a' })).replace(/\.[^.]+\./, `.${Buffer.from(JSON.stringify({ sub: 'user-b', iss: ISSUER, aud: AUDIENCE, exp: nowSeconds() + 600 })).toString('base64url')}.`)],
+    [
+      'tampered with',
+      async () =>
+        (await idp.sign({ sub: 'user-a' })).replace(
+          /\.[^.]+\./,
+          `.${Buffer.from(JSON.stringify({ sub: 'user-b', iss: ISSUER, aud: AUDIENCE, exp: nowSeconds() + 600 })).toString('base64url')}.`,
+        ),
+    ],
   ])('a token %s is a 401', async (_name, make) => {
     expect((await entitlementStatus(await make())).status).toBe(401);
   });
@@ -81,15 +90,18 @@ describe.each(BACKENDS)("the seller's own sign-in (JWT bearer tokens) on $name",
     const user = await createUser(context.svc.baseUrl);
     expect((await entitlementStatus(user.token)).body.userId).toBe(user.userId);
   });
-
 });
 
 describe('when the key server cannot be reached', () => {
-  const context = useService(BACKENDS[0], { config: { jwt: { jwksUrl: 'http://127.0.0.1:1/.well-known/jwks.json', issuer: ISSUER, audience: AUDIENCE } } });
+  const context = useService(BACKENDS[0], {
+    config: { jwt: { jwksUrl: 'http://127.0.0.1:1/.well-known/jwks.json', issuer: ISSUER, audience: AUDIENCE } },
+  });
   it('a JWT check is a 503 (try again), not a 401 (token refused)', async () => {
     const idp = await identityProvider();
     try {
-      const response = await fetch(`${context.svc.baseUrl}/v1/entitlements`, { headers: { authorization: `Bearer ${await idp.sign({ sub: 'someone' })}` } });
+      const response = await fetch(`${context.svc.baseUrl}/v1/entitlements`, {
+        headers: { authorization: `Bearer ${await idp.sign({ sub: 'someone' })}` },
+      });
       expect(response.status).toBe(503);
       expect(((await response.json()) as { error: string }).error).toBe('auth_unavailable');
     } finally {
@@ -103,7 +115,9 @@ describe('without AUTH_ settings', () => {
   it('a JWT is a 401', async () => {
     const idp = await identityProvider();
     try {
-      const response = await fetch(`${context.svc.baseUrl}/v1/entitlements`, { headers: { authorization: `Bearer ${await idp.sign({ sub: 'someone' })}` } });
+      const response = await fetch(`${context.svc.baseUrl}/v1/entitlements`, {
+        headers: { authorization: `Bearer ${await idp.sign({ sub: 'someone' })}` },
+      });
       expect(response.status).toBe(401);
     } finally {
       await idp.close();

@@ -59,7 +59,9 @@ describe.each(BACKENDS)('rate limits on $name', (backend) => {
 
     it('an address over both limits still has its webhook deliveries accepted at once, and health answers', async () => {
       await expectRateLimited(await signUp(context.svc.baseUrl));
-      const events = Array.from({ length: 20 }, () => subscriptionEvent('updated', { id: newId('sub'), customer: newId('cus'), status: 'active' }, nowSeconds()));
+      const events = Array.from({ length: 20 }, () =>
+        subscriptionEvent('updated', { id: newId('sub'), customer: newId('cus'), status: 'active' }, nowSeconds()),
+      );
       const started = Date.now();
       const results = await Promise.all(events.map((event) => deliver(context.svc.baseUrl, event)));
       expect(results.map((r) => r.status)).toEqual(events.map(() => 200));

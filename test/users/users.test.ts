@@ -7,13 +7,16 @@ import { createUser, premiumPing } from '../helpers/users.js';
 describe.each(BACKENDS)('users and bearer tokens on $name', (backend) => {
   const context = useService(backend);
 
-
   it.each([
     ['no body', undefined, undefined],
     ['an empty JSON body', 'application/json', ''],
     ['{}', 'application/json', '{}'],
   ])('POST /v1/users with %s: 201 with a user id and a 43+ character token', async (_name, type, body) => {
-    const response = await fetch(`${context.svc.baseUrl}/v1/users`, { method: 'POST', headers: type ? { 'content-type': type } : {}, body });
+    const response = await fetch(`${context.svc.baseUrl}/v1/users`, {
+      method: 'POST',
+      headers: type ? { 'content-type': type } : {},
+      body,
+    });
     expect(response.status).toBe(201);
     const created = (await response.json()) as { userId: string; token: string };
     expect(created.userId).toMatch(/^usr_/);
@@ -49,7 +52,10 @@ describe.each(BACKENDS)('users and bearer tokens on $name', (backend) => {
 
   it("a token only ever reads its own user's data, whatever else the request says", async () => {
     const [alice, bob] = [await createUser(context.svc.baseUrl), await createUser(context.svc.baseUrl)];
-    for (const [me, other] of [[alice, bob], [bob, alice]] as const) {
+    for (const [me, other] of [
+      [alice, bob],
+      [bob, alice],
+    ] as const) {
       const response = await fetch(`${context.svc.baseUrl}/v1/entitlements?userId=${other.userId}&user_id=${other.userId}`, {
         headers: { authorization: `Bearer ${me.token}`, 'x-user-id': other.userId },
       });
@@ -108,7 +114,11 @@ describe.each(BACKENDS)('users and bearer tokens on $name', (backend) => {
   });
 
   it('a malformed JSON body on a user route is a 400 with a JSON error', async () => {
-    const response = await fetch(`${context.svc.baseUrl}/v1/users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":' });
+    const response = await fetch(`${context.svc.baseUrl}/v1/users`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"a":',
+    });
     expect(response.status).toBe(400);
     expect(((await response.json()) as { error: string }).error).toBe('invalid_json');
   });

@@ -1,17 +1,33 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openStore, type NewWebhookEvent, type Store } from '../../src/db/index.js';
+import { type NewWebhookEvent, openStore, type Store } from '../../src/db/index.js';
 import { type BatchWriter, distinctRows, GroupCommit, outcomesOf, webhookEventWriter } from '../../src/webhooks/group-commit.js';
 import { BACKENDS, type TestDatabase } from '../helpers/databases.js';
 import { deliver, newId, nowSeconds, subscriptionEvent } from '../helpers/events.js';
 import { useService } from '../helpers/service.js';
 
 function row(id: string, extra: Partial<NewWebhookEvent> = {}): NewWebhookEvent {
-  return { id, type: 'customer.subscription.updated', api_version: null, livemode: 0, created: 1, received_at: 1, payload: '{}', status: 'pending', attempts: 0, ordering_key: null, ...extra };
+  return {
+    id,
+    type: 'customer.subscription.updated',
+    api_version: null,
+    livemode: 0,
+    created: 1,
+    received_at: 1,
+    payload: '{}',
+    status: 'pending',
+    attempts: 0,
+    ordering_key: null,
+    ...extra,
+  };
 }
 
 describe('group commit decisions', () => {
   it('writes the first row of each id only', () => {
-    expect(distinctRows([row('a'), row('b'), row('a', { created: 2 }), row('c'), row('b')]).map((r) => [r.id, r.created])).toEqual([['a', 1], ['b', 1], ['c', 1]]);
+    expect(distinctRows([row('a'), row('b'), row('a', { created: 2 }), row('c'), row('b')]).map((r) => [r.id, r.created])).toEqual([
+      ['a', 1],
+      ['b', 1],
+      ['c', 1],
+    ]);
   });
 
   it.each([
@@ -20,7 +36,12 @@ describe('group commit decisions', () => {
     ['the same id twice in one batch', ['a', 'a', 'b'], ['a', 'b'], ['stored', 'duplicate', 'stored']],
     ['the same stored id twice', ['a', 'a'], [], ['duplicate', 'duplicate']],
   ])('answers each delivery: %s', (_name, ids, inserted, expected) => {
-    expect(outcomesOf(ids.map((id) => row(id)), new Set(inserted))).toEqual(expected);
+    expect(
+      outcomesOf(
+        ids.map((id) => row(id)),
+        new Set(inserted),
+      ),
+    ).toEqual(expected);
   });
 });
 
@@ -133,7 +154,9 @@ describe.each(BACKENDS)('group commit on $name', (backend) => {
 
   it('refuses a row with a column intake does not write, instead of dropping the column', async () => {
     const commit = new GroupCommit(webhookEventWriter(store));
-    await expect(commit.store(row('evt_gc_extra', { last_error: 'x' }))).rejects.toThrow(/webhook_events\.last_error is not written by intake/);
+    await expect(commit.store(row('evt_gc_extra', { last_error: 'x' }))).rejects.toThrow(
+      /webhook_events\.last_error is not written by intake/,
+    );
     expect(await ids()).not.toContain('evt_gc_extra');
   });
 });
@@ -142,14 +165,24 @@ describe.each(BACKENDS)('concurrent deliveries over HTTP on $name', (backend) =>
   const context = useService(backend, { config: { processRole: 'intake' } });
 
   it('answers every concurrent delivery after it is stored, and exactly one of each id as new', async () => {
-    const events = Array.from({ length: 30 }, () => subscriptionEvent('updated', { id: newId('sub'), customer: newId('cus'), status: 'active' }, nowSeconds()));
+    const events = Array.from({ length: 30 }, () =>
+      subscriptionEvent('updated', { id: newId('sub'), customer: newId('cus'), status: 'active' }, nowSeconds()),
+    );
     const deliveries = [...events, ...events.slice(0, 10), ...events.slice(0, 5)];
     const answers = await Promise.all(deliveries.map((e) => deliver(context.svc.baseUrl, e)));
     expect(answers.every((a) => a.status === 200)).toBe(true);
     const fresh = answers.filter((a) => a.body.duplicate === undefined);
     expect(fresh).toHaveLength(events.length);
     expect(answers.filter((a) => a.body.duplicate === true)).toHaveLength(15);
-    const stored = await context.svc.store.db.selectFrom('webhook_events').select('id').where('id', 'in', events.map((e) => e.id)).execute();
+    const stored = await context.svc.store.db
+      .selectFrom('webhook_events')
+      .select('id')
+      .where(
+        'id',
+        'in',
+        events.map((e) => e.id),
+      )
+      .execute();
     expect(stored).toHaveLength(events.length);
   });
 });

@@ -1,11 +1,11 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { storedEvent } from '../../src/ops/views.js';
 import { BACKENDS } from '../helpers/databases.js';
 import { deliver, envelope, newId, nowSeconds, serialize, signatureHeader, subscriptionEvent } from '../helpers/events.js';
 import { metricValue } from '../helpers/metrics.js';
 import { rawRequest } from '../helpers/raw-http.js';
 import { TEST_SECRET, useService } from '../helpers/service.js';
-import { storedEvent } from '../../src/ops/views.js';
 
 const OLD_SECRET = 'whsec_the_previous_secret_still_rolling_out';
 const OTHER_SECRET = 'whsec_some_other_endpoints_secret_0000000';
@@ -13,7 +13,6 @@ const OTHER_SECRET = 'whsec_some_other_endpoints_secret_0000000';
 /** Every answer of `POST /webhooks/stripe`, on each backend. */
 describe.each(BACKENDS)('webhook intake on $name', (backend) => {
   const context = useService(backend, { config: { webhookSecrets: [TEST_SECRET, OLD_SECRET] } });
-
 
   function anEvent() {
     return subscriptionEvent('updated', { id: newId('sub'), customer: newId('cus'), status: 'active' }, nowSeconds());
@@ -51,7 +50,10 @@ describe.each(BACKENDS)('webhook intake on $name', (backend) => {
     const good = createHmac('sha256', TEST_SECRET).update(`${t}.${payload}`).digest('hex');
     const bad = createHmac('sha256', OTHER_SECRET).update(`${t}.${payload}`).digest('hex');
     const header = `t=${t},v1=${bad},v1=${good},v0=${bad}`;
-    const result = await deliver(context.svc.baseUrl, event, { body: payload, headers: { 'content-type': 'application/json', 'stripe-signature': header } });
+    const result = await deliver(context.svc.baseUrl, event, {
+      body: payload,
+      headers: { 'content-type': 'application/json', 'stripe-signature': header },
+    });
     expect(result.status).toBe(200);
     expect(await storedCount(event.id)).toBe(1);
   });
@@ -61,11 +63,23 @@ describe.each(BACKENDS)('webhook intake on $name', (backend) => {
       ['unsigned', 'missing_signature', () => ({ header: null })],
       ['signed with another secret', 'signature_mismatch', (p) => ({ header: signatureHeader(p, { secret: OTHER_SECRET }) })],
       ['signed over a different body', 'signature_mismatch', (p) => ({ header: signatureHeader(p.replace('"active"', '"trialing"')) })],
-      ['changed by one byte after signing', 'signature_mismatch', (p) => ({ header: signatureHeader(p), body: p.replace('"active"', '"activf"') })],
-      ['re-serialized (compact) after signing', 'signature_mismatch', (p) => ({ header: signatureHeader(p), body: JSON.stringify(JSON.parse(p)) })],
+      [
+        'changed by one byte after signing',
+        'signature_mismatch',
+        (p) => ({ header: signatureHeader(p), body: p.replace('"active"', '"activf"') }),
+      ],
+      [
+        're-serialized (compact) after signing',
+        'signature_mismatch',
+        (p) => ({ header: signatureHeader(p), body: JSON.stringify(JSON.parse(p)) }),
+      ],
       ['with a v0 signature only', 'malformed_signature', (p) => ({ header: signatureHeader(p).replace('v1=', 'v0=') })],
       ['with a scheme-less header', 'malformed_signature', () => ({ header: 'deadbeef' })],
-      ['with a timestamp outside the tolerance', 'stale_timestamp', (p) => ({ header: signatureHeader(p, { timestamp: nowSeconds() - 301 }) })],
+      [
+        'with a timestamp outside the tolerance',
+        'stale_timestamp',
+        (p) => ({ header: signatureHeader(p, { timestamp: nowSeconds() - 301 }) }),
+      ],
     ];
     it.each(cases)('%s: 400 (%s)', async (_name, reason, make) => {
       const event = anEvent();
@@ -122,10 +136,16 @@ describe.each(BACKENDS)('webhook intake on $name', (backend) => {
       ['missing id', serialize({ object: 'event', type: 'customer.updated', created: 1, data: { object: {} } })],
       ['missing type', serialize({ id: 'evt_no_type', object: 'event', created: 1, data: { object: {} } })],
       ['object is not "event"', serialize({ id: 'evt_not_event', object: 'customer', type: 'customer.updated', created: 1 })],
-      ['an id with a control character', serialize({ id: 'evt_bell\u0007', object: 'event', type: 'customer.updated', created: 1, data: { object: {} } })],
+      [
+        'an id with a control character',
+        serialize({ id: 'evt_bell\u0007', object: 'event', type: 'customer.updated', created: 1, data: { object: {} } }),
+      ],
     ])('a validly signed body that is not a Stripe event (%s): 400', async (_name, body) => {
       const before = await storedTotal();
-      const result = await deliver(context.svc.baseUrl, undefined, { body, headers: { 'content-type': 'application/json', 'stripe-signature': signatureHeader(body) } });
+      const result = await deliver(context.svc.baseUrl, undefined, {
+        body,
+        headers: { 'content-type': 'application/json', 'stripe-signature': signatureHeader(body) },
+      });
       expect(result.status).toBe(400);
       expect(result.body.error).toBe('not_a_stripe_event');
       expect(await storedTotal()).toBe(before);
@@ -154,7 +174,10 @@ describe.each(BACKENDS)('webhook intake on $name', (backend) => {
     const event = anEvent();
     const payload = serialize(event);
     const header = signatureHeader(payload, { secret: OTHER_SECRET });
-    await deliver(context.svc.baseUrl, event, { body: payload, headers: { 'content-type': 'application/json', 'stripe-signature': header } });
+    await deliver(context.svc.baseUrl, event, {
+      body: payload,
+      headers: { 'content-type': 'application/json', 'stripe-signature': header },
+    });
     const line = context.svc.logs.find((l) => l.reason === 'signature_mismatch' && typeof l.likelyCause === 'string');
     expect(line?.likelyCause).toMatch(/wrong endpoint's secret|stripe listen/);
     const all = JSON.stringify(context.svc.logs);
@@ -174,7 +197,10 @@ describe.each(BACKENDS)('webhook intake on $name', (backend) => {
     expect((await deliver(context.svc.baseUrl, broken)).status).toBe(200);
     expect((await deliver(context.svc.baseUrl, good)).status).toBe(200);
     await context.svc.settle();
-    const byId = { [broken.id]: await storedEvent(context.svc.store.db, broken.id), [good.id]: await storedEvent(context.svc.store.db, good.id) };
+    const byId = {
+      [broken.id]: await storedEvent(context.svc.store.db, broken.id),
+      [good.id]: await storedEvent(context.svc.store.db, good.id),
+    };
     expect(byId[broken.id]!.status).toBe('dead');
     expect(byId[broken.id]!.last_error).toMatch(/data\.object\.(status|customer)/);
     expect(byId[broken.id]!.payload).toBe(serialize(broken));
@@ -182,7 +208,8 @@ describe.each(BACKENDS)('webhook intake on $name', (backend) => {
   });
 
   it('counts and warns once about events of another API version', async () => {
-    const legacy = () => subscriptionEvent('updated', { id: newId('sub'), customer: newId('cus'), status: 'active', shape: 'legacy' }, nowSeconds());
+    const legacy = () =>
+      subscriptionEvent('updated', { id: newId('sub'), customer: newId('cus'), status: 'active', shape: 'legacy' }, nowSeconds());
     await deliver(context.svc.baseUrl, legacy());
     await deliver(context.svc.baseUrl, legacy());
     const metrics = await (await fetch(`${context.svc.baseUrl}/metrics`)).text();

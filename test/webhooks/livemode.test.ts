@@ -15,7 +15,10 @@ describe.each(BACKENDS)('event mode on $name', (backend) => {
     const context = useService(backend, { config: { stripeSecretKey: key } });
 
     it.each(['live', 'test'] as const)('a %s-mode event', async (mode) => {
-      const event = { ...subscriptionEvent('updated', { id: newId('sub'), customer: newId('cus'), status: 'active' }, nowSeconds()), livemode: mode === 'live' };
+      const event = {
+        ...subscriptionEvent('updated', { id: newId('sub'), customer: newId('cus'), status: 'active' }, nowSeconds()),
+        livemode: mode === 'live',
+      };
       const sample = `stripe_webhook_events_received_total{type="${event.type}",outcome="livemode_mismatch"}`;
       const before = await metricValue(context.svc.baseUrl, sample);
       const result = await deliver(context.svc.baseUrl, event);
@@ -26,7 +29,10 @@ describe.each(BACKENDS)('event mode on $name', (backend) => {
         expect(stored).toHaveLength(1);
         expect(await metricValue(context.svc.baseUrl, sample)).toBe(before);
       } else {
-        expect(result.body).toEqual({ error: 'livemode_mismatch', message: `this service only accepts ${mode === 'live' ? 'test' : 'live'}-mode events` });
+        expect(result.body).toEqual({
+          error: 'livemode_mismatch',
+          message: `this service only accepts ${mode === 'live' ? 'test' : 'live'}-mode events`,
+        });
         expect(stored).toHaveLength(0);
         expect(await metricValue(context.svc.baseUrl, sample)).toBe(before + 1);
       }

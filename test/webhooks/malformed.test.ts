@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { storedEvent } from '../../src/ops/views.js';
 import { BACKENDS } from '../helpers/databases.js';
 import {
   checkoutCompletedEvent,
@@ -10,12 +11,11 @@ import {
   invoiceEvent,
   newId,
   nowSeconds,
-  serialize,
   type StripeEventBody,
+  serialize,
   subscriptionEvent,
 } from '../helpers/events.js';
 import { useService } from '../helpers/service.js';
-import { storedEvent } from '../../src/ops/views.js';
 
 /** Well-formed events of every handled type, to be broken. */
 const BUILDERS: (() => StripeEventBody)[] = [
@@ -32,7 +32,9 @@ const BUILDERS: (() => StripeEventBody)[] = [
 /** Every path inside `created` and `data` (the envelope's id, type and object stay intact). */
 function mutablePaths(value: unknown, path: (string | number)[] = []): (string | number)[][] {
   if (typeof value !== 'object' || value === null) return [path];
-  const children = Object.entries(value).flatMap(([key, child]) => mutablePaths(child, [...path, Array.isArray(value) ? Number(key) : key]));
+  const children = Object.entries(value).flatMap(([key, child]) =>
+    mutablePaths(child, [...path, Array.isArray(value) ? Number(key) : key]),
+  );
   return path.length > 0 ? [path, ...children] : children;
 }
 
@@ -98,9 +100,22 @@ describe.each(BACKENDS)('malformed but validly signed events on $name', (backend
     ['an unknown status', () => withObject(subscription(), { status: 'zombie' }), /data\.object\.status/],
     ['items is a string', () => withObject(subscription(), { items: 'many' }), /data\.object\.items/],
     ['a customer id that is a number', () => withObject(subscription(), { customer: 42 }), /data\.object\.customer/],
-    ['an invoice with a numeric id', () => withObject(invoiceEvent('paid', { subscription: newId('sub'), customer: newId('cus'), created: nowSeconds() }), { id: 7 }), /data\.object\.id/],
-    ['a subscription id with a NUL character', () => withObject(subscription(), { id: 'sub_\u0000' }), /data\.object\.id: must not contain NUL/],
-    ['metadata nested 100 000 deep', () => withObject(subscription(), { metadata: { user_id: 'PLACEHOLDER' } }), /data\.object\.metadata\.user_id/, deepArray(100_000)],
+    [
+      'an invoice with a numeric id',
+      () => withObject(invoiceEvent('paid', { subscription: newId('sub'), customer: newId('cus'), created: nowSeconds() }), { id: 7 }),
+      /data\.object\.id/,
+    ],
+    [
+      'a subscription id with a NUL character',
+      () => withObject(subscription(), { id: 'sub_\u0000' }),
+      /data\.object\.id: must not contain NUL/,
+    ],
+    [
+      'metadata nested 100 000 deep',
+      () => withObject(subscription(), { metadata: { user_id: 'PLACEHOLDER' } }),
+      /data\.object\.metadata\.user_id/,
+      deepArray(100_000),
+    ],
   ])('%s: stored as sent, answered 200, dead with the reason', async (_name, make, reason, splice?: string) => {
     const event = make();
     const body = splice ? bodyWith(event, splice) : serialize(event);

@@ -23,7 +23,9 @@ export const backfill: CliCommand = {
         progress: terminalProgress('backfill'),
         onInvalid: (eventId) => console.error(`backfill: skipped event ${JSON.stringify(eventId ?? null)}: not a well-formed Stripe event`),
       });
-      console.log(`backfill: ${counts.seen} event(s) read from Stripe, ${counts.stored} stored, ${counts.duplicates} already stored, ${counts.invalid} invalid`);
+      console.log(
+        `backfill: ${counts.seen} event(s) read from Stripe, ${counts.stored} stored, ${counts.duplicates} already stored, ${counts.invalid} invalid`,
+      );
       return 0;
     });
   },

@@ -6,15 +6,18 @@ import type { CliCommand } from './types.js';
 
 /** `events list` and `events show`: the stored events, as the admin API shows them. */
 export const events: CliCommand = {
-  usage: [
-    'events list [--status dead] [--type T] [--limit 50] [--cursor C] [--json]',
-    'events show <event id> [--json]',
-  ],
+  usage: ['events list [--status dead] [--type T] [--limit 50] [--cursor C] [--json]', 'events show <event id> [--json]'],
   async run({ store, args }) {
     const [action, ...rest] = args;
     const { values, positionals } = parseArgs({
       args: rest,
-      options: { status: { type: 'string' }, type: { type: 'string' }, limit: { type: 'string' }, cursor: { type: 'string' }, json: { type: 'boolean' } },
+      options: {
+        status: { type: 'string' },
+        type: { type: 'string' },
+        limit: { type: 'string' },
+        cursor: { type: 'string' },
+        json: { type: 'boolean' },
+      },
       allowPositionals: true,
     });
     if (action === 'list') {
@@ -27,7 +30,12 @@ export const events: CliCommand = {
         console.error('--limit must be a whole number from 1 to 500');
         return 2;
       }
-      const page = await listEvents(store.db, { status: values.status as WebhookEventStatus | undefined, type: values.type, limit, cursor: values.cursor });
+      const page = await listEvents(store.db, {
+        status: values.status as WebhookEventStatus | undefined,
+        type: values.type,
+        limit,
+        cursor: values.cursor,
+      });
       if (values.json) printJson(page);
       else {
         printTable(page.events, ['id', 'type', 'status', 'attempts', 'receivedAt', 'lastError']);

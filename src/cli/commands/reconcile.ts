@@ -18,7 +18,9 @@ export const reconcile: CliCommand = {
         metrics: createMetrics(),
         progress: terminalProgress('reconcile'),
         onDifference: (id, differences) =>
-          console.log(`${dryRun ? 'differs' : 'repairing'} ${id}: ${differences.map((d) => `${d.field} stored=${JSON.stringify(d.stored)} stripe=${JSON.stringify(d.stripe)}`).join('; ')}`),
+          console.log(
+            `${dryRun ? 'differs' : 'repairing'} ${id}: ${differences.map((d) => `${d.field} stored=${JSON.stringify(d.stored)} stripe=${JSON.stringify(d.stripe)}`).join('; ')}`,
+          ),
         onFailure: (id, error) => console.error(`could not repair ${id}: ${error instanceof Error ? error.message : String(error)}`),
         onRetry: (id, error) => console.error(`repair of ${id} stored again: ${error.message}`),
       });

@@ -10,7 +10,13 @@ export const stats: CliCommand = {
     const { values } = parseArgs({ args, options: { json: { type: 'boolean' } } });
     const view = await statsView(store.db);
     if (values.json) printJson(view);
-    else printFields({ ...view.events, total: view.total, oldestPendingAgeSeconds: view.oldestPendingAgeSeconds, lastEventReceivedAt: view.lastEventReceivedAt });
+    else
+      printFields({
+        ...view.events,
+        total: view.total,
+        oldestPendingAgeSeconds: view.oldestPendingAgeSeconds,
+        lastEventReceivedAt: view.lastEventReceivedAt,
+      });
     return 0;
   },
 };

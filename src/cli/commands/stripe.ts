@@ -17,7 +17,9 @@ export async function withStripe(config: Config, command: string, run: (stripe: 
   } catch (error) {
     if (!(error instanceof Stripe.errors.StripeError)) throw error;
     const { message, requestId } = describeStripeError(error);
-    console.error(`\n${command} failed (Stripe): ${message.replace(/\.$/, '')}${requestId ? ` (request ${requestId})` : ''}. Nothing is lost; run it again.`);
+    console.error(
+      `\n${command} failed (Stripe): ${message.replace(/\.$/, '')}${requestId ? ` (request ${requestId})` : ''}. Nothing is lost; run it again.`,
+    );
     return 1;
   }
 }

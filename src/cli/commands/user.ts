@@ -13,7 +13,10 @@ export const user: CliCommand = {
       console.error(`usage: npm run cli -- ${user.usage[0]}`);
       return 2;
     }
-    const detail = await userDetail({ db: store.db, pastDueGraceHours: config.pastDueGraceHours, priceFeatures: config.priceFeatures }, userId);
+    const detail = await userDetail(
+      { db: store.db, pastDueGraceHours: config.pastDueGraceHours, priceFeatures: config.priceFeatures },
+      userId,
+    );
     if (!detail) {
       console.error(`no user or linked customer ${userId}`);
       return 1;

@@ -26,11 +26,7 @@ export const core = (isPostgres: boolean): Migration => ({
       .addColumn('processed_at', 'bigint')
       .addColumn('outcome', 'text')
       .execute();
-    await db.schema
-      .createIndex('webhook_events_queue')
-      .on('webhook_events')
-      .columns(['status', 'next_attempt_at', 'created'])
-      .execute();
+    await db.schema.createIndex('webhook_events_queue').on('webhook_events').columns(['status', 'next_attempt_at', 'created']).execute();
 
     await db.schema
       .createTable('customers')
@@ -68,9 +64,7 @@ export const core = (isPostgres: boolean): Migration => ({
 
     await db.schema
       .createTable('subscription_history')
-      .addColumn('id', isPostgres ? 'bigserial' : 'integer', (c) =>
-        isPostgres ? c.primaryKey() : c.primaryKey().autoIncrement(),
-      )
+      .addColumn('id', isPostgres ? 'bigserial' : 'integer', (c) => (isPostgres ? c.primaryKey() : c.primaryKey().autoIncrement()))
       .addColumn('subscription_id', 'text', (c) => c.notNull())
       .addColumn('event_id', 'text', (c) => c.notNull())
       .addColumn('event_type', 'text', (c) => c.notNull())
@@ -105,7 +99,15 @@ export const core = (isPostgres: boolean): Migration => ({
       .execute();
   },
   async down(db: Kysely<any>) {
-    for (const table of ['subscription_payments', 'subscription_observations', 'subscription_history', 'subscriptions', 'customers', 'webhook_events', 'users']) {
+    for (const table of [
+      'subscription_payments',
+      'subscription_observations',
+      'subscription_history',
+      'subscriptions',
+      'customers',
+      'webhook_events',
+      'users',
+    ]) {
       await db.schema.dropTable(table).ifExists().execute();
     }
   },

@@ -3,17 +3,10 @@ import type { Kysely, Migration } from 'kysely';
 /** Leases, per-key ordering and the SQLite worker lock. */
 export const reliableProcessing: Migration = {
   async up(db: Kysely<any>) {
-    await db.schema
-      .alterTable('webhook_events')
-      .addColumn('ordering_key', 'text')
-      .execute();
+    await db.schema.alterTable('webhook_events').addColumn('ordering_key', 'text').execute();
     await db.schema.alterTable('webhook_events').addColumn('locked_by', 'text').execute();
     await db.schema.alterTable('webhook_events').addColumn('lease_until', 'bigint').execute();
-    await db.schema
-      .createIndex('webhook_events_ordering')
-      .on('webhook_events')
-      .columns(['ordering_key', 'status', 'created'])
-      .execute();
+    await db.schema.createIndex('webhook_events_ordering').on('webhook_events').columns(['ordering_key', 'status', 'created']).execute();
     await db.schema.createIndex('webhook_events_received').on('webhook_events').column('received_at').execute();
 
     await db.schema

@@ -13,7 +13,18 @@ export const checkCoveringIndexes = (isPostgres: boolean): Migration => ({
     await db.schema
       .createIndex('subscriptions_customer_check')
       .on('subscriptions')
-      .columns(['customer_id', 'id', 'status', 'price_id', 'product_id', 'current_period_end', 'cancel_at_period_end', 'cancel_at', 'past_due_since', 'last_event_created'])
+      .columns([
+        'customer_id',
+        'id',
+        'status',
+        'price_id',
+        'product_id',
+        'current_period_end',
+        'cancel_at_period_end',
+        'cancel_at',
+        'past_due_since',
+        'last_event_created',
+      ])
       .execute();
     await db.schema.dropIndex('subscriptions_customer').execute();
   },

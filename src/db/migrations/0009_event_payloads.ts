@@ -21,7 +21,10 @@ export const eventPayloads = (isPostgres: boolean): Migration => ({
     await db.schema.alterTable('webhook_events').dropColumn('payload').execute();
   },
   async down(db: Kysely<any>) {
-    await db.schema.alterTable('webhook_events').addColumn('payload', 'text', (c) => c.notNull().defaultTo('')).execute();
+    await db.schema
+      .alterTable('webhook_events')
+      .addColumn('payload', 'text', (c) => c.notNull().defaultTo(''))
+      .execute();
     await sql`update webhook_events set payload = (select p.payload from webhook_event_payloads p where p.event_id = webhook_events.id)
       where exists (select 1 from webhook_event_payloads p where p.event_id = webhook_events.id)`.execute(db);
     await db.schema.dropTable('webhook_event_payloads').execute();

@@ -24,6 +24,11 @@ export const subscriptionEvents: EventType<SubscriptionSnapshot> = {
   refetchId: (subscription) => subscription.id,
   apply: (records, subscription, event, fetched) =>
     fetched
-      ? storeFetchedSubscription(records, fetched.object, { fetchedAt: fetched.fetchedAt, cause: event }, { event, status: subscription.status })
+      ? storeFetchedSubscription(
+          records,
+          fetched.object,
+          { fetchedAt: fetched.fetchedAt, cause: event },
+          { event, status: subscription.status },
+        )
       : storeSubscriptionEvent(records, subscription, event),
 };

@@ -113,7 +113,13 @@ export async function applyChange<T>(
   const now = options.now ?? Date.now;
   const all: Needs = { locks: [], subscriptions: [], payments: [], customers: [], ...needs };
   for (let attempt = 1; ; attempt++) {
-    const outcome = await applyInTransaction(store, [null], all, { apply: (records) => change(records), completion: () => NOTHING_TO_FINISH(now()) }, now);
+    const outcome = await applyInTransaction(
+      store,
+      [null],
+      all,
+      { apply: (records) => change(records), completion: () => NOTHING_TO_FINISH(now()) },
+      now,
+    );
     const [applied] = outcome.applied;
     if (applied) return applied.value;
     const { error } = outcome.failed[0]!;

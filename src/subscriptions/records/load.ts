@@ -4,7 +4,7 @@ import type { PaymentFacts, SeenStatus, SubscriptionRecord } from '../decide.js'
 import { paymentFactsFromRow, recordFromRow, seenStatusOf } from './rows.js';
 
 /** What a customer's row says to sync: who it belongs to, and the `created` of its stored entitlement summary. */
-export interface CustomerState {
+interface CustomerState {
   userId: string | null;
   featuresCreated: number | null;
 }
@@ -66,7 +66,11 @@ const byIds: { [K in SubscriptionKind]: (ids: readonly string[], rows: TableRows
 };
 
 /** One kind of a subscription's records, for some subscriptions. */
-export async function loadOfSubscriptions<K extends SubscriptionKind>(db: Kysely<Database>, kind: K, ids: readonly string[]): Promise<Known[K]> {
+export async function loadOfSubscriptions<K extends SubscriptionKind>(
+  db: Kysely<Database>,
+  kind: K,
+  ids: readonly string[],
+): Promise<Known[K]> {
   const [table, key] = TABLES[kind];
   const rows = ids.length > 0 ? await db.selectFrom(table).selectAll().where(key, 'in', ids).execute() : [];
   return byIds[kind](ids, rows as TableRows[K][]);

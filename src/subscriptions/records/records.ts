@@ -1,6 +1,14 @@
 import type { Kysely } from 'kysely';
 import type { Database, Dialect } from '../../db/index.js';
-import { decideFeatures, decideLink, type EventStamp, type LinkDecision, type PaymentFacts, type SeenStatus, type SubscriptionRecord } from '../decide.js';
+import {
+  decideFeatures,
+  decideLink,
+  type EventStamp,
+  type LinkDecision,
+  type PaymentFacts,
+  type SeenStatus,
+  type SubscriptionRecord,
+} from '../decide.js';
 import {
   type Known,
   type KnownKind,
@@ -57,7 +65,8 @@ class State {
   readonly locked = new Set<string>();
 
   add(writes: Partial<RecordWrites>): void {
-    for (const [table, rows] of Object.entries(writes) as [keyof RecordWrites, unknown[]][]) (this.writes[table] as unknown[]).push(...rows);
+    for (const [table, rows] of Object.entries(writes) as [keyof RecordWrites, unknown[]][])
+      (this.writes[table] as unknown[]).push(...rows);
   }
 
   /** Takes in the state of an event that succeeded, so that later events see its effects. */
@@ -92,7 +101,8 @@ export class TransactionRecords {
     const records = new TransactionRecords(db, dialect, now, needs);
     await lockSubscriptions(db, dialect, needs.locks);
     for (const id of needs.locks) records.state.locked.add(id);
-    if (needs.subscriptions.length > 0 || needs.payments.length > 0) Object.assign(records.state.known, await loadSubscriptions(db, dialect, needs));
+    if (needs.subscriptions.length > 0 || needs.payments.length > 0)
+      Object.assign(records.state.known, await loadSubscriptions(db, dialect, needs));
     return records;
   }
 
@@ -198,7 +208,12 @@ export class EventRecords implements SyncRecords {
     const customer = await this.read('customers', customerId);
     if (!decideFeatures(customer?.featuresCreated ?? null, eventCreated)) return false;
     this.own.known.customers.set(customerId, { userId: customer?.userId ?? null, featuresCreated: eventCreated });
-    const row = { id: customerId, features: JSON.stringify(features), features_event_created: eventCreated, updated_at: this.transaction.now() };
+    const row = {
+      id: customerId,
+      features: JSON.stringify(features),
+      features_event_created: eventCreated,
+      updated_at: this.transaction.now(),
+    };
     this.own.add({ features: [row] });
     return true;
   }

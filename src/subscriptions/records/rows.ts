@@ -34,7 +34,12 @@ export function latestOfEach<T extends object>(rows: readonly T[], key: keyof T)
 }
 
 /** The rows that store a subscription's new state and explain the change. */
-export function subscriptionWrites(before: SubscriptionRecord | null, after: SubscriptionRecord, event: EventStamp, now: number): Partial<RecordWrites> {
+export function subscriptionWrites(
+  before: SubscriptionRecord | null,
+  after: SubscriptionRecord,
+  event: EventStamp,
+  now: number,
+): Partial<RecordWrites> {
   return {
     subscriptions: [rowFromRecord(after, now)],
     history: [historyRow(after.id, event, before?.status ?? null, after.status, diffRecords(before, after), now)],

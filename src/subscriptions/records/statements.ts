@@ -41,7 +41,11 @@ async function insertLinks(db: Kysely<Database>, links: CustomerLink[]): Promise
       .onConflict((oc) =>
         oc
           .column('id')
-          .doUpdateSet(({ ref }) => ({ user_id: ref('excluded.user_id'), linked_by: ref('excluded.linked_by'), updated_at: ref('excluded.updated_at') }))
+          .doUpdateSet(({ ref }) => ({
+            user_id: ref('excluded.user_id'),
+            linked_by: ref('excluded.linked_by'),
+            updated_at: ref('excluded.updated_at'),
+          }))
           .where('customers.user_id', 'is', null),
       )
       .returning('id'),
@@ -73,12 +77,19 @@ async function storeFeatures(db: Kysely<Database>, row: CustomerFeatures): Promi
       oc
         .column('id')
         .doUpdateSet({ features, features_event_created, updated_at })
-        .where((eb) => eb.or([eb('customers.features_event_created', 'is', null), eb('customers.features_event_created', '<=', features_event_created)])),
+        .where((eb) =>
+          eb.or([eb('customers.features_event_created', 'is', null), eb('customers.features_event_created', '<=', features_event_created)]),
+        ),
     )
     .execute();
 }
 
-async function upsert<T extends 'subscriptions' | 'subscription_payments'>(db: Kysely<Database>, table: T, key: string, rows: Record<string, unknown>[]) {
+async function upsert<T extends 'subscriptions' | 'subscription_payments'>(
+  db: Kysely<Database>,
+  table: T,
+  key: string,
+  rows: Record<string, unknown>[],
+) {
   if (rows.length === 0) return;
   await executePrepared(
     db,
@@ -86,8 +97,13 @@ async function upsert<T extends 'subscriptions' | 'subscription_payments'>(db: K
       .insertInto(table)
       .values(latestOfEach(rows, key) as any)
       .onConflict((oc) =>
-        oc.column(key as any).doUpdateSet(({ ref }) =>
-          Object.fromEntries(Object.keys(rows[0]!).filter((k) => k !== key).map((k) => [k, ref(`excluded.${k}` as any)])) as any,
+        oc.column(key as any).doUpdateSet(
+          ({ ref }) =>
+            Object.fromEntries(
+              Object.keys(rows[0]!)
+                .filter((k) => k !== key)
+                .map((k) => [k, ref(`excluded.${k}` as any)]),
+            ) as any,
         ),
       ),
   );
@@ -101,7 +117,10 @@ export async function finishEvents(db: Kysely<Database>, { owner, now, finished,
   if (finished.length > 0) {
     // Each event its own status and outcome, in one statement.
     const byEvent = <T extends string>(value: (event: FinishedEvent) => T) =>
-      sql<T>`case ${sql.join(finished.map((event) => sql`when id = ${event.id} then ${value(event)}`), sql` `)} end`;
+      sql<T>`case ${sql.join(
+        finished.map((event) => sql`when id = ${event.id} then ${value(event)}`),
+        sql` `,
+      )} end`;
     const result = await db
       .updateTable('webhook_events')
       .set({
@@ -113,7 +132,11 @@ export async function finishEvents(db: Kysely<Database>, { owner, now, finished,
         locked_by: null,
         lease_until: null,
       })
-      .where('id', 'in', finished.map((event) => event.id))
+      .where(
+        'id',
+        'in',
+        finished.map((event) => event.id),
+      )
       .where('locked_by', '=', owner)
       .where('status', '=', 'processing')
       .executeTakeFirst();

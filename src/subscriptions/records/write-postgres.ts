@@ -20,7 +20,8 @@ import { LinkedMeanwhileError, writeCustomerChanges } from './statements.js';
 export async function writeOnPostgres(db: Kysely<Database>, writes: RecordWrites, completion: Completion): Promise<void> {
   await writeCustomerChanges(db, writes);
   const { deletions: _, features: __, ...grouped } = writes;
-  if (completion.finished.length === 0 && completion.attempts.length === 0 && Object.values(grouped).every((rows) => rows.length === 0)) return;
+  if (completion.finished.length === 0 && completion.attempts.length === 0 && Object.values(grouped).every((rows) => rows.length === 0))
+    return;
   // In the order of their numbers in GROUP_WRITE.
   const parameters = [
     ...columnsOf(writes.observations, OBSERVATION_COLUMNS),
@@ -33,7 +34,9 @@ export async function writeOnPostgres(db: Kysely<Database>, writes: RecordWrites
     completion.owner,
     ...columnsOf(completion.attempts.map(attemptRow), ATTEMPT_COLUMNS),
   ];
-  const { rows } = await db.executeQuery<{ linked: number; finished: number }>(preparedOnPostgres(CompiledQuery.raw(GROUP_WRITE, parameters)));
+  const { rows } = await db.executeQuery<{ linked: number; finished: number }>(
+    preparedOnPostgres(CompiledQuery.raw(GROUP_WRITE, parameters)),
+  );
   const [{ linked, finished }] = rows as [{ linked: number; finished: number }];
   if (linked < writes.links.length) throw new LinkedMeanwhileError();
   if (finished < completion.finished.length) throw new LeaseLostError();
@@ -54,24 +57,59 @@ function columnsOf(rows: readonly object[], columns: readonly Column[]): unknown
   return columns.map(([name]) => rows.map((row) => (row as Record<string, unknown>)[name] ?? null));
 }
 
-const OBSERVATION_COLUMNS = columns<SubscriptionObservationRow>({ subscription_id: 'text', event_id: 'text', event_created: 'bigint', status: 'text' });
+const OBSERVATION_COLUMNS = columns<SubscriptionObservationRow>({
+  subscription_id: 'text',
+  event_id: 'text',
+  event_created: 'bigint',
+  status: 'text',
+});
 const SUBSCRIPTION_COLUMNS = columns<SubscriptionRow>({
-  id: 'text', customer_id: 'text', status: 'text', price_id: 'text', product_id: 'text', current_period_start: 'bigint',
-  current_period_end: 'bigint', cancel_at_period_end: 'integer', cancel_at: 'bigint', canceled_at: 'bigint', ended_at: 'bigint',
-  trial_end: 'bigint', past_due_since: 'bigint', last_event_id: 'text', last_event_type: 'text', last_event_created: 'bigint',
-  synced_at: 'bigint', updated_at: 'bigint',
+  id: 'text',
+  customer_id: 'text',
+  status: 'text',
+  price_id: 'text',
+  product_id: 'text',
+  current_period_start: 'bigint',
+  current_period_end: 'bigint',
+  cancel_at_period_end: 'integer',
+  cancel_at: 'bigint',
+  canceled_at: 'bigint',
+  ended_at: 'bigint',
+  trial_end: 'bigint',
+  past_due_since: 'bigint',
+  last_event_id: 'text',
+  last_event_type: 'text',
+  last_event_created: 'bigint',
+  synced_at: 'bigint',
+  updated_at: 'bigint',
 });
 const PAYMENT_COLUMNS = columns<SubscriptionPaymentsRow>({
-  subscription_id: 'text', last_payment_succeeded_at: 'bigint', last_payment_failed_at: 'bigint', last_invoice_id: 'text', updated_at: 'bigint',
+  subscription_id: 'text',
+  last_payment_succeeded_at: 'bigint',
+  last_payment_failed_at: 'bigint',
+  last_invoice_id: 'text',
+  updated_at: 'bigint',
 });
 const HISTORY_COLUMNS = columns<Omit<NewSubscriptionHistoryRow, 'id'>>({
-  subscription_id: 'text', event_id: 'text', event_type: 'text', event_created: 'bigint', applied_at: 'bigint',
-  status_before: 'text', status_after: 'text', changes: 'text',
+  subscription_id: 'text',
+  event_id: 'text',
+  event_type: 'text',
+  event_created: 'bigint',
+  applied_at: 'bigint',
+  status_before: 'text',
+  status_after: 'text',
+  changes: 'text',
 });
 const LINK_COLUMNS = columns<CustomerLink>({ id: 'text', user_id: 'text', linked_by: 'text', deleted: 'integer', updated_at: 'bigint' });
 const FINISHED_COLUMNS = columns<FinishedEvent>({ id: 'text', status: 'text', outcome: 'text' });
 const ATTEMPT_COLUMNS = columns<Omit<ReturnType<typeof attemptRow>, 'id'>>({
-  event_id: 'text', attempt: 'integer', worker: 'text', started_at: 'bigint', finished_at: 'bigint', outcome: 'text', error: 'text',
+  event_id: 'text',
+  attempt: 'integer',
+  worker: 'text',
+  started_at: 'bigint',
+  finished_at: 'bigint',
+  outcome: 'text',
+  error: 'text',
 });
 
 /** Numbers the parameters of the statement in the order `writeOnPostgres` passes them. */
@@ -91,7 +129,10 @@ class Parameters {
 
 const names = (columns: readonly Column[]) => columns.map(([name]) => name).join(', ');
 const updateAll = (columns: readonly Column[], key: string) =>
-  columns.filter(([name]) => name !== key).map(([name]) => `${name} = excluded.${name}`).join(', ');
+  columns
+    .filter(([name]) => name !== key)
+    .map(([name]) => `${name} = excluded.${name}`)
+    .join(', ');
 
 /**
  * The rows of every table as one array per column, so that one text (a named prepared statement,
@@ -102,7 +143,8 @@ const updateAll = (columns: readonly Column[], key: string) =>
  */
 const GROUP_WRITE = (() => {
   const p = new Parameters();
-  const insert = (table: string, columns: readonly Column[]) => `insert into ${table} (${names(columns)}) select ${names(columns)} from ${p.rows(columns, 'r')}`;
+  const insert = (table: string, columns: readonly Column[]) =>
+    `insert into ${table} (${names(columns)}) select ${names(columns)} from ${p.rows(columns, 'r')}`;
   return `
     with observations as (
       ${insert('subscription_observations', OBSERVATION_COLUMNS)} on conflict (subscription_id, event_id) do nothing

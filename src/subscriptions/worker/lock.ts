@@ -18,7 +18,8 @@ export async function acquireWorkerLock(lock: NamedLock, logger: FastifyBaseLogg
   for (;;) {
     const attempt = await lock.tryAcquire();
     if (attempt.acquired) {
-      if (attempt.tookOverFrom) logger.warn({ previousHolder: attempt.tookOverFrom }, 'took over the SQLite worker lock from a process that is gone');
+      if (attempt.tookOverFrom)
+        logger.warn({ previousHolder: attempt.tookOverFrom }, 'took over the SQLite worker lock from a process that is gone');
       else if (waitingLogged) logger.warn('took over the SQLite worker lock: its holder on another host stopped renewing it');
       return;
     }

@@ -87,12 +87,18 @@ export class EventProcessor {
     const { row } = event;
     if (error instanceof LeaseLostError) {
       const durationMs = this.finished(row, 'lease_lost', startedAt);
-      this.options.logger.warn({ eventId: row.id, type: row.type, attempt: row.attempts, outcome: 'lease_lost', durationMs }, `event rolled back: ${error.message}`);
+      this.options.logger.warn(
+        { eventId: row.id, type: row.type, attempt: row.attempts, outcome: 'lease_lost', durationMs },
+        `event rolled back: ${error.message}`,
+      );
       return;
     }
     if (error instanceof LinkedMeanwhileError && linkRetries > 0) {
       this.options.onGroupFallback?.({ reason: 'group_failed', events: 1 });
-      this.options.logger.warn({ eventId: row.id, type: row.type, reason: 'group_failed', error: error.message }, 'event could not commit; applying it again');
+      this.options.logger.warn(
+        { eventId: row.id, type: row.type, reason: 'group_failed', error: error.message },
+        'event could not commit; applying it again',
+      );
       await this.process([{ row, prepared: event }], undefined, linkRetries - 1);
       return;
     }
@@ -105,7 +111,13 @@ export class EventProcessor {
     this.options.onGroupFallback?.({ reason, events: failed.length });
     const errors = transactionError === undefined ? failed.map(({ error }) => messageOf(error)) : [messageOf(transactionError)];
     this.options.logger.warn(
-      { reason, groupSize, eventIds: failed.map(({ item }) => item.row.id), errors, ...(transactionError === undefined ? {} : { err: transactionError }) },
+      {
+        reason,
+        groupSize,
+        eventIds: failed.map(({ item }) => item.row.id),
+        errors,
+        ...(transactionError === undefined ? {} : { err: transactionError }),
+      },
       reason === 'group_failed'
         ? 'worker group could not commit; processing its events one by one'
         : 'events failed in a worker group; processing them one by one',
@@ -128,7 +140,14 @@ export class EventProcessor {
       owner,
       now: now(),
       finished: events.map(({ item, value }) => ({ id: item.row.id, status: value.status, outcome: value.outcome })),
-      attempts: events.map(({ item, value, startedAt, finishedAt }) => ({ row: item.row, worker: owner, startedAt, finishedAt, outcome: value.status, error: null })),
+      attempts: events.map(({ item, value, startedAt, finishedAt }) => ({
+        row: item.row,
+        worker: owner,
+        startedAt,
+        finishedAt,
+        outcome: value.status,
+        error: null,
+      })),
     };
   }
 
@@ -157,7 +176,10 @@ export class EventProcessor {
       await recordAttempts(this.options.store.db, [{ row, worker: owner, startedAt, finishedAt: now(), outcome, error: message }]);
     } catch (writeError) {
       // The lease runs out and another attempt follows; nothing is lost.
-      logger.error({ eventId: row.id, err: writeError }, 'could not record a processing failure; the event stays claimed until its lease expires');
+      logger.error(
+        { eventId: row.id, err: writeError },
+        'could not record a processing failure; the event stays claimed until its lease expires',
+      );
     }
     logger[outcome === 'dead' ? 'error' : 'warn'](
       {

@@ -70,7 +70,11 @@ export class Drain {
     await Promise.all(Array.from({ length: this.schedule.lanes }, () => this.lane()));
     await this.claiming;
     const { owner } = this.claimOptions;
-    if (this.waiting.length > 0) await this.queue.release(this.waiting.map((c) => c.row.id), owner);
+    if (this.waiting.length > 0)
+      await this.queue.release(
+        this.waiting.map((c) => c.row.id),
+        owner,
+      );
     if (this.claimError !== undefined) throw this.claimError;
     return this.claimedCount;
   }

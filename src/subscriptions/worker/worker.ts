@@ -86,7 +86,10 @@ export class SyncWorker {
     this.processor = new EventProcessor({ ...options, owner: this.owner, now: this.now }, this.queue);
     const onHeartbeatError = (error: unknown) =>
       options.logger.error({ err: error }, 'could not renew the SQLite worker lock; another process may take it over once it is stale');
-    this.lock = options.store.dialect === 'sqlite' ? new NamedLock(options.store, 'sqlite-worker', this.owner, 15_000, this.now, onHeartbeatError) : undefined;
+    this.lock =
+      options.store.dialect === 'sqlite'
+        ? new NamedLock(options.store, 'sqlite-worker', this.owner, 15_000, this.now, onHeartbeatError)
+        : undefined;
   }
 
   /**
@@ -161,7 +164,13 @@ export class SyncWorker {
 
   private drainOnce(): Promise<number> {
     const claim = { owner: this.owner, leaseMs: this.options.leaseMs ?? 60_000, now: this.now };
-    const drain = new Drain(this.queue, claim, scheduleOf(this.options), (group, startAnother) => this.processor.process(group, startAnother), () => this.stopping);
+    const drain = new Drain(
+      this.queue,
+      claim,
+      scheduleOf(this.options),
+      (group, startAnother) => this.processor.process(group, startAnother),
+      () => this.stopping,
+    );
     return drain.run();
   }
 

@@ -23,12 +23,19 @@ describe('a customer linked meanwhile, on PostgreSQL', () => {
   });
 
   const linkElsewhere = (customerId: string, userId: string) =>
-    other.db.insertInto('customers').values({ id: customerId, user_id: userId, linked_by: 'elsewhere', deleted: 0, updated_at: Date.now() }).execute();
+    other.db
+      .insertInto('customers')
+      .values({ id: customerId, user_id: userId, linked_by: 'elsewhere', deleted: 0, updated_at: Date.now() })
+      .execute();
 
   it('an event alone is applied again at once: the first link wins, with a warning, in one recorded attempt', async () => {
     const [user, firstUser] = [newId('usr'), newId('usr')] as const;
     await addUsers(db, [user, firstUser]);
-    const event = subscriptionEvent('created', { id: newId('sub'), customer: newId('cus'), status: 'active', userId: user }, nowSeconds() - 100);
+    const event = subscriptionEvent(
+      'created',
+      { id: newId('sub'), customer: newId('cus'), status: 'active', userId: user },
+      nowSeconds() - 100,
+    );
     await store(db, [event]);
     const fallbacks: { reason: string; events: number }[] = [];
     let linked = false;
@@ -43,10 +50,18 @@ describe('a customer linked meanwhile, on PostgreSQL', () => {
     });
     expect(calls.get(event.id)).toBe(2);
     expect(fallbacks).toEqual([{ reason: 'group_failed', events: 1 }]);
-    const row = await db.db.selectFrom('webhook_events').select(['status', 'outcome', 'attempts']).where('id', '=', event.id).executeTakeFirstOrThrow();
+    const row = await db.db
+      .selectFrom('webhook_events')
+      .select(['status', 'outcome', 'attempts'])
+      .where('id', '=', event.id)
+      .executeTakeFirstOrThrow();
     expect(row).toMatchObject({ status: 'applied', attempts: 1 });
     expect(row.outcome).toMatch(/recorded as active/);
-    const customer = await db.db.selectFrom('customers').select(['user_id', 'linked_by']).where('id', '=', event.data.object.customer).executeTakeFirstOrThrow();
+    const customer = await db.db
+      .selectFrom('customers')
+      .select(['user_id', 'linked_by'])
+      .where('id', '=', event.data.object.customer)
+      .executeTakeFirstOrThrow();
     expect(customer).toEqual({ user_id: firstUser, linked_by: 'elsewhere' });
     const attempts = await db.db.selectFrom('event_attempts').select('outcome').where('event_id', '=', event.id).execute();
     expect(attempts).toEqual([{ outcome: 'applied' }]);

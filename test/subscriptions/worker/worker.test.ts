@@ -1,11 +1,11 @@
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { openStore, type Store, type WebhookEventStatus } from '../../src/db/index.js';
-import { EventQueue, SyncWorker, WorkerLockError } from '../../src/subscriptions/index.js';
-import { BACKENDS } from '../helpers/databases.js';
-import { deliverAll, envelope, newId, nowSeconds, subscriptionEvent } from '../helpers/events.js';
-import { useService } from '../helpers/service.js';
-import { webhookEventWriter } from '../../src/webhooks/group-commit.js';
+import { openStore, type Store, type WebhookEventStatus } from '../../../src/db/index.js';
+import { EventQueue, SyncWorker, WorkerLockError } from '../../../src/subscriptions/index.js';
+import { webhookEventWriter } from '../../../src/webhooks/group-commit.js';
+import { BACKENDS } from '../../helpers/databases.js';
+import { deliverAll, envelope, newId, nowSeconds, subscriptionEvent } from '../../helpers/events.js';
+import { useService } from '../../helpers/service.js';
 
 const quiet = pino({ level: 'silent' });
 
@@ -113,10 +113,22 @@ describe.each(BACKENDS)('sync worker on $name', (backend) => {
     const id = newId('evt');
     await context.svc.store.db
       .insertInto('webhook_events')
-      .values({ id, type: 'customer.subscription.updated', api_version: null, livemode: 0, created: 1, received_at: Date.now(), status: 'pending', attempts: 0, ordering_key: newId('sub') })
+      .values({
+        id,
+        type: 'customer.subscription.updated',
+        api_version: null,
+        livemode: 0,
+        created: 1,
+        received_at: Date.now(),
+        status: 'pending',
+        attempts: 0,
+        ordering_key: newId('sub'),
+      })
       .execute();
     await worker().drain();
-    expect(await events([id])).toEqual([expect.objectContaining({ status: 'dead', last_error: 'invalid event: its payload is not stored' })]);
+    expect(await events([id])).toEqual([
+      expect.objectContaining({ status: 'dead', last_error: 'invalid event: its payload is not stored' }),
+    ]);
   });
 
   it('prunes applied and ignored events past the retention, keeps dead and recent ones', async () => {
@@ -128,11 +140,17 @@ describe.each(BACKENDS)('sync worker on $name', (backend) => {
     await webhookEventWriter(context.svc.store)([...rows, recent]);
     await worker(context.svc.store, { retentionDays: 30 }).start();
     await expect.poll(async () => (await events(ids)).map((r) => r.status).sort()).toEqual(['applied', 'dead']);
-    const payloadsLeft = await context.svc.store.db.selectFrom('webhook_event_payloads').select('event_id').where('event_id', 'in', ids).execute();
+    const payloadsLeft = await context.svc.store.db
+      .selectFrom('webhook_event_payloads')
+      .select('event_id')
+      .where('event_id', 'in', ids)
+      .execute();
     expect(payloadsLeft.map((p) => p.event_id).sort()).toEqual([rows[2]!.id, recent.id].sort());
   });
   it('applies events of different subscriptions together; one failing event is retried alone and the others still commit', async () => {
-    const sent = Array.from({ length: 5 }, () => subscriptionEvent('created', { id: newId('sub'), customer: newId('cus'), status: 'active' }, nowSeconds()));
+    const sent = Array.from({ length: 5 }, () =>
+      subscriptionEvent('created', { id: newId('sub'), customer: newId('cus'), status: 'active' }, nowSeconds()),
+    );
     await deliverAll(context.svc.baseUrl, sent);
     const failing = sent[2]!.id;
     const applyCalls: string[] = [];
@@ -151,15 +169,27 @@ describe.each(BACKENDS)('sync worker on $name', (backend) => {
     // Tried once inside the shared transaction, then once alone, where its failure was recorded.
     expect(applyCalls.filter((id) => id === failing)).toHaveLength(2);
     expect(applyCalls.filter((id) => id !== failing)).toHaveLength(4);
-    const attempts = await context.svc.store.db.selectFrom('event_attempts').select(['event_id', 'outcome']).where('event_id', 'in', sent.map((e) => e.id)).execute();
-    expect(attempts.map((a) => [a.event_id, a.outcome]).sort()).toEqual(sent.map((e) => [e.id, e.id === failing ? 'failed' : 'applied']).sort());
+    const attempts = await context.svc.store.db
+      .selectFrom('event_attempts')
+      .select(['event_id', 'outcome'])
+      .where(
+        'event_id',
+        'in',
+        sent.map((e) => e.id),
+      )
+      .execute();
+    expect(attempts.map((a) => [a.event_id, a.outcome]).sort()).toEqual(
+      sent.map((e) => [e.id, e.id === failing ? 'failed' : 'applied']).sort(),
+    );
     expect(await historyOf(sent.map((e) => e.id))).toHaveLength(4);
   });
 
   // SQLite applies with one lane, so only PostgreSQL has lanes that could wait for each other.
   it.runIf(backend.name === 'postgres')('lanes do not wait for a slow group: later events are claimed and applied meanwhile', async () => {
     const t = nowSeconds() - 50;
-    const sent = Array.from({ length: 8 }, (_, i) => subscriptionEvent('created', { id: newId('sub'), customer: newId('cus'), status: 'active' }, t + i));
+    const sent = Array.from({ length: 8 }, (_, i) =>
+      subscriptionEvent('created', { id: newId('sub'), customer: newId('cus'), status: 'active' }, t + i),
+    );
     await deliverAll(context.svc.baseUrl, sent);
     const slow = sent[0]!.id;
     // At most 4 events per claim: these come from a later claim than the slow one.
@@ -191,11 +221,21 @@ describe.each(BACKENDS)('sync worker on $name', (backend) => {
     });
 
     /** A queued event of `key` (created long ago, so older than anything else waiting). */
-    function queuedEvent(key: string, created: number, fields: Partial<{ status: WebhookEventStatus; received_at: number; next_attempt_at: number; lease_until: number }> = {}) {
+    function queuedEvent(
+      key: string,
+      created: number,
+      fields: Partial<{ status: WebhookEventStatus; received_at: number; next_attempt_at: number; lease_until: number }> = {},
+    ) {
       const id = newId('evt');
       queued.push(id);
       const row = { id, type: 'customer.subscription.updated', api_version: null, livemode: 0, created, attempts: 0, ordering_key: key };
-      return { ...row, status: 'pending' as WebhookEventStatus, received_at: now, locked_by: fields.lease_until ? 'another-worker' : null, ...fields };
+      return {
+        ...row,
+        status: 'pending' as WebhookEventStatus,
+        received_at: now,
+        locked_by: fields.lease_until ? 'another-worker' : null,
+        ...fields,
+      };
     }
 
     async function claimed(limit: number) {
@@ -238,7 +278,12 @@ describe.each(BACKENDS)('sync worker on $name', (backend) => {
       };
       await context.svc.store.db.insertInto('webhook_events').values(Object.values(rows)).execute();
       expect(await claimed(2)).toEqual([rows.expired.id, rows.due.id]);
-      expect((await events([rows.expired.id]))[0]).toMatchObject({ status: 'processing', locked_by: 'me', lease_until: now + 60_000, attempts: 1 });
+      expect((await events([rows.expired.id]))[0]).toMatchObject({
+        status: 'processing',
+        locked_by: 'me',
+        lease_until: now + 60_000,
+        attempts: 1,
+      });
       // The expired event is in process again (by "me"), so the one after it still waits.
       expect(await claimed(1_000)).toEqual([rows.pending.id]);
     });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { nextAttemptAt } from '../../src/subscriptions/worker/retry.js';
+import { nextAttemptAt } from '../../../src/subscriptions/worker/retry.js';
 
 const NOW = 1_800_000_000_000;
 const SCHEDULE = [1_000, 60_000, 3_600_000] as const;

@@ -1,12 +1,12 @@
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Store } from '../../src/db/index.js';
-import { createMetrics } from '../../src/ops/metrics.js';
-import { createWorker } from '../../src/server.js';
-import type { SyncWorkerOptions } from '../../src/subscriptions/index.js';
-import { BACKENDS, type TestDatabase } from '../helpers/databases.js';
-import { envelope, newId, nowSeconds, type SubscriptionSpec, subscriptionEvent, subscriptionObject } from '../helpers/events.js';
-import { drain, openDatabase, store } from '../helpers/sync.js';
+import type { Store } from '../../../src/db/index.js';
+import { createMetrics } from '../../../src/ops/metrics.js';
+import { createWorker } from '../../../src/server.js';
+import type { SyncWorkerOptions } from '../../../src/subscriptions/index.js';
+import { BACKENDS, type TestDatabase } from '../../helpers/databases.js';
+import { envelope, newId, nowSeconds, type SubscriptionSpec, subscriptionEvent, subscriptionObject } from '../../helpers/events.js';
+import { drain, openDatabase, store } from '../../helpers/sync.js';
 
 type Fallback = Parameters<NonNullable<SyncWorkerOptions['onGroupFallback']>>[0];
 
@@ -47,7 +47,11 @@ describe.each(BACKENDS)('a worker group that falls back to one-by-one processing
       readSubscription: async (subscriptionId) => {
         if (subscriptionId === specs[1]!.id && !takenOver) {
           takenOver = true;
-          await context.store.db.updateTable('webhook_events').set({ locked_by: 'another-worker' }).where('id', '=', events[1]!.id).execute();
+          await context.store.db
+            .updateTable('webhook_events')
+            .set({ locked_by: 'another-worker' })
+            .where('id', '=', events[1]!.id)
+            .execute();
         }
         return subscriptionObject(specs.find((spec) => spec.id === subscriptionId)!);
       },
@@ -91,7 +95,16 @@ describe.each(BACKENDS)('a worker group that falls back to one-by-one processing
       },
     });
     expect(specs.map((spec) => reads.get(spec.id))).toEqual([1, 1, 1]);
-    const rows = await context.store.db.selectFrom('webhook_events').select(['id', 'status', 'attempts', 'last_error']).where('id', 'in', events.map((e) => e.id)).orderBy('id').execute();
+    const rows = await context.store.db
+      .selectFrom('webhook_events')
+      .select(['id', 'status', 'attempts', 'last_error'])
+      .where(
+        'id',
+        'in',
+        events.map((e) => e.id),
+      )
+      .orderBy('id')
+      .execute();
     const byId = new Map(rows.map((row) => [row.id, row]));
     expect(byId.get(events[1]!.id)).toMatchObject({ status: 'failed', attempts: 1, last_error: 'Stripe answered 500' });
     expect([events[0]!, events[2]!].map((e) => byId.get(e.id)!.status)).toEqual(['applied', 'applied']);
@@ -102,10 +115,18 @@ describe.each(BACKENDS)('a worker group that falls back to one-by-one processing
     const invalid = envelope('customer.subscription.updated', { object: 'subscription', id: newId('sub') }, nowSeconds());
     await store(context.store, [...events, invalid]);
     const metrics = createMetrics();
-    const config = { retrySchedule: [60_000], eventRetentionDays: 30, workerConcurrency: 1, workerLeaseMs: 60_000, syncMode: 'payload' as const };
+    const config = {
+      retrySchedule: [60_000],
+      eventRetentionDays: 30,
+      workerConcurrency: 1,
+      workerLeaseMs: 60_000,
+      syncMode: 'payload' as const,
+    };
     await createWorker(config, context.store, pino({ level: 'silent' }), { metrics }).drain();
     const text = await metrics.registry.getSingleMetricAsString('sync_group_fallbacks_total');
     expect(text).toContain('sync_group_fallbacks_total{reason="event_failed"} 1');
-    expect(await context.store.db.selectFrom('webhook_events').select('status').where('id', '=', invalid.id).executeTakeFirstOrThrow()).toEqual({ status: 'dead' });
+    expect(
+      await context.store.db.selectFrom('webhook_events').select('status').where('id', '=', invalid.id).executeTakeFirstOrThrow(),
+    ).toEqual({ status: 'dead' });
   });
 });

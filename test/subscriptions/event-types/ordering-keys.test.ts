@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { orderingKeyOf } from '../../src/subscriptions/index.js';
-import { capturedEvent, checkoutCompletedEvent, customerEvent, entitlementSummaryEvent, invoiceEvent, subscriptionEvent } from '../helpers/events.js';
+import { orderingKeyOf } from '../../../src/subscriptions/index.js';
+import {
+  capturedEvent,
+  checkoutCompletedEvent,
+  customerEvent,
+  entitlementSummaryEvent,
+  invoiceEvent,
+  subscriptionEvent,
+} from '../../helpers/events.js';
 
 /** An event's type and data, as intake reads them. */
 const of = (event: { type: string; data: unknown }): [string, unknown] => [event.type, event.data];
@@ -34,15 +41,52 @@ describe('orderingKeyOf: what an event is about', () => {
   describe('handled type families', () => {
     it.each<[name: string, type: string, data: unknown, key: string | null]>([
       ...['created', 'updated', 'deleted', 'paused', 'resumed', 'trial_will_end', 'pending_update_applied'].map(
-        (t): [string, string, unknown, string] => [`customer.subscription.${t}: the subscription`, ...of(subscriptionEvent(t, sub, T)), 'sub_built'],
+        (t): [string, string, unknown, string] => [
+          `customer.subscription.${t}: the subscription`,
+          ...of(subscriptionEvent(t, sub, T)),
+          'sub_built',
+        ],
       ),
-      ['invoice.paid, basil (2025-03-31+): parent.subscription_details.subscription', ...of(invoiceEvent('paid', { subscription: 'sub_basil', customer: 'cus_x', created: T })), 'sub_basil'],
-      ['invoice.payment_failed, old API: subscription', ...of(invoiceEvent('payment_failed', { subscription: 'sub_old', customer: 'cus_x', created: T, shape: 'legacy' })), 'sub_old'],
-      ['invoice.paid, old API, subscription expanded', 'invoice.paid', invoiceObject({ subscription: { id: 'sub_expanded', object: 'subscription' } }), 'sub_expanded'],
-      ['invoice.paid, basil, subscription expanded', 'invoice.paid', invoiceObject({ parent: basilParent({ id: 'sub_basil_expanded' }) }), 'sub_basil_expanded'],
-      ['invoice.paid, both fields: the old one first', 'invoice.paid', invoiceObject({ subscription: 'sub_old', parent: basilParent('sub_new') }), 'sub_old'],
-      ['invoice.paid, old field null: the basil one', 'invoice.paid', invoiceObject({ subscription: null, parent: basilParent('sub_new') }), 'sub_new'],
-      ['invoice.paid of no subscription (a one-off invoice): none, not the customer', 'invoice.paid', invoiceObject({ subscription: null, parent: null }), null],
+      [
+        'invoice.paid, basil (2025-03-31+): parent.subscription_details.subscription',
+        ...of(invoiceEvent('paid', { subscription: 'sub_basil', customer: 'cus_x', created: T })),
+        'sub_basil',
+      ],
+      [
+        'invoice.payment_failed, old API: subscription',
+        ...of(invoiceEvent('payment_failed', { subscription: 'sub_old', customer: 'cus_x', created: T, shape: 'legacy' })),
+        'sub_old',
+      ],
+      [
+        'invoice.paid, old API, subscription expanded',
+        'invoice.paid',
+        invoiceObject({ subscription: { id: 'sub_expanded', object: 'subscription' } }),
+        'sub_expanded',
+      ],
+      [
+        'invoice.paid, basil, subscription expanded',
+        'invoice.paid',
+        invoiceObject({ parent: basilParent({ id: 'sub_basil_expanded' }) }),
+        'sub_basil_expanded',
+      ],
+      [
+        'invoice.paid, both fields: the old one first',
+        'invoice.paid',
+        invoiceObject({ subscription: 'sub_old', parent: basilParent('sub_new') }),
+        'sub_old',
+      ],
+      [
+        'invoice.paid, old field null: the basil one',
+        'invoice.paid',
+        invoiceObject({ subscription: null, parent: basilParent('sub_new') }),
+        'sub_new',
+      ],
+      [
+        'invoice.paid of no subscription (a one-off invoice): none, not the customer',
+        'invoice.paid',
+        invoiceObject({ subscription: null, parent: null }),
+        null,
+      ],
       ['customer.created: the customer', ...of(customerEvent('created', { id: 'cus_new', created: T })), 'cus_new'],
       ['customer.updated: the customer', ...of(customerEvent('updated', { id: 'cus_upd', userId: 'user_1', created: T })), 'cus_upd'],
       ['customer.deleted: the customer', ...of(customerEvent('deleted', { id: 'cus_del', created: T })), 'cus_del'],
@@ -51,9 +95,23 @@ describe('orderingKeyOf: what an event is about', () => {
         ...of(checkoutCompletedEvent({ customer: 'cus_checkout', userId: 'user_1', subscription: 'sub_checkout', created: T })),
         'cus_checkout',
       ],
-      ['checkout.session.completed, customer expanded', 'checkout.session.completed', { object: { object: 'checkout.session', id: 'cs_1', customer: { id: 'cus_exp' } } }, 'cus_exp'],
-      ['checkout.session.completed with no customer', 'checkout.session.completed', { object: { object: 'checkout.session', id: 'cs_1', customer: null } }, null],
-      ['entitlements.active_entitlement_summary.updated: its customer', ...of(entitlementSummaryEvent({ customer: 'cus_ent', features: ['pro'], created: T })), 'cus_ent'],
+      [
+        'checkout.session.completed, customer expanded',
+        'checkout.session.completed',
+        { object: { object: 'checkout.session', id: 'cs_1', customer: { id: 'cus_exp' } } },
+        'cus_exp',
+      ],
+      [
+        'checkout.session.completed with no customer',
+        'checkout.session.completed',
+        { object: { object: 'checkout.session', id: 'cs_1', customer: null } },
+        null,
+      ],
+      [
+        'entitlements.active_entitlement_summary.updated: its customer',
+        ...of(entitlementSummaryEvent({ customer: 'cus_ent', features: ['pro'], created: T })),
+        'cus_ent',
+      ],
     ])('%s', (_name, type, data, key) => {
       expect(orderingKeyOf(type, data)).toBe(key);
     });
@@ -102,8 +160,16 @@ describe('orderingKeyOf: what an event is about', () => {
       ['invoice subscription with a tab', 'invoice.paid', invoiceObject({ subscription: 'sub_\t1' })],
       ['invoice parent subscription of 300 characters', 'invoice.paid', invoiceObject({ parent: basilParent(long(300)) })],
       ['customer id with a control character', 'customer.updated', { object: { object: 'customer', id: 'cus_\u0001' } }],
-      ['checkout customer expanded with a numeric id', 'checkout.session.completed', { object: { object: 'checkout.session', id: 'cs_1', customer: { id: 1 } } }],
-      ['entitlement summary without customer', 'entitlements.active_entitlement_summary.updated', { object: { object: 'entitlements.active_entitlement_summary' } }],
+      [
+        'checkout customer expanded with a numeric id',
+        'checkout.session.completed',
+        { object: { object: 'checkout.session', id: 'cs_1', customer: { id: 1 } } },
+      ],
+      [
+        'entitlement summary without customer',
+        'entitlements.active_entitlement_summary.updated',
+        { object: { object: 'entitlements.active_entitlement_summary' } },
+      ],
     ])('%s', (_name, type, data) => {
       expect(orderingKeyOf(type, data)).toBeNull();
     });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openStore, type Store } from '../../src/db/index.js';
-import { BACKENDS, type TestDatabase } from '../helpers/databases.js';
+import { openStore, type Store } from '../../../src/db/index.js';
+import { EventQueue } from '../../../src/subscriptions/index.js';
+import { BACKENDS, type TestDatabase } from '../../helpers/databases.js';
 import {
   checkoutCompletedEvent,
   customerEvent,
@@ -13,24 +14,42 @@ import {
   type SubscriptionSpec,
   subscriptionEvent,
   subscriptionObject,
-} from '../helpers/events.js';
-import { EventQueue } from '../../src/subscriptions/index.js';
-import { addUsers, drain, openDatabase, store } from '../helpers/sync.js';
+} from '../../helpers/events.js';
+import { addUsers, drain, openDatabase, store } from '../../helpers/sync.js';
 
 /** Everything sync wrote, without the columns that say when (they differ from run to run). */
 async function records(db: Store) {
   const { db: q } = db;
   return {
-    subscriptions: await q.selectFrom('subscriptions').selectAll().orderBy('id').execute().then((rows) => rows.map(({ updated_at: _, ...r }) => r)),
-    customers: await q.selectFrom('customers').selectAll().orderBy('id').execute().then((rows) => rows.map(({ updated_at: _, ...r }) => r)),
-    payments: await q.selectFrom('subscription_payments').selectAll().orderBy('subscription_id').execute().then((rows) => rows.map(({ updated_at: _, ...r }) => r)),
+    subscriptions: await q
+      .selectFrom('subscriptions')
+      .selectAll()
+      .orderBy('id')
+      .execute()
+      .then((rows) => rows.map(({ updated_at: _, ...r }) => r)),
+    customers: await q
+      .selectFrom('customers')
+      .selectAll()
+      .orderBy('id')
+      .execute()
+      .then((rows) => rows.map(({ updated_at: _, ...r }) => r)),
+    payments: await q
+      .selectFrom('subscription_payments')
+      .selectAll()
+      .orderBy('subscription_id')
+      .execute()
+      .then((rows) => rows.map(({ updated_at: _, ...r }) => r)),
     history: await q
       .selectFrom('subscription_history')
       .select(['subscription_id', 'event_id', 'event_type', 'event_created', 'status_before', 'status_after', 'changes'])
       .orderBy('id')
       .execute(),
     observations: await q.selectFrom('subscription_observations').selectAll().orderBy('subscription_id').orderBy('event_id').execute(),
-    events: await q.selectFrom('webhook_events').select(['id', 'status', 'outcome', 'attempts', 'last_error', 'locked_by']).orderBy('id').execute(),
+    events: await q
+      .selectFrom('webhook_events')
+      .select(['id', 'status', 'outcome', 'attempts', 'last_error', 'locked_by'])
+      .orderBy('id')
+      .execute(),
     attempts: await q.selectFrom('event_attempts').select(['event_id', 'attempt', 'outcome', 'error']).orderBy('id').execute(),
   };
 }
@@ -59,11 +78,21 @@ describe.each(BACKENDS)('a group of events in one transaction, on $name', (backe
 
   it('on SQLite a group out of time ends at a multiple of 25 events; the rest are applied by the next groups', async () => {
     const t = nowSeconds() - 1000;
-    const events = Array.from({ length: 60 }, () => subscriptionEvent('created', { id: newId('sub'), customer: newId('cus'), status: 'active' }, t));
+    const events = Array.from({ length: 60 }, () =>
+      subscriptionEvent('created', { id: newId('sub'), customer: newId('cus'), status: 'active' }, t),
+    );
     await store(outOfTime.store, events);
     const calls = await drain(outOfTime.store, { eventsPerTransaction: 100, groupBudgetMs: 0, now: ticking() });
     expect(calls).toEqual(new Map(events.map((event) => [event.id, 1])));
-    const stored = await outOfTime.store.db.selectFrom('webhook_events').select(['status', 'processed_at']).where('id', 'in', events.map((e) => e.id)).execute();
+    const stored = await outOfTime.store.db
+      .selectFrom('webhook_events')
+      .select(['status', 'processed_at'])
+      .where(
+        'id',
+        'in',
+        events.map((e) => e.id),
+      )
+      .execute();
     expect(stored.every((row) => row.status === 'applied')).toBe(true);
     // Events completed by one group share `processed_at`: 25 + 25 + 10 on SQLite; PostgreSQL has no budget.
     const sizeByTime = new Map<number | null, number>();
@@ -161,7 +190,10 @@ describe.each(BACKENDS)('a group of events in one transaction, on $name', (backe
     const t = nowSeconds() - 500;
     const user = newId('usr');
     await addUsers(db, [user]);
-    const good = [subscriptionEvent('created', { id: newId('sub'), customer: newId('cus'), status: 'active' }, t), invoiceEvent('paid', { subscription: newId('sub'), customer: newId('cus'), created: t })];
+    const good = [
+      subscriptionEvent('created', { id: newId('sub'), customer: newId('cus'), status: 'active' }, t),
+      invoiceEvent('paid', { subscription: newId('sub'), customer: newId('cus'), created: t }),
+    ];
     const invalid = envelope('customer.subscription.updated', { object: 'subscription', id: newId('sub') }, t);
     // Throws after its effects: a customer link, an observation, a record and its history row (buffered).
     const poisoned = subscriptionEvent('created', { id: newId('sub'), customer: newId('cus'), status: 'active', userId: user }, t);
@@ -178,7 +210,15 @@ describe.each(BACKENDS)('a group of events in one transaction, on $name', (backe
       },
     });
 
-    const rows = await db.db.selectFrom('webhook_events').selectAll().where('id', 'in', sent.map((e) => e.id)).execute();
+    const rows = await db.db
+      .selectFrom('webhook_events')
+      .selectAll()
+      .where(
+        'id',
+        'in',
+        sent.map((e) => e.id),
+      )
+      .execute();
     const byId = new Map(rows.map((row) => [row.id, row]));
     expect(good.map((e) => byId.get(e.id)!.status)).toEqual(['applied', 'applied']);
     expect(byId.get(invalid.id)).toMatchObject({ status: 'dead', attempts: 1 });
@@ -191,11 +231,41 @@ describe.each(BACKENDS)('a group of events in one transaction, on $name', (backe
 
     const poisonedSubscription = poisoned.data.object.id;
     expect(await db.db.selectFrom('subscriptions').select('id').where('id', '=', poisonedSubscription).execute()).toEqual([]);
-    expect(await db.db.selectFrom('subscription_observations').select('event_id').where('subscription_id', '=', poisonedSubscription).execute()).toEqual([]);
-    expect(await db.db.selectFrom('subscription_history').select('event_id').where('event_id', 'in', [invalid.id, poisoned.id, deletion.id]).execute()).toEqual([]);
-    expect(await db.db.selectFrom('customers').select('id').where('id', 'in', [poisoned.data.object.customer, deletedCustomer]).execute()).toEqual([]);
-    expect((await db.db.selectFrom('subscription_history').select('event_id').where('event_id', 'in', good.map((e) => e.id)).execute()).length).toBe(2);
-    const attempts = await db.db.selectFrom('event_attempts').select(['event_id', 'outcome']).where('event_id', 'in', sent.map((e) => e.id)).execute();
+    expect(
+      await db.db.selectFrom('subscription_observations').select('event_id').where('subscription_id', '=', poisonedSubscription).execute(),
+    ).toEqual([]);
+    expect(
+      await db.db
+        .selectFrom('subscription_history')
+        .select('event_id')
+        .where('event_id', 'in', [invalid.id, poisoned.id, deletion.id])
+        .execute(),
+    ).toEqual([]);
+    expect(
+      await db.db.selectFrom('customers').select('id').where('id', 'in', [poisoned.data.object.customer, deletedCustomer]).execute(),
+    ).toEqual([]);
+    expect(
+      (
+        await db.db
+          .selectFrom('subscription_history')
+          .select('event_id')
+          .where(
+            'event_id',
+            'in',
+            good.map((e) => e.id),
+          )
+          .execute()
+      ).length,
+    ).toBe(2);
+    const attempts = await db.db
+      .selectFrom('event_attempts')
+      .select(['event_id', 'outcome'])
+      .where(
+        'event_id',
+        'in',
+        sent.map((e) => e.id),
+      )
+      .execute();
     expect(attempts.map((a) => [a.event_id, a.outcome]).sort()).toEqual(
       [
         [good[0]!.id, 'applied'],
@@ -233,12 +303,36 @@ describe.each(BACKENDS)('a group of events in one transaction, on $name', (backe
     // Tried in the group, rolled back with it, then tried alone.
     expect(sent.map((e) => calls.get(e.id))).toEqual([2, 2, 2, 2]);
     const others = sent.filter((e) => e !== victim).map((e) => e.id);
-    const rows = await db.db.selectFrom('webhook_events').selectAll().where('id', 'in', sent.map((e) => e.id)).execute();
+    const rows = await db.db
+      .selectFrom('webhook_events')
+      .selectAll()
+      .where(
+        'id',
+        'in',
+        sent.map((e) => e.id),
+      )
+      .execute();
     expect(rows.filter((r) => others.includes(r.id)).map((r) => r.status)).toEqual(['applied', 'applied', 'applied']);
     expect(rows.find((r) => r.id === victim.id)).toMatchObject({ status: 'processing', locked_by: 'another-worker' });
-    const history = await db.db.selectFrom('subscription_history').select('event_id').where('event_id', 'in', sent.map((e) => e.id)).execute();
+    const history = await db.db
+      .selectFrom('subscription_history')
+      .select('event_id')
+      .where(
+        'event_id',
+        'in',
+        sent.map((e) => e.id),
+      )
+      .execute();
     expect(history.map((h) => h.event_id).sort()).toEqual([...others].sort());
-    const logged = await db.db.selectFrom('event_attempts').select(['event_id', 'outcome']).where('event_id', 'in', sent.map((e) => e.id)).execute();
+    const logged = await db.db
+      .selectFrom('event_attempts')
+      .select(['event_id', 'outcome'])
+      .where(
+        'event_id',
+        'in',
+        sent.map((e) => e.id),
+      )
+      .execute();
     expect(logged.map((a) => [a.event_id, a.outcome]).sort()).toEqual(others.map((id) => [id, 'applied']).sort());
     expect(await db.db.selectFrom('subscriptions').select('id').where('id', '=', victim.data.object.id).execute()).toEqual([]);
     expect(attempts.filter((a) => a.outcome === 'lease_lost')).toHaveLength(1);
@@ -262,15 +356,38 @@ describe.each(BACKENDS)('a group of events in one transaction, on $name', (backe
             if (row.id !== linking.id || linkedMeanwhile) return;
             linkedMeanwhile = true;
             // Another connection links the customer first, while the group's link is still buffered.
-            await second.db.insertInto('customers').values({ id: linking.data.object.customer, user_id: firstUser, linked_by: 'elsewhere', deleted: 0, updated_at: Date.now() }).execute();
+            await second.db
+              .insertInto('customers')
+              .values({ id: linking.data.object.customer, user_id: firstUser, linked_by: 'elsewhere', deleted: 0, updated_at: Date.now() })
+              .execute();
           },
         });
         expect(sent.map((e) => calls.get(e.id))).toEqual([2, 2]);
-        const customer = await db.db.selectFrom('customers').selectAll().where('id', '=', linking.data.object.customer).executeTakeFirstOrThrow();
+        const customer = await db.db
+          .selectFrom('customers')
+          .selectAll()
+          .where('id', '=', linking.data.object.customer)
+          .executeTakeFirstOrThrow();
         expect(customer).toMatchObject({ user_id: firstUser, linked_by: 'elsewhere' });
-        const rows = await db.db.selectFrom('webhook_events').select(['id', 'status']).where('id', 'in', sent.map((e) => e.id)).execute();
+        const rows = await db.db
+          .selectFrom('webhook_events')
+          .select(['id', 'status'])
+          .where(
+            'id',
+            'in',
+            sent.map((e) => e.id),
+          )
+          .execute();
         expect(rows.map((r) => r.status)).toEqual(['applied', 'applied']);
-        const history = await db.db.selectFrom('subscription_history').select('event_id').where('event_id', 'in', sent.map((e) => e.id)).execute();
+        const history = await db.db
+          .selectFrom('subscription_history')
+          .select('event_id')
+          .where(
+            'event_id',
+            'in',
+            sent.map((e) => e.id),
+          )
+          .execute();
         expect(history).toHaveLength(2);
       } finally {
         await second.close();
