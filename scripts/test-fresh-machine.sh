@@ -2,7 +2,7 @@
 # The whole test run on a fresh Debian 12 machine with only Node.js 20: run as root from anywhere,
 #   bash scripts/test-fresh-machine.sh
 # It installs what is missing (Debian packages only), starts PostgreSQL, creates a password role
-# and the `test` database, then runs `npm ci`, `npm run demo` and `npm test`. Safe to run again.
+# and the `test` database, then runs `npm ci`, `npm run check`, `npm run demo` and `npm test`. Safe to run again.
 #
 # Settings (all optional):
 #   TEST_DATABASE_URL  use this PostgreSQL as it is: nothing is installed, started or created there

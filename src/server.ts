@@ -91,7 +91,10 @@ export function createWorker(
   });
 }
 
-/** Builds the HTTP service, and unless the role is intake only, starts its sync worker (throws WorkerLockError when SQLite's one worker runs elsewhere). */
+/**
+ * Builds the HTTP service, and unless the role is intake only, starts its sync worker (throws WorkerLockError when SQLite's one worker runs
+ * elsewhere).
+ */
 export async function buildService(options: ServiceOptions): Promise<Service> {
   const { config, store } = options;
   const metrics = createMetrics(store);

@@ -10,7 +10,10 @@ const FILE_PARAMETERS = new Set(['sslcert', 'sslkey', 'sslrootcert']);
 const SCHEME = /^(postgres|postgresql|socket):(\/\/)?/i;
 /** The user-info's password, up to the authority's last "@", as URL parsing finds it (and so pg-connection-string). */
 const USER_INFO_PASSWORD = /^([a-z][a-z\d+.-]*:\/\/[^:/?#]*):[^/?#]*@/i;
-/** URL parsing drops tabs and line breaks wherever they are (pg-connection-string sometimes encodes them first), which masking here does not follow. */
+/**
+ * URL parsing drops tabs and line breaks wherever they are (pg-connection-string sometimes encodes them first), which masking here does not
+ * follow.
+ */
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
 
 /**

@@ -2,7 +2,6 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import {
-  type Compilable,
   type CompiledQuery,
   Kysely,
   type SqliteDatabase as KyselySqliteDatabase,
@@ -12,7 +11,6 @@ import {
   type PostgresPool,
   type PostgresPoolClient,
   type PostgresQueryResult,
-  type QueryResult,
   SqliteDialect,
   sql,
 } from 'kysely';
@@ -125,25 +123,15 @@ const hotQueryNames = new Map<string, string>();
  * Marks a query that runs often with a text of bounded variety: on PostgreSQL it becomes a named
  * prepared statement, parsed (and, once PostgreSQL judges a generic plan as good, planned) once
  * per connection instead of on every call. Used for the entitlement lookup (about twice the
- * lookups per second) and the worker's multi-row inserts (`executePrepared`). Every pooled
- * connection keeps each marked text, so only texts from a small set belong here; and only
- * statements whose plan cannot go stale as tables grow (a lookup by a unique key, an INSERT …
- * VALUES), since a generic plan made on a small table would be kept. SQLite reuses every
+ * lookups per second) and the worker's one write statement (`records/write-postgres.ts`). Every
+ * pooled connection keeps each marked text, so only texts from a small set belong here; and only
+ * statements whose plan cannot go stale as tables grow (a lookup by a unique key, an INSERT of
+ * given rows), since a generic plan made on a small table would be kept. SQLite reuses every
  * statement anyway (`reusingStatements`).
  */
 export function preparedOnPostgres<T extends CompiledQuery>(compiled: T): T {
   if (!hotQueryNames.has(compiled.sql)) hotQueryNames.set(compiled.sql, `hot_query_${hotQueryNames.size + 1}`);
   return compiled;
-}
-
-/**
- * Runs an INSERT … VALUES as a prepared statement on PostgreSQL (see `preparedOnPostgres`). Only
- * for statements whose row count is bounded, as each count is its own text: a worker group's
- * writes, at most a row or two per event of the group. PostgreSQL no longer parses a 25-row
- * insert on every call (docs/performance.md: about a tenth faster drains).
- */
-export function executePrepared<R>(db: Kysely<Database>, query: Compilable<R>): Promise<QueryResult<R>> {
-  return db.executeQuery(preparedOnPostgres(query.compile()));
 }
 
 /** The pool as Kysely sees it, sending marked texts as named statements. */

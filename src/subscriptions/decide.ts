@@ -65,7 +65,9 @@ export type Decision<T> = { apply: true; next: T } | { apply: false; reason: str
 export interface FetchStamp {
   /** When the read was sent (ms, our clock). */
   fetchedAt: number;
-  /** The event that asked for the read, or a stamp naming another cause (the Checkout redirect, reconcile) at Stripe's time of the answer. */
+  /**
+   * The event that asked for the read, or a stamp naming another cause (the Checkout redirect, reconcile) at Stripe's time of the answer.
+   */
   cause: EventStamp;
 }
 

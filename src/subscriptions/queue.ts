@@ -1,14 +1,5 @@
 import { type Insertable, type Kysely, sql } from 'kysely';
-import {
-  type AttemptOutcome,
-  type Database,
-  type EventAttemptsTable,
-  executePrepared,
-  type Store,
-  type StoredEvent,
-  type WebhookEventRow,
-  type WebhookEventStatus,
-} from '../db/index.js';
+import type { AttemptOutcome, Database, EventAttemptsTable, Store, StoredEvent, WebhookEventRow, WebhookEventStatus } from '../db/index.js';
 
 export interface Attempt {
   row: WebhookEventRow;
@@ -46,7 +37,7 @@ export class LeaseLostError extends Error {
 /** Appends to the events' attempt logs (inside the applying transaction when the attempts succeeded). */
 export async function recordAttempts(db: Kysely<Database>, attempts: Attempt[]): Promise<void> {
   if (attempts.length === 0) return;
-  await executePrepared(db, db.insertInto('event_attempts').values(attempts.map(attemptRow)));
+  await db.insertInto('event_attempts').values(attempts.map(attemptRow)).execute();
 }
 
 export function attemptRow(attempt: Attempt): Insertable<EventAttemptsTable> {

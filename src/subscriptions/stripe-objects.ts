@@ -21,7 +21,9 @@ const SUBSCRIPTION_STATUSES = [
 ] as const;
 export type SubscriptionStatus = (typeof SUBSCRIPTION_STATUSES)[number];
 
-/** PostgreSQL text cannot hold NUL; refusing it here makes such a payload dead on every backend alike, instead of a retried database error. */
+/**
+ * PostgreSQL text cannot hold NUL; refusing it here makes such a payload dead on every backend alike, instead of a retried database error.
+ */
 const text = z.string().regex(/^[^\u0000]*$/, 'must not contain NUL characters');
 const unixTime = z.number().int().nonnegative();
 const optionalTime = unixTime
@@ -131,7 +133,6 @@ export function parseCustomer(object: unknown): CustomerSnapshot {
 const checkoutSessionSchema = z.object({
   object: z.literal('checkout.session'),
   id: text.min(1),
-  mode: text.nullable().optional(),
   client_reference_id: text.nullable().optional(),
   customer: reference.nullable().optional(),
   subscription: reference.nullable().optional(),
@@ -158,7 +159,6 @@ export function parseCheckoutSession(object: unknown): CheckoutSessionSnapshot {
 const invoiceSchema = z.object({
   object: z.literal('invoice'),
   id: text.min(1),
-  customer: reference.nullable().optional(),
   subscription: reference.nullable().optional(),
   parent: z
     .object({

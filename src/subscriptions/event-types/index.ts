@@ -28,7 +28,10 @@ export function isHandledEventType(type: string): boolean {
 /** Every event type sync applies. */
 export const HANDLED_EVENT_TYPES: readonly string[] = [...READERS.keys()];
 
-/** The event's `data.object` read through its type's descriptor; undefined for a type sync does not handle. Throws the descriptor's ZodError. */
+/**
+ * The event's `data.object` read through its type's descriptor; undefined for a type sync does not handle. Throws the descriptor's
+ * ZodError.
+ */
 export function readEvent(type: string, object: unknown): ReadEvent | undefined {
   return READERS.get(type)?.(object);
 }

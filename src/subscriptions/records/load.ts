@@ -108,7 +108,10 @@ export async function loadSubscriptions(
   };
 }
 
-/** The customers' states (null when not stored) and whether the users they belong to exist. Read without locks: links are checked again when written. */
+/**
+ * The customers' states (null when not stored) and whether the users they belong to exist. Read without locks: links are checked again when
+ * written.
+ */
 export async function loadCustomers(db: Kysely<Database>, ids: readonly string[]): Promise<Pick<Known, 'customers' | 'users'>> {
   const rows =
     ids.length === 0

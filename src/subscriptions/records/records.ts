@@ -119,7 +119,9 @@ export class TransactionRecords {
     await lockSubscriptions(this.db, this.dialect, [id]);
   }
 
-  /** Loads what was not read yet: a subscription's records (its lock was taken by the handler), or customers with the transaction's others. */
+  /**
+   * Loads what was not read yet: a subscription's records (its lock was taken by the handler), or customers with the transaction's others.
+   */
   async load<K extends KnownKind>(kind: K, id: string, into: Known): Promise<void> {
     if (kind === 'customers') {
       const ofSubscriptions = [...this.state.known.subscriptions.values()].flatMap((record) => (record ? [record.customerId] : []));
@@ -141,7 +143,9 @@ export class TransactionRecords {
   }
 }
 
-/** One event's view of its transaction's records: its own effects are kept aside and join the transaction's only if it succeeds (`keep`). */
+/**
+ * One event's view of its transaction's records: its own effects are kept aside and join the transaction's only if it succeeds (`keep`).
+ */
 export class EventRecords implements SyncRecords {
   private readonly own = new State();
 

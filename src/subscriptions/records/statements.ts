@@ -1,5 +1,5 @@
 import { type Kysely, sql } from 'kysely';
-import { type Database, executePrepared } from '../../db/index.js';
+import type { Database } from '../../db/index.js';
 import { type Completion, type FinishedEvent, LeaseLostError, recordAttempts } from '../queue.js';
 import { type CustomerDeletion, type CustomerFeatures, type CustomerLink, latestOfEach, type RecordWrites } from './rows.js';
 
@@ -15,17 +15,15 @@ export class LinkedMeanwhileError extends Error {
 /** One statement per table that has rows: SQLite's writer (see write.ts), which has no round trips to save. */
 export async function writeTables(db: Kysely<Database>, writes: RecordWrites): Promise<void> {
   if (writes.observations.length > 0) {
-    await executePrepared(
-      db,
-      db
-        .insertInto('subscription_observations')
-        .values(writes.observations)
-        .onConflict((oc) => oc.columns(['subscription_id', 'event_id']).doNothing()),
-    );
+    await db
+      .insertInto('subscription_observations')
+      .values(writes.observations)
+      .onConflict((oc) => oc.columns(['subscription_id', 'event_id']).doNothing())
+      .execute();
   }
   await upsert(db, 'subscriptions', 'id', writes.subscriptions);
   await upsert(db, 'subscription_payments', 'subscription_id', writes.payments);
-  if (writes.history.length > 0) await executePrepared(db, db.insertInto('subscription_history').values(writes.history));
+  if (writes.history.length > 0) await db.insertInto('subscription_history').values(writes.history).execute();
   if ((await insertLinks(db, writes.links)) < writes.links.length) throw new LinkedMeanwhileError();
   await writeCustomerChanges(db, writes);
 }
@@ -33,24 +31,22 @@ export async function writeTables(db: Kysely<Database>, writes: RecordWrites): P
 /** Links customers that are not linked yet (the concurrency re-check of "first link wins"); returns how many it linked. */
 async function insertLinks(db: Kysely<Database>, links: CustomerLink[]): Promise<number> {
   if (links.length === 0) return 0;
-  const linked = await executePrepared(
-    db,
-    db
-      .insertInto('customers')
-      .values(links)
-      .onConflict((oc) =>
-        oc
-          .column('id')
-          .doUpdateSet(({ ref }) => ({
-            user_id: ref('excluded.user_id'),
-            linked_by: ref('excluded.linked_by'),
-            updated_at: ref('excluded.updated_at'),
-          }))
-          .where('customers.user_id', 'is', null),
-      )
-      .returning('id'),
-  );
-  return linked.rows.length;
+  const linked = await db
+    .insertInto('customers')
+    .values(links)
+    .onConflict((oc) =>
+      oc
+        .column('id')
+        .doUpdateSet(({ ref }) => ({
+          user_id: ref('excluded.user_id'),
+          linked_by: ref('excluded.linked_by'),
+          updated_at: ref('excluded.updated_at'),
+        }))
+        .where('customers.user_id', 'is', null),
+    )
+    .returning('id')
+    .execute();
+  return linked.length;
 }
 
 /** Deletions and entitlement summaries: rare, so a statement each on both databases. They touch no column a link writes. */
@@ -91,22 +87,20 @@ async function upsert<T extends 'subscriptions' | 'subscription_payments'>(
   rows: Record<string, unknown>[],
 ) {
   if (rows.length === 0) return;
-  await executePrepared(
-    db,
-    db
-      .insertInto(table)
-      .values(latestOfEach(rows, key) as any)
-      .onConflict((oc) =>
-        oc.column(key as any).doUpdateSet(
-          ({ ref }) =>
-            Object.fromEntries(
-              Object.keys(rows[0]!)
-                .filter((k) => k !== key)
-                .map((k) => [k, ref(`excluded.${k}` as any)]),
-            ) as any,
-        ),
+  await db
+    .insertInto(table)
+    .values(latestOfEach(rows, key) as any)
+    .onConflict((oc) =>
+      oc.column(key as any).doUpdateSet(
+        ({ ref }) =>
+          Object.fromEntries(
+            Object.keys(rows[0]!)
+              .filter((k) => k !== key)
+              .map((k) => [k, ref(`excluded.${k}` as any)]),
+          ) as any,
       ),
-  );
+    )
+    .execute();
 }
 
 /**

@@ -133,7 +133,10 @@ export class EventProcessor {
     return result;
   }
 
-  /** What the applying transaction writes last: each event's "applied" mark (kept only while this worker holds every lease) and its attempt log. */
+  /**
+   * What the applying transaction writes last: each event's "applied" mark (kept only while this worker holds every lease) and its attempt
+   * log.
+   */
   private completion(events: Applied<PreparedEvent, EventResult>[]): Completion {
     const { owner, now } = this.options;
     return {
