@@ -175,7 +175,12 @@ export interface InvoiceSnapshot {
 
 export function parseInvoice(object: unknown): InvoiceSnapshot {
   const i = invoiceSchema.parse(object);
-  return { id: i.id, subscriptionId: i.subscription ?? i.parent?.subscription_details?.subscription ?? null };
+  return { id: i.id, subscriptionId: subscriptionOfInvoice(i) };
+}
+
+/** Where the invoice names its subscription: `subscription` before basil, `parent.subscription_details` from basil on. */
+export function subscriptionOfInvoice(i: Pick<z.infer<typeof invoiceSchema>, 'subscription' | 'parent'>): string | null {
+  return i.subscription ?? i.parent?.subscription_details?.subscription ?? null;
 }
 
 const entitlementSummarySchema = z.object({
@@ -193,3 +198,16 @@ export function parseEntitlementSummary(object: unknown): EntitlementSummarySnap
   const s = entitlementSummarySchema.parse(object);
   return { customerId: s.customer, features: [...new Set(s.entitlements.data.map((e) => e.lookup_key))].sort() };
 }
+
+/**
+ * The fields of each object that say what its event is about (its ordering key), as parts of the
+ * very schemas the handlers parse with: intake reads only these, cheaply, and cannot read them
+ * otherwise than sync does.
+ */
+export const KEY_FIELDS = {
+  subscription: subscriptionSchema.pick({ object: true, id: true }),
+  customer: customerSchema.pick({ object: true, id: true }),
+  checkoutSession: checkoutSessionSchema.pick({ object: true, customer: true }),
+  invoice: invoiceSchema.pick({ object: true, subscription: true, parent: true }),
+  entitlementSummary: entitlementSummarySchema.pick({ object: true, customer: true }),
+};

@@ -1,11 +1,11 @@
-import { type EntitlementSummarySnapshot, parseEntitlementSummary } from '../stripe-objects.js';
-import type { EventType } from './types.js';
+import { type EntitlementSummarySnapshot, KEY_FIELDS, parseEntitlementSummary } from '../stripe-objects.js';
+import { type EventType, keyOf } from './types.js';
 
 /** entitlements.active_entitlement_summary.updated: the customer's feature lookup keys become `features`. */
 export const entitlementSummaryUpdated: EventType<EntitlementSummarySnapshot> = {
   types: ['entitlements.active_entitlement_summary.updated'],
   parse: parseEntitlementSummary,
-  orderingKey: (summary) => summary.customerId,
+  orderingKey: keyOf(KEY_FIELDS.entitlementSummary, (summary) => summary.customer),
   needs: (summary) => ({ customers: [summary.customerId] }),
   async apply(records, summary, event) {
     const stored = await records.setCustomerFeatures(summary.customerId, summary.features, event.created);

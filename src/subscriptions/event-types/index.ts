@@ -19,21 +19,21 @@ const EVENT_TYPES: readonly Registered[] = [
   register(entitlementSummaryUpdated),
 ];
 
-const READERS = new Map(EVENT_TYPES.flatMap(({ types, read }) => types.map((name) => [name, read] as const)));
+const BY_TYPE = new Map(EVENT_TYPES.flatMap((registered) => registered.types.map((name) => [name, registered] as const)));
 
 export function isHandledEventType(type: string): boolean {
-  return READERS.has(type);
+  return BY_TYPE.has(type);
 }
 
 /** Every event type sync applies. */
-export const HANDLED_EVENT_TYPES: readonly string[] = [...READERS.keys()];
+export const HANDLED_EVENT_TYPES: readonly string[] = [...BY_TYPE.keys()];
 
 /**
  * The event's `data.object` read through its type's descriptor; undefined for a type sync does not handle. Throws the descriptor's
  * ZodError.
  */
 export function readEvent(type: string, object: unknown): ReadEvent | undefined {
-  return READERS.get(type)?.(object);
+  return BY_TYPE.get(type)?.read(object);
 }
 
 /**
@@ -41,15 +41,11 @@ export function readEvent(type: string, object: unknown): ReadEvent | undefined 
  * the type or cannot read the payload (processing then reports why; intake only stores it).
  */
 export function orderingKeyOf(type: string, data: unknown): string | null {
-  const read = READERS.get(type);
-  if (!read || typeof data !== 'object' || data === null) return null;
-  try {
-    const key = read((data as { object?: unknown }).object).orderingKey;
-    // Indexed at intake: a key too long or odd for an index entry would make the event unstorable.
-    return key !== null && isShortText(key) ? key : null;
-  } catch {
-    return null;
-  }
+  const registered = BY_TYPE.get(type);
+  if (!registered || typeof data !== 'object' || data === null) return null;
+  const key = registered.orderingKey((data as { object?: unknown }).object);
+  // Indexed at intake: a key too long or odd for an index entry would make the event unstorable.
+  return key !== null && isShortText(key) ? key : null;
 }
 
 /** Short printable text, as Stripe's ids and types are: no control characters (PostgreSQL text cannot even store NUL). */

@@ -1,6 +1,6 @@
 import { decidePaymentFact, type PaymentOutcome } from '../decide.js';
-import { type InvoiceSnapshot, parseInvoice } from '../stripe-objects.js';
-import type { EventType } from './types.js';
+import { type InvoiceSnapshot, KEY_FIELDS, parseInvoice, subscriptionOfInvoice } from '../stripe-objects.js';
+import { type EventType, keyOf } from './types.js';
 
 /** invoice.paid / invoice.payment_failed: payment facts on the record; the status moves only with subscription events. */
 function paymentFacts(type: string, outcome: PaymentOutcome): EventType<InvoiceSnapshot> {
@@ -8,7 +8,7 @@ function paymentFacts(type: string, outcome: PaymentOutcome): EventType<InvoiceS
     types: [type],
     parse: parseInvoice,
     // An invoice is about its subscription: its facts and the subscription's events share one order.
-    orderingKey: (invoice) => invoice.subscriptionId,
+    orderingKey: keyOf(KEY_FIELDS.invoice, subscriptionOfInvoice),
     needs: (invoice) => (invoice.subscriptionId ? { locks: [invoice.subscriptionId], payments: [invoice.subscriptionId] } : {}),
     async apply(records, invoice, event) {
       if (!invoice.subscriptionId) return { outcome: `invoice ${invoice.id} belongs to no subscription` };

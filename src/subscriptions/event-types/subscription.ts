@@ -1,6 +1,6 @@
 import { storeFetchedSubscription, storeSubscriptionEvent } from '../fetched.js';
-import { parseSubscription, type SubscriptionSnapshot } from '../stripe-objects.js';
-import type { EventType } from './types.js';
+import { KEY_FIELDS, parseSubscription, type SubscriptionSnapshot } from '../stripe-objects.js';
+import { type EventType, keyOf } from './types.js';
 
 /**
  * customer.subscription.*: in payload mode the event's subscription object becomes the record,
@@ -19,7 +19,7 @@ export const subscriptionEvents: EventType<SubscriptionSnapshot> = {
     'customer.subscription.trial_will_end',
   ],
   parse: parseSubscription,
-  orderingKey: (subscription) => subscription.id,
+  orderingKey: keyOf(KEY_FIELDS.subscription, (subscription) => subscription.id),
   needs: (subscription) => ({ locks: [subscription.id], subscriptions: [subscription.id], customers: [subscription.customerId] }),
   refetchId: (subscription) => subscription.id,
   apply: (records, subscription, event, fetched) =>

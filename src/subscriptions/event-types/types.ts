@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import type { EventStamp } from '../decide.js';
 import type { Needs, SyncRecords } from '../records/index.js';
 
@@ -24,8 +25,11 @@ export interface EventType<Parsed> {
   types: readonly string[];
   /** `data.object` as the handler reads it; throws a ZodError for a shape it cannot read (the event is then invalid). */
   parse(object: unknown): Parsed;
-  /** What the event is about: events of one key are applied in `created` order. Null when it names nothing. */
-  orderingKey(parsed: Parsed): string | null;
+  /**
+   * What the event is about, read at intake from `data.object` (see keyOf): events of one key are
+   * applied in `created` order. Null when it names nothing or cannot be read.
+   */
+  orderingKey(object: unknown): string | null;
   /** What the event's transaction locks and reads, so that a group does both for all its events at once. */
   needs(parsed: Parsed): Partial<Needs>;
   /** Refetch mode: the subscription to read from Stripe before the transaction; null when none. */
@@ -36,7 +40,6 @@ export interface EventType<Parsed> {
 
 /** One event read through its descriptor: what the worker needs of it, with the parsed object bound in. */
 export interface ReadEvent {
-  orderingKey: string | null;
   needs: Partial<Needs>;
   refetchId: string | null;
   apply(records: SyncRecords, event: EventStamp, fetched?: FetchedSubscription): Promise<HandlerResult>;
@@ -45,6 +48,7 @@ export interface ReadEvent {
 /** A descriptor as the registry holds it: its types, and a reader that binds the parsed object into its steps. */
 export interface Registered {
   types: readonly string[];
+  orderingKey(object: unknown): string | null;
   /** Reads `data.object` with the descriptor; throws its ZodError. */
   read(object: unknown): ReadEvent;
 }
@@ -52,14 +56,22 @@ export interface Registered {
 export function register<Parsed>(type: EventType<Parsed>): Registered {
   return {
     types: type.types,
+    orderingKey: type.orderingKey,
     read(object) {
       const parsed = type.parse(object);
       return {
-        orderingKey: type.orderingKey(parsed),
         needs: type.needs(parsed),
         refetchId: type.refetchId?.(parsed) ?? null,
         apply: (records, event, fetched) => type.apply(records, parsed, event, fetched),
       };
     },
+  };
+}
+
+/** An ordering key read with some fields of the type's own schema (stripe-objects.ts KEY_FIELDS): cheap at intake, and read as the handler reads them. */
+export function keyOf<Fields>(fields: z.ZodType<Fields>, key: (fields: Fields) => string | null): (object: unknown) => string | null {
+  return (object) => {
+    const read = fields.safeParse(object);
+    return read.success ? key(read.data) : null;
   };
 }

@@ -65,7 +65,6 @@ function readPayload(type: string, object: unknown): ReadEvent & { invalid?: Inv
     const invalid = new InvalidEventError(`invalid event payload: ${describeZodError(error, ['data', 'object'])}`);
     return {
       invalid,
-      orderingKey: null,
       needs: {},
       refetchId: null,
       apply: () => Promise.reject(invalid),

@@ -197,7 +197,7 @@ describe.each(BACKENDS)('a group of events in one transaction, on $name', (backe
     const invalid = envelope('customer.subscription.updated', { object: 'subscription', id: newId('sub') }, t);
     // Throws after its effects: a customer link, an observation, a record and its history row (buffered).
     const poisoned = subscriptionEvent('created', { id: newId('sub'), customer: newId('cus'), status: 'active', userId: user }, t);
-    // Throws after a write the group does not buffer (the customer's row, behind a savepoint).
+    // Throws after a customer's deletion, buffered like every other write.
     const deletedCustomer = newId('cus');
     const deletion = customerEvent('deleted', { id: deletedCustomer, created: t });
     const sent = [good[0]!, invalid, poisoned, deletion, good[1]!];
