@@ -1,0 +1,98 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/index.js';
+import { type Authenticator, bearerTokenHash, unauthorized } from '../users/index.js';
+import { decideEntitlement, type Entitlement } from './decide.js';
+import { accessRecordFromRow, type CheckRow, rowsForTokenHash, rowsForUser } from './read-model.js';
+
+/** What deciding an entitlement needs. */
+export interface EntitlementSettings {
+  db: Kysely<Database>;
+  pastDueGraceHours: number;
+  priceFeatures: Record<string, string[]>;
+  now?: () => number;
+}
+
+/** What the routes and the premium guard need besides. */
+export interface EntitlementOptions extends EntitlementSettings {
+  authenticator: Authenticator;
+  /** Told of every check's result (for metrics). */
+  onCheck?: (result: 'premium' | 'not_premium' | 'unauthorized') => void;
+}
+
+/** The pure part of a check: the decision over the user's subscription rows. */
+function decideFromRows(options: EntitlementSettings, rows: readonly CheckRow[]): Entitlement {
+  const customerFeatures: Record<string, string[] | null> = {};
+  for (const row of rows)
+    customerFeatures[row.customer_id] = row.customer_features ? (JSON.parse(row.customer_features) as string[]) : null;
+  return decideEntitlement({
+    subscriptions: rows.map(accessRecordFromRow),
+    customerFeatures,
+    priceFeatures: options.priceFeatures,
+    now: Math.floor((options.now ?? Date.now)() / 1000),
+    pastDueGraceHours: options.pastDueGraceHours,
+  });
+}
+
+/** Reads the user's subscriptions on every call: no cache that a processed webhook could outrun. */
+export async function entitlementOf(options: EntitlementSettings, userId: string): Promise<Entitlement> {
+  return decideFromRows(options, await rowsForUser(options.db, userId));
+}
+
+/**
+ * Authenticates the request and decides its user's entitlement; undefined without a valid token.
+ * An opaque token takes one query (token hash → user → customers → subscriptions, all by index),
+ * since this sits in every premium request; a JWT is verified first, then its user's rows read.
+ */
+async function check(
+  options: EntitlementOptions,
+  request: FastifyRequest,
+): Promise<{ userId: string; entitlement: Entitlement } | undefined> {
+  const opaque = await checkOpaqueToken(options, request);
+  const checked = opaque === undefined ? await checkJwt(options, request) : opaque;
+  options.onCheck?.(checked ? (checked.entitlement.premium ? 'premium' : 'not_premium') : 'unauthorized');
+  return checked ?? undefined;
+}
+
+/** undefined: not an opaque token; null: an unknown one. */
+async function checkOpaqueToken(options: EntitlementOptions, request: FastifyRequest) {
+  const tokenHash = bearerTokenHash(request);
+  if (!tokenHash) return undefined;
+  const rows = await rowsForTokenHash(options.db, tokenHash);
+  if (rows.length === 0) return null;
+  // Left joins: a user without subscriptions comes back as one row of nulls.
+  const subscriptions = rows.filter((r): r is (typeof rows)[number] & CheckRow => r.id !== null);
+  return { userId: rows[0]!.user_id, entitlement: decideFromRows(options, subscriptions) };
+}
+
+async function checkJwt(options: EntitlementOptions, request: FastifyRequest) {
+  const userId = await options.authenticator.userId(request);
+  return userId ? { userId, entitlement: await entitlementOf(options, userId) } : null;
+}
+
+/**
+ * The guard every premium route uses: 401 without a valid token, 402 when the user is not premium.
+ * Use as a `preHandler`, together with `config: { rateLimit: 'auth' }` so that its 401s count
+ * towards the per-address limit (src/users/rate-limit.ts).
+ */
+function premiumGuard(options: EntitlementOptions) {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    const checked = await check(options, request);
+    if (!checked) return unauthorized(reply);
+    const { entitlement } = checked;
+    if (!entitlement.premium) {
+      return reply.code(402).send({ error: 'premium_required', reason: entitlement.reason });
+    }
+  };
+}
+
+export function entitlementRoutes(app: FastifyInstance, options: EntitlementOptions): void {
+  // Cache-Control: no-store comes with every answer (src/http/security-headers.ts).
+  app.get('/v1/entitlements', { config: { rateLimit: 'auth' } }, async (request, reply) => {
+    const checked = await check(options, request);
+    if (!checked) return unauthorized(reply);
+    return { userId: checked.userId, ...checked.entitlement };
+  });
+
+  app.get('/v1/premium/ping', { config: { rateLimit: 'auth' }, preHandler: premiumGuard(options) }, async () => ({ ok: true }));
+}
