@@ -1,31 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { accessOf, decideEntitlement } from '../../src/entitlements/decide.js';
 import type { SubscriptionRecord } from '../../src/subscriptions/decide.js';
+import { subscriptionRecord } from '../helpers/records.js';
 
 const NOW = 1_800_000_000;
 const HOUR = 3600;
 
 function record(overrides: Partial<SubscriptionRecord>): SubscriptionRecord {
-  return {
-    id: 'sub_1',
-    customerId: 'cus_1',
-    status: 'active',
-    priceId: 'price_basic',
-    productId: 'prod_1',
+  return subscriptionRecord({
     currentPeriodStart: NOW - 10 * 86_400,
     currentPeriodEnd: NOW + 20 * 86_400,
-    cancelAtPeriodEnd: false,
-    cancelAt: null,
-    canceledAt: null,
-    endedAt: null,
-    trialEnd: null,
-    pastDueSince: null,
-    lastEventId: 'evt_1',
-    lastEventType: 'customer.subscription.updated',
     lastEventCreated: NOW - 100,
-    syncedAt: null,
     ...overrides,
-  };
+  });
 }
 
 describe('accessOf: whether one record grants access', () => {

@@ -1,30 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { diffRecords, type PaymentFacts, type SubscriptionRecord } from '../../src/subscriptions/decide.js';
+import { subscriptionRecord } from '../helpers/records.js';
 
 const T = 1_800_000_000;
 
-function record(overrides: Partial<SubscriptionRecord> = {}): SubscriptionRecord {
-  return {
-    id: 'sub_1',
-    customerId: 'cus_1',
-    status: 'active',
-    priceId: 'price_basic',
-    productId: 'prod_1',
-    currentPeriodStart: T,
-    currentPeriodEnd: T + 30 * 86_400,
-    cancelAtPeriodEnd: false,
-    cancelAt: null,
-    canceledAt: null,
-    endedAt: null,
-    trialEnd: null,
-    pastDueSince: null,
-    lastEventId: 'evt_1',
-    lastEventType: 'customer.subscription.updated',
-    lastEventCreated: T,
-    syncedAt: null,
-    ...overrides,
-  };
-}
+const record = (overrides: Partial<SubscriptionRecord> = {}) => subscriptionRecord(overrides, T);
 
 function facts(overrides: Partial<PaymentFacts> = {}): PaymentFacts {
   return { subscriptionId: 'sub_1', lastPaymentSucceededAt: null, lastPaymentFailedAt: null, lastInvoiceId: null, ...overrides };
