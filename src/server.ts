@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type Stripe from 'stripe';
+import { accountRoutes } from './accounts/index.js';
 import { type BillingConfig, billingRoutes, createStripeClient, startBillingJobs, subscriptionReader } from './billing/index.js';
 import type { Config } from './config/index.js';
 import type { Store } from './db/index.js';
@@ -41,6 +42,7 @@ export type ServiceConfig = Pick<
   | 'httpTimeouts'
 > &
   Partial<WorkerTuning> &
+  Partial<Pick<Config, 'email'>> &
   BillingConfig;
 
 /** Sizes and budgets of the worker's groups; unset, the worker's own defaults apply. */
@@ -141,6 +143,13 @@ export async function buildService(options: ServiceOptions): Promise<Service> {
       });
     });
     userRoutes(app, store.db);
+    accountRoutes(app, {
+      store,
+      authenticator,
+      email: config.email,
+      now: options.now,
+      onResult: (route, result) => metrics.accountRequests.inc({ route, result }),
+    });
     entitlementRoutes(app, entitlementOptions);
     billingRoutes(app, { stripe, store, authenticator, settings: config, now: options.now });
     if (config.adminToken)

@@ -114,6 +114,14 @@ export const envSchema = z.object({
     (v) => v === undefined || (/^\d+$/.test(v) && Number(v) >= 1),
     'must be a whole number, at least 1',
   ),
+  SMTP_URL: optionalText.refine(
+    (v) => v === undefined || /^smtps?:\/\/[^/\s]+(:\d+)?\/?$/.test(v),
+    'must be an SMTP URL like "smtp://user:pass@smtp.example.com:587", "smtps://…:465" or "smtp://127.0.0.1:2525"',
+  ),
+  EMAIL_FROM: optionalText.refine(
+    (v) => v === undefined || /^[^\s@<>]+@[^\s@<>]+$|^[^<>]*<[^\s@<>]+@[^\s@<>]+>$/.test(v),
+    'must be an address like "billing@example.com" or "Example <billing@example.com>"',
+  ),
   AUTH_JWKS_URL: optionalText.refine(
     (v) => v === undefined || /^https?:\/\/[^/]+/.test(v),
     "must be the http(s) URL of your identity provider's JWKS (its public signing keys)",

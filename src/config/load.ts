@@ -33,6 +33,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       'STRIPE_WEBHOOK_SECRET: required when NODE_ENV=production (the endpoint\'s signing secret, "whsec_…"; comma-separate several during a rotation)',
     ]);
   }
+  if (e.SMTP_URL && !e.EMAIL_FROM) throw new ConfigError(['EMAIL_FROM: required with SMTP_URL (the sender of sign-in codes)']);
   const jwtVariables = [e.AUTH_JWKS_URL, e.AUTH_ISSUER, e.AUTH_AUDIENCE];
   if (jwtVariables.some((v) => v !== undefined) && jwtVariables.some((v) => v === undefined)) {
     throw new ConfigError(["AUTH_JWKS_URL, AUTH_ISSUER, AUTH_AUDIENCE: set all three to accept your sign-in's JWTs, or none"]);
@@ -91,6 +92,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workerBatchSize: optionalNumber(e.WORKER_BATCH_SIZE),
     workerEventsPerTransaction: optionalNumber(e.WORKER_EVENTS_PER_TRANSACTION),
     workerGroupBudgetMs: optionalNumber(e.WORKER_GROUP_BUDGET_MS),
+    email: e.SMTP_URL ? { smtpUrl: e.SMTP_URL, from: e.EMAIL_FROM! } : undefined,
     jwt: e.AUTH_JWKS_URL ? { jwksUrl: e.AUTH_JWKS_URL, issuer: e.AUTH_ISSUER!, audience: e.AUTH_AUDIENCE! } : undefined,
     alerts: e.ALERT_WEBHOOK_URL
       ? {

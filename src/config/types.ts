@@ -50,6 +50,8 @@ export interface Config {
   workerGroupBudgetMs: number | undefined;
   /** The seller's own sign-in, whose JWTs are accepted as bearer tokens; off unless all three AUTH_ variables are set. */
   jwt: JwtSettings | undefined;
+  /** Restore by emailed code; undefined without SMTP_URL (the routes then answer 503 email_not_configured). */
+  email: EmailSettings | undefined;
   /** Built-in Slack-compatible alerts; off without ALERT_WEBHOOK_URL. */
   alerts: AlertSettings | undefined;
   dataDir: string;
@@ -99,3 +101,9 @@ export interface AlertSettings {
 
 export const DEFAULT_RATE_LIMITS: RateLimits = { signupsPerMinute: 30, authFailuresPerMinute: 60 };
 export const DEFAULT_HTTP_TIMEOUTS: HttpTimeouts = { headersMs: 10_000, requestMs: 30_000 };
+
+export interface EmailSettings {
+  /** nodemailer's transport URL: smtp:// (STARTTLS when offered) or smtps://; may carry a password, never logged. */
+  smtpUrl: string;
+  from: string;
+}

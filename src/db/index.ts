@@ -6,3 +6,4 @@ export { NamedLock } from './named-lock.js';
 export { dialectOf, openStore, preparedOnPostgres, type StoreOptions } from './open.js';
 export type * from './schema.js';
 export type { Dialect, Store } from './store.js';
+export { inWriteTransaction } from './write-transaction.js';

@@ -15,6 +15,8 @@ export interface Database {
   subscription_payments: SubscriptionPaymentsTable;
   worker_locks: WorkerLocksTable;
   event_attempts: EventAttemptsTable;
+  account_emails: AccountEmailsTable;
+  email_codes: EmailCodesTable;
 }
 
 export type AttemptOutcome = 'applied' | 'ignored' | 'failed' | 'dead' | 'lease_lost';
@@ -36,6 +38,27 @@ interface UsersTable {
   /** SHA-256 of the bearer token; the token itself is never stored. */
   token_hash: string | null;
   created_at: number;
+  /** The account this user acts for, after its install verified an email (null: its own). Never a chain: an account's own row has null. */
+  account_id: string | null;
+}
+
+/** Each email an account verified: that address then belongs to it (first verification wins). */
+interface AccountEmailsTable {
+  /** Trimmed and lower-cased. */
+  email: string;
+  user_id: string;
+  verified_at: number;
+}
+
+/** The one code an install may use for an address, until it expires, is used, or takes 5 wrong guesses. */
+interface EmailCodesTable {
+  email: string;
+  /** The install's own user that asked for it. */
+  user_id: string;
+  /** SHA-256 of the code; the code itself is never stored. */
+  code_hash: string;
+  expires_at: number;
+  failed_attempts: number;
 }
 
 /** pending → processing → applied | ignored | failed (→ processing again) | dead. */
@@ -85,6 +108,9 @@ interface CustomersTable {
   /** JSON array of entitlement lookup keys from Stripe's active entitlement summary; null when none was received. */
   features: string | null;
   features_event_created: number | null;
+  /** The customer's email in Stripe, trimmed and lower-cased (restore by emailed code looks it up). */
+  email: string | null;
+  email_event_created: number | null;
   updated_at: number;
 }
 

@@ -68,13 +68,21 @@ const CHECK_COLUMNS = [
 
 export type CheckRow = AccessRow & { customer_features: string | null };
 
-/** A user's subscription rows by user id (a JWT's subject). */
-export function rowsForUser(db: Kysely<Database>, userId: string): Promise<CheckRow[]> {
+/**
+ * An account's subscription rows: those of its own user and of every user that acts for it (an
+ * install that verified the account's email keeps its own subscriptions, and they count here).
+ */
+export function rowsForUser(db: Kysely<Database>, accountId: string): Promise<CheckRow[]> {
   return db
     .selectFrom('subscriptions')
     .innerJoin('customers', 'customers.id', 'subscriptions.customer_id')
     .select(CHECK_COLUMNS)
-    .where('customers.user_id', '=', userId)
+    .where((eb) =>
+      eb.or([
+        eb('customers.user_id', '=', accountId),
+        eb('customers.user_id', 'in', eb.selectFrom('users').select('users.id').where('users.account_id', '=', accountId)),
+      ]),
+    )
     .execute();
 }
 
@@ -88,11 +96,15 @@ export function rowsByTokenHashes(db: Kysely<Database>, dialect: Dialect) {
     dialect === 'postgres'
       ? sql<boolean>`"users"."token_hash" = any(${[]})`
       : sql<boolean>`"users"."token_hash" in (select value from json_each(${'[]'}))`;
+  // An account's users all carry its id in `account_id`, its own user too; a user on its own has
+  // none, and then its own customers count (see rowsForUser).
+  const account = sql<string>`coalesce("users"."account_id", "users"."id")`;
   return db
     .selectFrom('users')
-    .leftJoin('customers', 'customers.user_id', 'users.id')
+    .leftJoin('users as members', 'members.account_id', 'users.account_id')
+    .leftJoin('customers', (join) => join.on('customers.user_id', '=', sql<string>`coalesce("members"."id", "users"."id")`))
     .leftJoin('subscriptions', 'subscriptions.customer_id', 'customers.id')
-    .select([...CHECK_COLUMNS, 'users.id as user_id', 'users.token_hash as token_hash'])
+    .select([...CHECK_COLUMNS, account.as('user_id'), 'users.token_hash as token_hash'])
     .where(tokenHashIn)
     .compile();
 }

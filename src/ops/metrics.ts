@@ -22,6 +22,11 @@ export function createMetrics(store?: Store) {
       'Webhook deliveries by event type and intake outcome (stored, duplicate, rejected, livemode_mismatch) and, when rejected, the reason',
       ['type', 'outcome', 'reason'],
     ),
+    accountRequests: counter(
+      'account_requests_total',
+      "Restore-by-email requests by route (email, verify, signout) and result (sent, send_failed, rate_limited, a refused code's reason, linked_<how the account was found>, detached)",
+      ['route', 'result'],
+    ),
     signatureFailures: counter(
       'stripe_webhook_signature_failures_total',
       'Webhook deliveries refused because the Stripe-Signature did not verify, by reason',

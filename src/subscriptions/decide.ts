@@ -47,8 +47,11 @@ export function decideLink(linkedUser: string | null, userId: string): LinkDecis
   return { link: false, existingUserId: linkedUser };
 }
 
-/** Whether an entitlement summary of `eventCreated` replaces the stored one: not when a newer summary is stored. */
-export function decideFeatures(storedCreated: number | null, eventCreated: number): boolean {
+/**
+ * Whether a customer fact an event states (its entitlement summary, its email) replaces the stored
+ * one: not when the stored one came from a newer event. Events of one second: the later arrival wins.
+ */
+export function decideCustomerFact(storedCreated: number | null, eventCreated: number): boolean {
   return storedCreated === null || storedCreated <= eventCreated;
 }
 

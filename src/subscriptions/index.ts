@@ -5,5 +5,5 @@ export type { SubscriptionRecord } from './decide.js';
 export { HANDLED_EVENT_TYPES, isHandledEventType, isShortText, orderingKeyOf } from './event-types/index.js';
 export { EventQueue } from './queue.js';
 export { recordFromRow } from './records/index.js';
-export { parseSubscription, type SubscriptionSnapshot, type SubscriptionStatus } from './stripe-objects.js';
+export { normalizeEmail, parseSubscription, type SubscriptionSnapshot, type SubscriptionStatus } from './stripe-objects.js';
 export { InvalidEventError, SyncWorker, type SyncWorkerOptions, WorkerLockError } from './worker/index.js';

@@ -199,6 +199,27 @@ export function parseEntitlementSummary(object: unknown): EntitlementSummarySnap
   return { customerId: s.customer, features: [...new Set(s.entitlements.data.map((e) => e.lookup_key))].sort() };
 }
 
+/** An address as the service compares them: trimmed and lower-cased; null unless it looks like one (at most 254 characters). */
+export function normalizeEmail(value: string): string | null {
+  const email = value.trim().toLowerCase();
+  return email.length <= 254 && /^[^\s@]+@[^\s@]+$/.test(email) ? email : null;
+}
+
+const customerEmailSchema = z.object({ email: text.nullable().optional() });
+const checkoutEmailSchema = z.object({ customer_details: z.object({ email: text.nullable().optional() }).nullable().optional() });
+
+/** The email Stripe has for a customer (`customer.email`), normalized; null when none or not an address. */
+export function parseCustomerEmail(object: unknown): string | null {
+  const { email } = customerEmailSchema.parse(object);
+  return email ? normalizeEmail(email) : null;
+}
+
+/** The email the buyer gave at Checkout (`customer_details.email`), normalized; null when none. */
+export function parseCheckoutEmail(object: unknown): string | null {
+  const email = checkoutEmailSchema.parse(object).customer_details?.email;
+  return email ? normalizeEmail(email) : null;
+}
+
 /**
  * The fields of each object that say what its event is about (its ordering key), as parts of the
  * very schemas the handlers parse with: intake reads only these, cheaply, and cannot read them

@@ -13,8 +13,13 @@ export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
+/** A new user's id: 12 random bytes. */
+export function newUserId(): string {
+  return `usr_${randomBytes(12).toString('base64url')}`;
+}
+
 export async function createUser(db: Kysely<Database>): Promise<{ userId: string; token: string }> {
-  const userId = `usr_${randomBytes(12).toString('base64url')}`;
+  const userId = newUserId();
   // 32 random bytes: 43 base64url characters. Only its hash is stored.
   const token = randomBytes(32).toString('base64url');
   await db
@@ -41,13 +46,17 @@ export class Authenticator {
     private readonly verifyJwt?: (token: string) => Promise<string | null>,
   ) {}
 
-  /** The user id, or null for a missing, malformed, unknown, expired or wrongly signed token. Throws AuthUnavailableError. */
+  /** The install behind the request's opaque token; null for none, a JWT, or an unknown token. */
+  install(request: FastifyRequest): Promise<Install | null> {
+    return installOf(this.db, request);
+  }
+
+  /**
+   * The user id the request acts for (an install's account, once it verified an email), or null
+   * for a missing, malformed, unknown, expired or wrongly signed token. Throws AuthUnavailableError.
+   */
   async userId(request: FastifyRequest): Promise<string | null> {
-    const tokenHash = bearerTokenHash(request);
-    if (tokenHash) {
-      const row = await this.db.selectFrom('users').select('id').where('token_hash', '=', tokenHash).executeTakeFirst();
-      return row?.id ?? null;
-    }
+    if (bearerTokenHash(request)) return (await this.install(request))?.accountId ?? null;
     const jwt = this.verifyJwt ? JWT.exec(request.headers.authorization ?? '') : null;
     if (!jwt) return null;
     const userId = await this.verifyJwt!(jwt[1]!);
@@ -62,6 +71,20 @@ export class Authenticator {
     }
     return userId;
   }
+}
+
+/** An install: the user its opaque token belongs to, and the account that user acts for (itself when it has none). */
+export interface Install {
+  userId: string;
+  accountId: string;
+}
+
+/** What the opaque token of the request belongs to (account routes take only these); null for none or an unknown one. */
+async function installOf(db: Kysely<Database>, request: FastifyRequest): Promise<Install | null> {
+  const tokenHash = bearerTokenHash(request);
+  if (!tokenHash) return null;
+  const row = await db.selectFrom('users').select(['id', 'account_id']).where('token_hash', '=', tokenHash).executeTakeFirst();
+  return row ? { userId: row.id, accountId: row.account_id ?? row.id } : null;
 }
 
 /** The answer to a request without a valid bearer token. */

@@ -1,5 +1,5 @@
 /** Users of the extension: anonymous accounts per install, the seller's JWT sign-in, bearer tokens, rate limits. */
 
-export { Authenticator, bearerTokenHash, createUser, hashToken, unauthorized, userRoutes } from './accounts.js';
+export { Authenticator, bearerTokenHash, createUser, hashToken, type Install, newUserId, unauthorized, userRoutes } from './accounts.js';
 export { AuthUnavailableError, jwtVerifier } from './jwt.js';
-export { rateLimitHooks } from './rate-limit.js';
+export { FixedWindowCounter, rateLimitHooks } from './rate-limit.js';

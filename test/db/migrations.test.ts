@@ -63,7 +63,7 @@ describe.each(BACKENDS)('moving event payloads to their own table (0009), on $na
 });
 
 describe.each(BACKENDS)('one index for the token lookup (0010), on $name', (backend) => {
-  it('keeps token hashes unique; PostgreSQL has one index on them, which carries the user id', async () => {
+  it('keeps token hashes unique; PostgreSQL has one index on them, which carries the user id and account (0011)', async () => {
     const database = await backend.create();
     const store = await openStore(database.url);
     try {
@@ -76,7 +76,7 @@ describe.each(BACKENDS)('one index for the token lookup (0010), on $name', (back
           indexdef: string;
         }>`select indexdef from pg_indexes where tablename = 'users' and indexdef like '%token_hash%'`.execute(store.db);
         expect(rows.map((r) => r.indexdef)).toEqual([
-          'CREATE UNIQUE INDEX users_token_lookup ON public.users USING btree (token_hash) INCLUDE (id)',
+          'CREATE UNIQUE INDEX users_token_lookup ON public.users USING btree (token_hash) INCLUDE (id, account_id)',
         ]);
       }
     } finally {

@@ -42,7 +42,7 @@ describe('SQLite planner statistics', () => {
     expect(rows.find((r) => r.idx === 'users_token_lookup')?.stat).toMatch(/^200 /);
   });
 
-  it('let an entitlement check read only indexes: the user, its customers and their subscriptions', async () => {
+  it("let an entitlement check read only indexes: the user, its account's users, their customers and subscriptions", async () => {
     store = await storeWithUsers(200);
     const lookup = rowsByTokenHashes(store.db, 'sqlite');
     const { rows } = await store.db.executeQuery<{ detail: string }>({
@@ -51,7 +51,7 @@ describe('SQLite planner statistics', () => {
       parameters: ['[]'],
     });
     const searches = rows.map((r) => r.detail).filter((detail) => detail.startsWith('SEARCH'));
-    expect(searches.map((detail) => detail.split(' ')[1])).toEqual(['users', 'customers', 'subscriptions']);
+    expect(searches.map((detail) => detail.split(' ')[1])).toEqual(['users', 'members', 'customers', 'subscriptions']);
     for (const detail of searches) expect(detail).toContain('USING COVERING INDEX');
   });
 });

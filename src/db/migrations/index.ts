@@ -9,6 +9,7 @@ import { payloadLz4 } from './0007_payload_lz4.js';
 import { checkCoveringIndexes } from './0008_check_covering_indexes.js';
 import { eventPayloads } from './0009_event_payloads.js';
 import { oneTokenIndex } from './0010_one_token_index.js';
+import { accounts } from './0011_accounts.js';
 
 /**
  * Migrations live in code so one build serves both dialects; `isPostgres` picks the few
@@ -26,6 +27,7 @@ function migrations(isPostgres: boolean): Record<string, Migration> {
     '0008_check_covering_indexes': checkCoveringIndexes(isPostgres),
     '0009_event_payloads': eventPayloads(isPostgres),
     '0010_one_token_index': oneTokenIndex(isPostgres),
+    '0011_accounts': accounts(isPostgres),
   };
 }
 

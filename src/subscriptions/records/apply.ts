@@ -1,5 +1,4 @@
-import { sql } from 'kysely';
-import type { Store } from '../../db/index.js';
+import { inWriteTransaction, type Store } from '../../db/index.js';
 import type { Completion } from '../queue.js';
 import { type Needs, type SyncRecords, TransactionRecords } from './records.js';
 import { finishEvents, LinkedMeanwhileError, writeTables } from './statements.js';
@@ -48,41 +47,32 @@ export async function applyInTransaction<I, T>(
   now: () => number = Date.now,
 ): Promise<TransactionOutcome<I, T>> {
   try {
-    return await store.db.connection().execute(async (db) => {
-      // SQLite: take the write lock at once. A transaction that read first could not write after
-      // another process (intake) wrote behind it (SQLITE_BUSY without waiting).
-      await sql.raw(store.dialect === 'sqlite' ? 'begin immediate' : 'begin').execute(db);
-      try {
-        const records = await TransactionRecords.load(db, store.dialect, now, needs);
-        const outcome: TransactionOutcome<I, T> = { applied: [], failed: [], unstarted: [] };
-        for (const [index, item] of items.entries()) {
-          if (index > 0 && steps.startAnother?.(index) === false) {
-            outcome.unstarted.push(...items.slice(index));
-            break;
-          }
-          const startedAt = now();
-          const event = records.forEvent();
-          try {
-            const value = await steps.apply(event, item);
-            event.keep();
-            outcome.applied.push({ item, value, startedAt, finishedAt: now() });
-          } catch (error) {
-            outcome.failed.push({ item, error });
-          }
+    return await inWriteTransaction(store, async (db) => {
+      const records = await TransactionRecords.load(db, store.dialect, now, needs);
+      const outcome: TransactionOutcome<I, T> = { applied: [], failed: [], unstarted: [] };
+      for (const [index, item] of items.entries()) {
+        if (index > 0 && steps.startAnother?.(index) === false) {
+          outcome.unstarted.push(...items.slice(index));
+          break;
         }
-        const completion = steps.completion(outcome.applied);
-        if (store.dialect === 'sqlite') {
-          await writeTables(db, records.writes);
-          await finishEvents(db, completion);
-        } else {
-          await writeOnPostgres(db, records.writes, completion);
+        const startedAt = now();
+        const event = records.forEvent();
+        try {
+          const value = await steps.apply(event, item);
+          event.keep();
+          outcome.applied.push({ item, value, startedAt, finishedAt: now() });
+        } catch (error) {
+          outcome.failed.push({ item, error });
         }
-        await sql`commit`.execute(db);
-        return outcome;
-      } catch (error) {
-        await sql`rollback`.execute(db).catch(() => {});
-        throw error;
       }
+      const completion = steps.completion(outcome.applied);
+      if (store.dialect === 'sqlite') {
+        await writeTables(db, records.writes);
+        await finishEvents(db, completion);
+      } else {
+        await writeOnPostgres(db, records.writes, completion);
+      }
+      return outcome;
     });
   } catch (transactionError) {
     return { applied: [], failed: items.map((item) => ({ item, error: transactionError })), unstarted: [], transactionError };

@@ -4,9 +4,10 @@ import type { PaymentFacts, SeenStatus, SubscriptionRecord } from '../decide.js'
 import { paymentFactsFromRow, recordFromRow, seenStatusOf } from './rows.js';
 
 /** What a customer's row says to sync: who it belongs to, and the `created` of its stored entitlement summary. */
-interface CustomerState {
+export interface CustomerState {
   userId: string | null;
   featuresCreated: number | null;
+  emailCreated: number | null;
 }
 
 /** What sync reads, by id; every id asked for is in the answer (null or [] when nothing is stored). */
@@ -119,10 +120,15 @@ export async function loadCustomers(db: Kysely<Database>, ids: readonly string[]
       : await db
           .selectFrom('customers as c')
           .leftJoin('users as u', 'u.id', 'c.user_id')
-          .select(['c.id', 'c.user_id', 'c.features_event_created', 'u.id as known_user'])
+          .select(['c.id', 'c.user_id', 'c.features_event_created', 'c.email_event_created', 'u.id as known_user'])
           .where('c.id', 'in', ids)
           .execute();
-  const found = new Map(rows.map((row) => [row.id, { userId: row.user_id, featuresCreated: row.features_event_created }]));
+  const found = new Map(
+    rows.map((row) => [
+      row.id,
+      { userId: row.user_id, featuresCreated: row.features_event_created, emailCreated: row.email_event_created },
+    ]),
+  );
   const customers = new Map(ids.map((id) => [id, found.get(id) ?? null]));
   const users = new Map(rows.flatMap((row) => (row.user_id === null ? [] : [[row.user_id, row.known_user !== null] as const])));
   return { customers, users };

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database, Dialect } from '../../db/index.js';
 import {
-  decideFeatures,
+  decideCustomerFact,
   decideLink,
   type EventStamp,
   type LinkDecision,
@@ -10,6 +10,7 @@ import {
   type SubscriptionRecord,
 } from '../decide.js';
 import {
+  type CustomerState,
   type Known,
   type KnownKind,
   type KnownValue,
@@ -56,6 +57,13 @@ export interface SyncRecords {
   markCustomerDeleted(customerId: string): void;
   /** Stores the customer's entitlement lookup keys unless a newer summary is stored; says whether it did. */
   setCustomerFeatures(customerId: string, features: string[], eventCreated: number): Promise<boolean>;
+  /** Stores the customer's (normalized) email unless a newer event stated one; says whether it did. */
+  setCustomerEmail(customerId: string, email: string, eventCreated: number): Promise<boolean>;
+}
+
+/** A customer as known so far, or a new one's empty state. */
+function knownCustomer(customer: CustomerState | null): CustomerState {
+  return customer ?? { userId: null, featuresCreated: null, emailCreated: null };
 }
 
 /** What a transaction, or one event in it, has locked and read so far, and the rows it will write. */
@@ -194,7 +202,7 @@ export class EventRecords implements SyncRecords {
     const customer = await this.read('customers', customerId);
     const decision = decideLink(customer?.userId ?? null, userId);
     if (decision.link && customer?.userId !== userId) {
-      this.own.known.customers.set(customerId, { featuresCreated: customer?.featuresCreated ?? null, userId });
+      this.own.known.customers.set(customerId, { ...knownCustomer(customer), userId });
       this.own.add({ links: [{ id: customerId, user_id: userId, linked_by: linkedBy, deleted: 0, updated_at: this.transaction.now() }] });
     }
     return decision;
@@ -210,8 +218,8 @@ export class EventRecords implements SyncRecords {
 
   async setCustomerFeatures(customerId: string, features: string[], eventCreated: number): Promise<boolean> {
     const customer = await this.read('customers', customerId);
-    if (!decideFeatures(customer?.featuresCreated ?? null, eventCreated)) return false;
-    this.own.known.customers.set(customerId, { userId: customer?.userId ?? null, featuresCreated: eventCreated });
+    if (!decideCustomerFact(customer?.featuresCreated ?? null, eventCreated)) return false;
+    this.own.known.customers.set(customerId, { ...knownCustomer(customer), featuresCreated: eventCreated });
     const row = {
       id: customerId,
       features: JSON.stringify(features),
@@ -219,6 +227,14 @@ export class EventRecords implements SyncRecords {
       updated_at: this.transaction.now(),
     };
     this.own.add({ features: [row] });
+    return true;
+  }
+
+  async setCustomerEmail(customerId: string, email: string, eventCreated: number): Promise<boolean> {
+    const customer = await this.read('customers', customerId);
+    if (!decideCustomerFact(customer?.emailCreated ?? null, eventCreated)) return false;
+    this.own.known.customers.set(customerId, { ...knownCustomer(customer), emailCreated: eventCreated });
+    this.own.add({ emails: [{ id: customerId, email, email_event_created: eventCreated, updated_at: this.transaction.now() }] });
     return true;
   }
 

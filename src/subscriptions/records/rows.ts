@@ -12,6 +12,7 @@ import type { SubscriptionStatus } from '../stripe-objects.js';
 export type CustomerLink = Pick<CustomerRow, 'id' | 'user_id' | 'linked_by' | 'deleted' | 'updated_at'>;
 export type CustomerDeletion = Pick<CustomerRow, 'id' | 'updated_at'>;
 export type CustomerFeatures = Pick<CustomerRow, 'id' | 'features' | 'features_event_created' | 'updated_at'>;
+export type CustomerEmail = Pick<CustomerRow, 'id' | 'email' | 'email_event_created' | 'updated_at'>;
 
 /** The rows a transaction of sync writes at its end, whatever made them: one event, a group, the Checkout redirect or reconcile. */
 export interface RecordWrites {
@@ -22,10 +23,11 @@ export interface RecordWrites {
   links: CustomerLink[];
   deletions: CustomerDeletion[];
   features: CustomerFeatures[];
+  emails: CustomerEmail[];
 }
 
 export function noWrites(): RecordWrites {
-  return { observations: [], subscriptions: [], payments: [], history: [], links: [], deletions: [], features: [] };
+  return { observations: [], subscriptions: [], payments: [], history: [], links: [], deletions: [], features: [], emails: [] };
 }
 
 /** The last row of each key: PostgreSQL refuses to upsert one row twice in a statement. */

@@ -1,7 +1,14 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../../db/index.js';
 import { type Completion, type FinishedEvent, LeaseLostError, recordAttempts } from '../queue.js';
-import { type CustomerDeletion, type CustomerFeatures, type CustomerLink, latestOfEach, type RecordWrites } from './rows.js';
+import {
+  type CustomerDeletion,
+  type CustomerEmail,
+  type CustomerFeatures,
+  type CustomerLink,
+  latestOfEach,
+  type RecordWrites,
+} from './rows.js';
 
 /** Another transaction linked a customer after this one read it: the write is refused, and the caller runs its events again. */
 export class LinkedMeanwhileError extends Error {
@@ -50,9 +57,13 @@ async function insertLinks(db: Kysely<Database>, links: CustomerLink[]): Promise
 }
 
 /** Deletions and entitlement summaries: rare, so a statement each on both databases. They touch no column a link writes. */
-export async function writeCustomerChanges(db: Kysely<Database>, writes: Pick<RecordWrites, 'deletions' | 'features'>): Promise<void> {
+export async function writeCustomerChanges(
+  db: Kysely<Database>,
+  writes: Pick<RecordWrites, 'deletions' | 'features' | 'emails'>,
+): Promise<void> {
   for (const deletion of writes.deletions) await markDeleted(db, deletion);
   for (const features of writes.features) await storeFeatures(db, features);
+  for (const email of writes.emails) await storeEmail(db, email);
 }
 
 async function markDeleted(db: Kysely<Database>, { id, updated_at }: CustomerDeletion): Promise<void> {
@@ -63,7 +74,7 @@ async function markDeleted(db: Kysely<Database>, { id, updated_at }: CustomerDel
     .execute();
 }
 
-/** Unless a newer summary was stored meanwhile (the concurrency re-check of decideFeatures). */
+/** Unless a newer summary was stored meanwhile (the concurrency re-check of decideCustomerFact). */
 async function storeFeatures(db: Kysely<Database>, row: CustomerFeatures): Promise<void> {
   const { features, features_event_created, updated_at } = row;
   await db
@@ -75,6 +86,23 @@ async function storeFeatures(db: Kysely<Database>, row: CustomerFeatures): Promi
         .doUpdateSet({ features, features_event_created, updated_at })
         .where((eb) =>
           eb.or([eb('customers.features_event_created', 'is', null), eb('customers.features_event_created', '<=', features_event_created)]),
+        ),
+    )
+    .execute();
+}
+
+/** Unless an email of a newer event was stored meanwhile (the concurrency re-check of decideCustomerFact). */
+async function storeEmail(db: Kysely<Database>, row: CustomerEmail): Promise<void> {
+  const { email, email_event_created, updated_at } = row;
+  await db
+    .insertInto('customers')
+    .values({ ...row, deleted: 0 })
+    .onConflict((oc) =>
+      oc
+        .column('id')
+        .doUpdateSet({ email, email_event_created, updated_at })
+        .where((eb) =>
+          eb.or([eb('customers.email_event_created', 'is', null), eb('customers.email_event_created', '<=', email_event_created)]),
         ),
     )
     .execute();

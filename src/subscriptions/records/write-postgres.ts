@@ -19,7 +19,7 @@ import { LinkedMeanwhileError, writeCustomerChanges } from './statements.js';
  */
 export async function writeOnPostgres(db: Kysely<Database>, writes: RecordWrites, completion: Completion): Promise<void> {
   await writeCustomerChanges(db, writes);
-  const { deletions: _, features: __, ...grouped } = writes;
+  const { deletions: _, features: __, emails: ___, ...grouped } = writes;
   if (completion.finished.length === 0 && completion.attempts.length === 0 && Object.values(grouped).every((rows) => rows.length === 0))
     return;
   // In the order of their numbers in GROUP_WRITE.

@@ -1,0 +1,66 @@
+import { type AddressInfo } from 'node:net';
+import { simpleParser } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
+
+export interface CapturedMessage {
+  from: string;
+  to: string[];
+  subject: string;
+  text: string;
+}
+
+/** A real SMTP server on loopback (the `smtp-server` package) that keeps every message it receives. */
+export interface SmtpCapture {
+  /** `smtp://127.0.0.1:<port>`: no auth, no TLS. */
+  url: string;
+  messages: CapturedMessage[];
+  /** The 6-digit code of the newest message to `to` that arrives after `after` messages to it (default: any). */
+  waitForCode(to: string, options?: { after?: number; timeoutMs?: number }): Promise<string>;
+  /** How many messages went to `to` so far. */
+  countTo(to: string): number;
+  close(): Promise<void>;
+}
+
+export async function startSmtpCapture(): Promise<SmtpCapture> {
+  const messages: CapturedMessage[] = [];
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onData(stream, session, callback) {
+      simpleParser(stream)
+        .then((mail) => {
+          messages.push({
+            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+            to: session.envelope.rcptTo.map((r) => r.address.toLowerCase()),
+            subject: mail.subject ?? '',
+            text: mail.text ?? '',
+          });
+          callback();
+        })
+        .catch(callback);
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.server.address() as AddressInfo;
+  const to = (address: string) => messages.filter((m) => m.to.includes(address.trim().toLowerCase()));
+  return {
+    url: `smtp://127.0.0.1:${port}`,
+    messages,
+    countTo: (address) => to(address).length,
+    async waitForCode(address, { after = 0, timeoutMs = 10_000 } = {}) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const received = to(address);
+        if (received.length > after) {
+          const codes = received.at(-1)!.text.match(/\b\d{6}\b/g) ?? [];
+          if (codes.length !== 1) throw new Error(`expected exactly one 6-digit number in the message, found ${codes.length}`);
+          return codes[0]!;
+        }
+        if (Date.now() > deadline) throw new Error(`no message to ${address} within ${timeoutMs} ms`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
