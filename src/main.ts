@@ -40,6 +40,7 @@ async function main(): Promise<void> {
         database: redactDatabaseUrl(config.databaseUrl),
         role,
         webhookSecrets: config.webhookSecrets.length,
+        emailSignIn: config.email !== undefined,
         production: config.production,
       },
       role === 'worker' ? 'sync worker ready (serving /healthz, /readyz and /metrics only)' : 'billing service ready',

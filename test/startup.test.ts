@@ -48,6 +48,9 @@ describe('configuration', () => {
     [{ PRICE_IDS: 'price_1, price two' }, 'PRICE_IDS'],
     [{ RECONCILE_INTERVAL: '10s' }, 'RECONCILE_INTERVAL'],
     [{ STRIPE_API_URL: 'ftp://127.0.0.1' }, 'STRIPE_API_URL'],
+    [{ SMTP_URL: 'https://user:secretpassword@mail.example.com' }, 'SMTP_URL'],
+    [{ SMTP_URL: 'smtp://user:secretpassword@mail.example.com:587' }, 'EMAIL_FROM'],
+    [{ SMTP_URL: 'smtp://127.0.0.1:2525', EMAIL_FROM: 'not an address' }, 'EMAIL_FROM'],
   ])('%o is refused, naming %s, without echoing the value', (env, variable) => {
     const dataDir = tempDir();
     let error: unknown;
