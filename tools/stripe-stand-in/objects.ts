@@ -137,6 +137,8 @@ export function checkoutSessionObject(params: StripeObject, url: string): Stripe
     payment_status: 'unpaid',
     payment_intent: null,
     customer: params.customer ?? null,
+    // Filled in when the buyer pays (the fixture's example address would otherwise be every buyer's).
+    customer_details: null,
     client_reference_id: params.client_reference_id ?? null,
     success_url: params.success_url,
     cancel_url: params.cancel_url ?? null,

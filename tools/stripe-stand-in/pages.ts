@@ -22,7 +22,7 @@ export function checkoutPage(session: StripeObject, price: Price): string {
   return page(
     'Stripe stand-in Checkout',
     `<p id="plan">${escapeHtml(price.nickname)} (${escapeHtml(price.id)}): ${escapeHtml(amount)} USD per month</p>
-<form method="post" action="/checkout/${escapeHtml(session.id)}/pay"><button id="pay" type="submit">Pay</button></form>
+<form method="post" action="/checkout/${escapeHtml(session.id)}/pay"><label>Email <input id="email" name="email" type="email" autocomplete="email"></label> <button id="pay" type="submit">Pay</button></form>
 ${session.cancel_url ? `<p><a id="cancel" href="${escapeHtml(session.cancel_url)}">Cancel</a></p>` : ''}`,
   );
 }

@@ -132,8 +132,8 @@ export class StripeStandIn {
     [
       'POST',
       /^\/checkout\/([^/]+)\/pay$/,
-      ([id]) => {
-        const session = this.state.completeCheckout(id!);
+      ([id], form) => {
+        const session = this.state.completeCheckout(id!, typeof form.email === 'string' && form.email !== '' ? form.email : undefined);
         return { status: 303, location: String(session.success_url).replaceAll('{CHECKOUT_SESSION_ID}', session.id) };
       },
     ],

@@ -118,12 +118,19 @@ export class StripeState {
     return publicView(session);
   }
 
-  /** The hosted page's "Pay": the session's subscription starts, paid, and its events go out. */
-  completeCheckout(id: string): StripeObject {
+  /**
+   * The hosted page's "Pay": the session's subscription starts, paid, and its events go out. The
+   * email typed on the page becomes `customer_details.email` and, as in Stripe, the customer's email.
+   */
+  completeCheckout(id: string, email?: string): StripeObject {
     const session = this.checkoutSessions.get(id);
     if (!session) throw missing('checkout.session', id);
     if (session.status === 'complete') return publicView(session);
     const customer: string = session.customer ?? this.createCustomer({ metadata: {} }).id;
+    if (email) {
+      session.customer_details = { ...(session.customer_details ?? {}), email };
+      if (this.customer(customer).email !== email) this.updateCustomer(customer, { email });
+    }
     const subscription = subscriptionObject({
       customer,
       price: session._price!,

@@ -21,9 +21,9 @@ async function submit(pageUrl: string, action: string, fields: Record<string, st
   return new URL(location, pageUrl).toString();
 }
 
-/** Clicks "Pay" on a hosted Checkout page; returns the success URL the browser is sent to. */
-export function payCheckout(checkoutUrl: string): Promise<string> {
-  return submit(checkoutUrl, `${new URL(checkoutUrl).pathname}/pay`);
+/** Clicks "Pay" on a hosted Checkout page (having typed `email`, if given); returns the success URL the browser is sent to. */
+export function payCheckout(checkoutUrl: string, email?: string): Promise<string> {
+  return submit(checkoutUrl, `${new URL(checkoutUrl).pathname}/pay`, email ? { email } : {});
 }
 
 export type PortalAction = { switchTo: string } | 'cancel-at-period-end' | 'cancel-now';
