@@ -1,4 +1,4 @@
-import { connectBillingClient, type Entitlement } from '../client/index.js';
+import { BillingError, connectBillingClient, type Entitlement } from '../client/index.js';
 
 const billing = connectBillingClient();
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -30,7 +30,44 @@ function showError(error: unknown): void {
   $('error').textContent = error instanceof Error ? error.message : String(error);
 }
 
-billing.onEntitlementChange(render);
+/** The account part: "Signed in as" with Sign out, or the Restore purchase flow (email → code → verify). */
+async function renderAccount(): Promise<void> {
+  const { email } = await billing.ensureUser();
+  $('signed-in').hidden = email === null;
+  $('account-email').textContent = email ?? '';
+  const restoring = !$('email-form').hidden || !$('code-form').hidden;
+  $('restore').hidden = email !== null || restoring;
+  if (email !== null) for (const form of ['email-form', 'code-form']) $(form).hidden = true;
+}
+
+/** The library's typed errors carry a message meant for the user; a wait (429) also holds the button. */
+function showAccountError(error: unknown, button?: HTMLButtonElement): void {
+  $('account-error').hidden = false;
+  $('account-error').textContent = error instanceof Error ? error.message : String(error);
+  if (button && error instanceof BillingError && error.kind === 'rate_limited' && error.retryAfterSeconds) {
+    button.disabled = true;
+    setTimeout(() => (button.disabled = false), error.retryAfterSeconds * 1000);
+  }
+}
+
+/** Runs an account action with its button held, and clears the last error first. */
+async function busy(button: HTMLButtonElement, action: () => Promise<void>): Promise<void> {
+  $('account-error').hidden = true;
+  button.disabled = true;
+  let failure: unknown;
+  try {
+    await action();
+  } catch (error) {
+    failure = error;
+  }
+  button.disabled = false;
+  if (failure !== undefined) showAccountError(failure, button);
+}
+
+billing.onEntitlementChange((entitlement) => {
+  render(entitlement);
+  void renderAccount().catch(showError); // the account may have changed with it (verify, sign-out)
+});
 
 $('upgrade').addEventListener('click', () => billing.openCheckout().catch(showError));
 $('manage').addEventListener('click', () => billing.openPortal().catch(showError));
@@ -40,4 +77,44 @@ $('premium-feature').addEventListener('click', async () => {
     result.status === 200 ? '✓ Premium feature ran' : result.status === 402 ? 'Premium required' : `Failed (${result.status})`;
 });
 
+$('restore').addEventListener('click', () => {
+  $('restore').hidden = true;
+  $('email-form').hidden = false;
+  $('email').focus();
+});
+$('email-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const email = $<HTMLInputElement>('email').value.trim();
+  void busy($('send-code'), async () => {
+    await billing.requestCode(email);
+    $('code-email').textContent = email;
+    $('email-form').hidden = true;
+    $('code-form').hidden = false;
+    $('code').focus();
+  });
+});
+$('code-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const email = $('code-email').textContent ?? '';
+  const code = $<HTMLInputElement>('code');
+  void busy($('verify'), async () => {
+    render(await billing.verifyCode(email, code.value.trim()));
+    code.value = '';
+    $('code-form').hidden = true;
+    await renderAccount();
+  });
+});
+$('other-email').addEventListener('click', () => {
+  $('code-form').hidden = true;
+  $('email-form').hidden = false;
+  $('account-error').hidden = true;
+});
+$('sign-out').addEventListener('click', () =>
+  busy($('sign-out'), async () => {
+    render(await billing.signOut());
+    await renderAccount();
+  }),
+);
+
 billing.getEntitlement({ maxAgeMs: 0 }).then(render, showError);
+renderAccount().catch(showError);

@@ -119,7 +119,12 @@ export function accountRoutes(app: FastifyInstance, options: AccountOptions): vo
     if (!install) return reply;
     if (!parseInput(NO_FIELDS, 'body', request, reply)) return reply;
     const fresh = newUserId();
-    await detachInstall(options.store, install, fresh, now());
+    if ((await detachInstall(options.store, install, fresh, now())) === 'not_linked') {
+      result('signout', 'not_linked');
+      return reply
+        .code(409)
+        .send({ error: 'not_linked', message: 'this install has not verified an email: there is no account to sign out of' });
+    }
     result('signout', 'detached');
     request.log.info({ userId: install.userId, accountId: install.accountId, newUserId: fresh }, 'install signed out of its account');
     return { userId: fresh, linked: false };

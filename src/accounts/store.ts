@@ -102,11 +102,20 @@ async function join(db: Kysely<Database>, plan: ReturnType<typeof decideMerge>):
   await db.updateTable('account_emails').set({ user_id: plan.to }).where('user_id', '=', plan.from).execute();
 }
 
-/** Sign-out: the token moves to a fresh user; the one it had stays in its account, with all it owns. */
-export async function detachInstall(store: Store, install: Install, newUserId: string, now: number): Promise<void> {
-  await inWriteTransaction(store, async (db) => {
+/**
+ * Sign-out: the token moves to a fresh user; the one it had stays in its account, with all it owns,
+ * found again by the account's email. An install in no account (it never verified an email) is not
+ * signed out: its user, and what it bought, would be left without a token or an email to find it by.
+ */
+export async function detachInstall(store: Store, install: Install, newUserId: string, now: number): Promise<'detached' | 'not_linked'> {
+  return inWriteTransaction(store, async (db) => {
+    const inAccount =
+      install.accountId !== install.userId ||
+      (await db.selectFrom('account_emails').select('email').where('user_id', '=', install.userId).executeTakeFirst()) !== undefined;
+    if (!inAccount) return 'not_linked';
     const { token_hash } = await db.selectFrom('users').select('token_hash').where('id', '=', install.userId).executeTakeFirstOrThrow();
     await db.updateTable('users').set({ token_hash: null }).where('id', '=', install.userId).execute();
     await db.insertInto('users').values({ id: newUserId, token_hash, created_at: now }).execute();
+    return 'detached';
   });
 }

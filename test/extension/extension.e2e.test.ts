@@ -5,7 +5,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../tools/free-port.js';
 import { StripeStandIn } from '../../tools/stripe-stand-in/server.js';
-import { type ExtensionBrowser, launchWithExtension } from '../helpers/browser.js';
+import { type ExtensionBrowser, launchWithExtension, waitForPlan } from '../helpers/browser.js';
 import { createSqliteDatabase, type TestDatabase } from '../helpers/databases.js';
 import { type RunningService, startService, TEST_SECRET } from '../helpers/service.js';
 import { TEST_STRIPE_KEY } from '../helpers/stripe.js';
@@ -57,20 +57,7 @@ describe('the example extension in Chromium', () => {
     await database?.drop();
   });
 
-  /** Waits, without reloading, until the open popup shows this plan (and this much of the rest). */
-  async function shows(plan: string, extra: { status?: string; period?: RegExp; stale?: boolean } = {}) {
-    await popup
-      .locator('#plan')
-      .filter({ hasText: new RegExp(`^${plan}$`) })
-      .waitFor({ timeout: 15_000 });
-    if (extra.status)
-      await popup
-        .locator('#status')
-        .filter({ hasText: new RegExp(`^${extra.status}$`) })
-        .waitFor({ timeout: 15_000 });
-    if (extra.period) await popup.locator('#period-label').filter({ hasText: extra.period }).waitFor({ timeout: 15_000 });
-    await popup.locator('#stale').waitFor({ state: extra.stale ? 'visible' : 'hidden', timeout: 15_000 });
-  }
+  const shows = (plan: string, extra?: Parameters<typeof waitForPlan>[2]) => waitForPlan(popup, plan, extra);
 
   async function reopenPopup() {
     await popup.close();
@@ -78,7 +65,7 @@ describe('the example extension in Chromium', () => {
   }
 
   async function screenshot(name: string) {
-    await popup.screenshot({ path: `${SCREENSHOTS}${name}.png` });
+    await popup.screenshot({ path: `${SCREENSHOTS}${name}.png`, fullPage: true });
   }
 
   /** Clicks a popup button that opens a Stripe page in a new tab, and returns that tab. */

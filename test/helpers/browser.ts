@@ -50,3 +50,22 @@ export async function launchWithExtension(serverUrl: string): Promise<ExtensionB
     },
   };
 }
+
+/** Waits, without reloading, until this open popup shows this plan (and this much of the rest). */
+export async function waitForPlan(
+  popup: Page,
+  plan: string,
+  extra: { status?: string; period?: RegExp; stale?: boolean } = {},
+): Promise<void> {
+  await popup
+    .locator('#plan')
+    .filter({ hasText: new RegExp(`^${plan}$`) })
+    .waitFor({ timeout: 15_000 });
+  if (extra.status)
+    await popup
+      .locator('#status')
+      .filter({ hasText: new RegExp(`^${extra.status}$`) })
+      .waitFor({ timeout: 15_000 });
+  if (extra.period) await popup.locator('#period-label').filter({ hasText: extra.period }).waitFor({ timeout: 15_000 });
+  await popup.locator('#stale').waitFor({ state: extra.stale ? 'visible' : 'hidden', timeout: 15_000 });
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decideFeatures, decideLink, observe, type SeenStatus } from '../../src/subscriptions/decide.js';
+import { decideCustomerFact, decideLink, observe, type SeenStatus } from '../../src/subscriptions/decide.js';
 
 const stamp = (id: string, created: number) => ({ id, type: 'customer.subscription.updated', created });
 
@@ -13,14 +13,14 @@ describe('first link wins (decideLink)', () => {
   });
 });
 
-describe('entitlement summaries (decideFeatures)', () => {
+describe('customer facts: entitlement summaries, emails (decideCustomerFact)', () => {
   it.each<[string, number | null, number, boolean]>([
     ['the first summary is stored', null, 100, true],
     ['a newer summary replaces the stored one', 100, 101, true],
     ['a summary of the same second replaces it (the later arrival wins)', 100, 100, true],
     ['an older summary never replaces a newer one', 101, 100, false],
   ])('%s', (_name, storedCreated, eventCreated, expected) => {
-    expect(decideFeatures(storedCreated, eventCreated)).toBe(expected);
+    expect(decideCustomerFact(storedCreated, eventCreated)).toBe(expected);
   });
 });
 

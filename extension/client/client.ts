@@ -1,0 +1,226 @@
+import {
+  answerWhenUnreachable,
+  type CachedAnswer,
+  DEFAULT_GRACE_MS,
+  type Entitlement,
+  type EntitlementAnswer,
+  hasChanged,
+  isFresh,
+} from './cache.js';
+import { BillingError, serviceError, unreachableError } from './errors.js';
+
+const KEYS = { identity: 'billing.identity', cache: 'billing.cache', entitlement: 'billing.entitlement' } as const;
+
+export interface BillingClientOptions {
+  /** The service's base URL, e.g. "https://billing.example.com" (its origin must be in `host_permissions`). */
+  serverUrl: string;
+  /** For sellers with their own sign-in: returns the user's JWT. Without it, one anonymous account per install. */
+  getToken?: () => Promise<string>;
+  /** How long the last known answer is served, marked stale, while the service is unreachable. Default 24 h. */
+  graceMs?: number;
+}
+
+export interface BillingApi {
+  /**
+   * Registers this install once (`POST /v1/users`) and keeps its token; returns the user id the
+   * install acts for (unknown for JWT users until the first answer) and the email it signed in
+   * with by code (null while anonymous).
+   */
+  ensureUser(): Promise<{ userId: string | null; email: string | null }>;
+  /** The entitlement, from the cache when younger than `maxAgeMs` (default 60 s), else from the service. */
+  getEntitlement(options?: { maxAgeMs?: number }): Promise<Entitlement>;
+  /** Called with every new answer, in this context; returns a function that stops listening. */
+  onEntitlementChange(listener: (entitlement: Entitlement) => void): () => void;
+  /** Opens Stripe Checkout in a tab; the answer refreshes as soon as the user comes back. */
+  openCheckout(priceId?: string): Promise<void>;
+  /** Opens the Stripe Customer Portal in a tab (plan changes, cancellation). */
+  openPortal(): Promise<void>;
+  /** Calls one of the service's premium routes with the user's token. */
+  fetchPremium(path: string, init?: RequestInit): Promise<{ status: number; body: unknown }>;
+  /** Emails a one-time 6-digit code to `email` (`POST /v1/account/email`). Throws a `BillingError`. */
+  requestCode(email: string): Promise<void>;
+  /**
+   * Checks the emailed code (`POST /v1/account/verify`): from then on this install acts for the
+   * account of that email (the one that bought with it, on any device). Returns the account's
+   * entitlement, which every open page also hears through `onEntitlementChange`. Throws a `BillingError`.
+   */
+  verifyCode(email: string, code: string): Promise<Entitlement>;
+  /**
+   * Detaches this install from its account (`POST /v1/account/signout`): it is a fresh anonymous
+   * user again. With `getToken`, call it after your own sign-out: it forgets the last user's answer
+   * and asks again with what `getToken` gives now (when it throws: not premium). Returns the new entitlement.
+   */
+  signOut(): Promise<Entitlement>;
+}
+
+interface Identity {
+  userId: string;
+  token: string;
+  /** Set once the install verified an emailed code; its `userId` is then the account's. */
+  email?: string;
+}
+
+export function onEntitlementChange(listener: (entitlement: Entitlement) => void): () => void {
+  const handler = (changes: Record<string, chrome.storage.StorageChange>, area: string) => {
+    const change = changes[KEYS.entitlement];
+    if (area === 'local' && change?.newValue) listener(change.newValue as Entitlement);
+  };
+  chrome.storage.onChanged.addListener(handler);
+  return () => chrome.storage.onChanged.removeListener(handler);
+}
+
+export interface BillingClient extends BillingApi {
+  readonly serverUrl: string;
+  /** Opens a Checkout or Portal URL in a tab and returns the tab id (the background watches it). */
+  openBillingPage(kind: 'checkout' | 'portal', priceId?: string): Promise<number | undefined>;
+}
+
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+/** The client that talks to the service: use it in the background service worker (or any extension page). */
+export function createBillingClient(options: BillingClientOptions): BillingClient {
+  const serverUrl = options.serverUrl.replace(/\/+$/, '');
+  const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
+  const storage = chrome.storage.local;
+
+  const read = async <T>(key: string): Promise<T | undefined> => (await storage.get(key))[key] as T | undefined;
+
+  async function register(): Promise<Identity> {
+    const response = await fetch(`${serverUrl}/v1/users`, { method: 'POST' }).catch(() => {
+      throw unreachableError();
+    });
+    if (response.status !== 201) throw await serviceError(response);
+    const { userId, token } = (await response.json()) as Identity;
+    const identity: Identity = { userId, token };
+    await storage.set({ [KEYS.identity]: identity });
+    return identity;
+  }
+
+  const identity = async (): Promise<Identity> => (await read<Identity>(KEYS.identity)) ?? (await register());
+
+  async function token(): Promise<string> {
+    if (options.getToken) return options.getToken();
+    return (await identity()).token;
+  }
+
+  /** Calls the service with the user's token; a 401 means the token is gone: register again once. */
+  async function call(path: string, init: RequestInit = {}): Promise<Response> {
+    const send = async () =>
+      fetch(`${serverUrl}${path}`, {
+        ...init,
+        headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${await token()}` },
+      });
+    const response = await send();
+    if (response.status !== 401 || options.getToken) return response;
+    await storage.remove(KEYS.identity);
+    return send();
+  }
+
+  /** Stores the answer; listeners hear it when it differs, or always with `broadcast` (the account changed). */
+  async function publish(entitlement: Entitlement, broadcast = false): Promise<Entitlement> {
+    const before = await read<Entitlement>(KEYS.entitlement);
+    if (broadcast || hasChanged(before, entitlement)) await storage.set({ [KEYS.entitlement]: entitlement });
+    return entitlement;
+  }
+
+  async function fetchEntitlement(broadcast = false): Promise<Entitlement> {
+    const cached = await read<CachedAnswer>(KEYS.cache);
+    const unreachable = async () =>
+      publish(answerWhenUnreachable(cached, Date.now(), graceMs, (await read<Identity>(KEYS.identity))?.userId ?? ''), broadcast);
+    let response: Response;
+    try {
+      response = await call('/v1/entitlements');
+    } catch {
+      return unreachable();
+    }
+    if (response.status >= 500) return unreachable();
+    if (!response.ok) throw await serviceError(response);
+    const answer = (await response.json()) as EntitlementAnswer;
+    const fetchedAt = Date.now();
+    await storage.set({ [KEYS.cache]: { answer, fetchedAt } satisfies CachedAnswer });
+    return publish({ ...answer, stale: false, checkedAt: fetchedAt }, broadcast);
+  }
+
+  /** One of the `/v1/account/*` routes: its JSON answer, or a `BillingError` for any refusal. */
+  async function accountCall<T>(path: string, body: object, expected: number): Promise<T> {
+    if (options.getToken)
+      throw new BillingError('not_available', 'Sign-in by emailed code is for anonymous installs; this extension uses its own sign-in.');
+    const response = await call(path, { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify(body) }).catch((error: unknown) => {
+      throw error instanceof BillingError ? error : unreachableError();
+    });
+    if (response.status !== expected) throw await serviceError(response);
+    return (await response.json()) as T;
+  }
+
+  /**
+   * The install acts for another user now: keep who, forget the other user's cached answer (an
+   * outage must not serve it), ask again, and tell every open page even when nothing shown differs.
+   */
+  async function switchedTo(next: Identity): Promise<Entitlement> {
+    await storage.set({ [KEYS.identity]: next });
+    await storage.remove(KEYS.cache);
+    return fetchEntitlement(true);
+  }
+
+  async function billingUrl(kind: 'checkout' | 'portal', priceId?: string): Promise<string> {
+    const response = await call(`/v1/billing/${kind}`, {
+      method: 'POST',
+      headers: JSON_HEADERS,
+      body: JSON.stringify(priceId ? { priceId } : {}),
+    });
+    if (!response.ok) throw await serviceError(response);
+    const body = (await response.json().catch(() => null)) as { url?: string } | null;
+    if (!body?.url) throw new BillingError('service_error', 'The billing service gave no page to open.', response.status);
+    return body.url;
+  }
+
+  const client: BillingClient = {
+    serverUrl,
+    async ensureUser() {
+      if (options.getToken) return { userId: (await read<CachedAnswer>(KEYS.cache))?.answer.userId ?? null, email: null };
+      const { userId, email } = await identity();
+      return { userId, email: email ?? null };
+    },
+    async getEntitlement({ maxAgeMs = 60_000 } = {}) {
+      const cached = await read<CachedAnswer>(KEYS.cache);
+      if (isFresh(cached, Date.now(), maxAgeMs)) return { ...cached.answer, stale: false, checkedAt: cached.fetchedAt };
+      return fetchEntitlement();
+    },
+    onEntitlementChange,
+    async openBillingPage(kind, priceId) {
+      const tab = await chrome.tabs.create({ url: await billingUrl(kind, priceId) });
+      return tab.id;
+    },
+    async openCheckout(priceId) {
+      await client.openBillingPage('checkout', priceId);
+    },
+    async openPortal() {
+      await client.openBillingPage('portal');
+    },
+    async fetchPremium(path, init) {
+      const response = await call(path, init);
+      return { status: response.status, body: await response.json().catch(() => null) };
+    },
+    async requestCode(email) {
+      await accountCall<{ sent: boolean }>('/v1/account/email', { email: email.trim() }, 202);
+    },
+    async verifyCode(email, code) {
+      const linked = await accountCall<{ userId: string; email: string }>(
+        '/v1/account/verify',
+        { email: email.trim(), code: code.trim() },
+        200,
+      );
+      return switchedTo({ ...(await identity()), userId: linked.userId, email: linked.email });
+    },
+    async signOut() {
+      if (options.getToken) {
+        // After the seller's own sign-out: forget the last user's answer and ask with whatever getToken gives now.
+        await storage.remove(KEYS.cache);
+        return fetchEntitlement(true);
+      }
+      const fresh = await accountCall<{ userId: string }>('/v1/account/signout', {}, 200);
+      return switchedTo({ userId: fresh.userId, token: (await identity()).token });
+    },
+  };
+  return client;
+}
