@@ -1,8 +1,11 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ServiceConfig } from '../src/server.js';
 import { BACKENDS } from './helpers/databases.js';
 import { envelope, newId, nowSeconds, serialize, signatureHeader, subscriptionObject } from './helpers/events.js';
+import { registerSecret } from './helpers/log-scan.js';
 import { useService } from './helpers/service.js';
+import { type SmtpCapture, startSmtpCapture } from './helpers/smtp.js';
 import { createUser, type TestUser } from './helpers/users.js';
 
 /**
@@ -10,7 +13,7 @@ import { createUser, type TestUser } from './helpers/users.js';
  * JSON error; the process stays up; the database holds exactly the events that were answered 2xx.
  */
 
-const RUNS = { webhook: 1000, users: 1000 };
+const RUNS = { webhook: 1000, users: 1000, account: 300 };
 
 const printable = (maxLength: number) => fc.string({ unit: 'grapheme-ascii', maxLength });
 const anyText = (maxLength: number) => fc.string({ unit: 'binary', maxLength });
@@ -125,8 +128,55 @@ function expectWellFormed(answer: Answer): void {
   expect(typeof answer.json?.error).toBe('string');
 }
 
+/** What may stand for an address: a valid one, an odd one on a known domain, any text, any JSON value. */
+const address = fc.oneof(
+  { weight: 3, arbitrary: fc.emailAddress() },
+  printable(40).map((local) => `${local}@restore.example`),
+  anyText(40),
+  fc.jsonValue({ maxDepth: 1 }),
+);
+const sixDigits = fc.oneof({ weight: 3, arbitrary: fc.stringMatching(/^\d{6}$/) }, anyText(8), fc.jsonValue({ maxDepth: 1 }));
+
+/** The JSON text of a body; an address in it is registered: the after-file scan fails if any output holds it. */
+function accountJson(body: { email?: unknown }): string {
+  if (typeof body.email === 'string' && body.email.includes('@')) {
+    registerSecret('a fuzzed email address', body.email);
+    registerSecret('a fuzzed email address', body.email.trim().toLowerCase());
+  }
+  return JSON.stringify(body);
+}
+
+/** Mostly the body the route takes (`/email` an address, `/verify` an address and a code, `/signout` none). */
+const bodyFor = (path: string) =>
+  fc.oneof(
+    {
+      weight: 6,
+      arbitrary: path.endsWith('/email')
+        ? fc.record({ email: address }).map(accountJson)
+        : path.endsWith('/verify')
+          ? fc.record({ email: address, code: sixDigits }).map(accountJson)
+          : fc.constantFrom('', '{}'),
+    },
+    {
+      weight: 2,
+      arbitrary: fc
+        .record({ email: address, code: sixDigits, extra: fc.jsonValue({ maxDepth: 1 }) }, { requiredKeys: [] })
+        .map(accountJson),
+    },
+    fc.json({ maxDepth: 2 }),
+    anyText(60),
+  );
+
 describe.each(BACKENDS)('fuzzing the public routes on $name', (backend) => {
-  const context = useService(backend);
+  // The account routes send real messages, to a real SMTP server on loopback.
+  const config: Partial<ServiceConfig> = {};
+  let smtp: SmtpCapture | undefined;
+  beforeAll(async () => {
+    smtp = await startSmtpCapture();
+    config.email = { smtpUrl: smtp.url, from: 'fuzz@billing.test' };
+  });
+  afterAll(() => smtp?.close());
+  const context = useService(backend, { config: Object.assign(config, { trustProxy: ['127.0.0.1'] }) });
 
   it(`POST /webhooks/stripe, ${RUNS.webhook} random deliveries: only 2xx-answered events are stored`, async () => {
     const accepted = new Set<string>();
@@ -170,12 +220,15 @@ describe.each(BACKENDS)('fuzzing the public routes on $name', (backend) => {
         'OPTIONS /v1/users',
         'DELETE /v1/users',
         'GET /v1/users',
+        'POST /v1/account/email',
+        'POST /v1/account/verify',
+        'POST /v1/account/signout',
       ),
       query: fc.option(fc.webQueryParameters()),
       authorization,
       origin: fc.option(fc.constantFrom('chrome-extension://abcdefghijklmnopabcdefghijklmnop', 'https://evil.example', 'null')),
       type: contentType,
-      body: fc.option(fc.oneof(fc.json({ maxDepth: 3 }), anyText(100))),
+      body: fc.option(fc.oneof(fc.json({ maxDepth: 3 }), anyText(100), bodyFor('/v1/account/verify'))),
       extra: extraHeaders,
     });
     await fc.assert(
@@ -198,10 +251,49 @@ describe.each(BACKENDS)('fuzzing the public routes on $name', (backend) => {
           if (owner) expect(answer.json.userId).toBe(owner.userId);
         }
         if (path === '/v1/premium/ping' && method === 'GET') expect(answer.status).toBe(owner ? 402 : 401);
+        if (path.startsWith('/v1/account/') && !owner) expect(answer.status).toBeGreaterThanOrEqual(400);
+        // Signed out, the token acts for a fresh user from then on; no random code opens an account.
+        if (path === '/v1/account/signout' && answer.status === 200) {
+          expect(answer.json).toEqual({ userId: expect.stringMatching(/^usr_/), linked: false });
+          owner!.userId = answer.json.userId;
+        }
+        if (path === '/v1/account/verify') expect(answer.status).not.toBe(200);
+        if (path === '/v1/account/email' && answer.status < 300) expect([answer.status, answer.json]).toEqual([202, { sent: true }]);
         if (answer.status === 201) expect(answer.json.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
       }),
       { numRuns: RUNS.users },
     );
+    expect((await fetch(`${context.svc.baseUrl}/healthz`)).status).toBe(200);
+  });
+
+  it(`account routes, ${RUNS.account} random requests with a valid token from random client addresses: 202, 200 or a clean 4xx`, async () => {
+    const user = await createUser(context.svc.baseUrl);
+    const request = fc
+      .constantFrom('/v1/account/email', '/v1/account/verify', '/v1/account/signout')
+      .chain((path) => fc.record({ path: fc.constant(path), body: bodyFor(path), client: fc.ipV4() }));
+    let sent = 0;
+    await fc.assert(
+      fc.asyncProperty(request, async ({ path, body, client }) => {
+        const answer = await send(`${context.svc.baseUrl}${path}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${user.token}`, 'content-type': 'application/json', 'x-forwarded-for': client },
+          body,
+        });
+        expectWellFormed(answer);
+        if (path === '/v1/account/email' && answer.status < 300) {
+          expect([answer.status, answer.json]).toEqual([202, { sent: true }]);
+          sent++;
+        }
+        // No random code opens an account.
+        if (path === '/v1/account/verify') expect(answer.status).not.toBe(200);
+        if (path === '/v1/account/signout' && answer.status === 200)
+          expect(answer.json).toEqual({ userId: expect.stringMatching(/^usr_/), linked: false });
+      }),
+      { numRuns: RUNS.account },
+    );
+    expect(sent).toBeGreaterThan(RUNS.account / 15);
+    await expect.poll(() => smtp!.messages.length).toBeGreaterThanOrEqual(sent);
+    for (const message of smtp!.messages) expect(message.text.match(/\b\d{6}\b/g)).toHaveLength(1);
     expect((await fetch(`${context.svc.baseUrl}/healthz`)).status).toBe(200);
   });
 });

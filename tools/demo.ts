@@ -4,18 +4,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { freePort } from './free-port.js';
+import { type Inbox, startInbox } from './inbox.js';
 import { StripeStandIn } from './stripe-stand-in/server.js';
 import { type PortalAction, payCheckout, usePortal } from './stripe-stand-in/user.js';
 
 /**
  * `npm run demo`: the Stripe stand-in and the real service (`src/main.ts`, SQLite in a temp dir) on
- * local ports, and the story played through them: sign-up, Checkout, the redirect, upgrade,
- * a failed renewal and its retry, cancellation. Prints each step with the entitlement after it;
- * exits 0 only if every step came out as expected.
+ * local ports, with a local SMTP server as the service's SMTP_URL, and the story played through
+ * them: sign-up, Checkout, the redirect, upgrade, a failed renewal and its retry, the purchase
+ * restored on a second device by an emailed code, cancellation. Prints each step with the
+ * entitlement after it; exits 0 only if every step came out as expected.
  */
 export const WEBHOOK_SECRET = 'whsec_demo_secret_0123456789abcdef';
 export const STRIPE_SECRET_KEY = 'sk_test_demo_stand_in';
 type Entitlement = Record<string, unknown>;
+/** What the buyer types on the hosted Checkout page; the second device restores the purchase with it. */
+const BUYER_EMAIL = 'buyer@demo.example';
 
 /** Where the service's own output goes: this terminal, unless a test captures it. */
 export interface ServiceOutput {
@@ -40,7 +44,7 @@ async function until<T>(read: () => Promise<T>, ok: (value: T) => boolean, timeo
   }
 }
 
-function startService(port: number, standInUrl: string, dir: string, output: ServiceOutput) {
+function startService(port: number, standInUrl: string, dir: string, smtpUrl: string, output: ServiceOutput) {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     env: {
       PATH: process.env.PATH,
@@ -52,6 +56,8 @@ function startService(port: number, standInUrl: string, dir: string, output: Ser
       PRICE_IDS: 'price_basic,price_pro',
       DEFAULT_PRICE_ID: 'price_basic',
       LOG_LEVEL: 'warn',
+      SMTP_URL: smtpUrl,
+      EMAIL_FROM: 'Demo extension <restore@demo.example>',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -59,6 +65,30 @@ function startService(port: number, standInUrl: string, dir: string, output: Ser
   child.stdout.pipe(output.stdout, { end: false });
   child.stderr.pipe(output.stderr, { end: false });
   return child;
+}
+
+/** An address as the demo prints it: its first letter and its domain, never the whole. */
+function masked(email: string): string {
+  return `${email.charAt(0)}…@${email.split('@')[1] ?? ''}`;
+}
+
+/** The second device: a new install asks for a code for the buyer's address, reads it from the message, verifies it. */
+async function restoreByEmail(
+  call: (method: string, path: string, token: string, body?: unknown) => Promise<{ status: number; body: Record<string, any> }>,
+  inbox: Inbox,
+  token: string,
+  email: string,
+  accountId: string,
+): Promise<string> {
+  const before = inbox.countTo(email);
+  const asked = await call('POST', '/v1/account/email', token, { email });
+  if (asked.status !== 202) throw new Error(`POST /v1/account/email: expected 202, got ${asked.status} ${JSON.stringify(asked.body)}`);
+  const code = await inbox.code(email, { after: before });
+  const verified = await call('POST', '/v1/account/verify', token, { email, code });
+  if (verified.status !== 200)
+    throw new Error(`POST /v1/account/verify: expected 200, got ${verified.status} ${JSON.stringify(verified.body)}`);
+  if (verified.body.userId !== accountId) throw new Error(`verified into ${verified.body.userId}, not the buyer's account ${accountId}`);
+  return `POST /v1/account/email ${asked.status} ${JSON.stringify(asked.body)}; a code arrived for ${masked(email)}; POST /v1/account/verify ${verified.status}: linked to ${verified.body.userId}`;
 }
 
 /** Plays the story against the given stand-in (a test may make it fail); returns the exit code. */
@@ -72,10 +102,11 @@ export async function playDemo(
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   standIn.setWebhookTarget({ url: `${base}/webhooks/stripe`, secret: WEBHOOK_SECRET });
-  const service = startService(port, standInUrl, dir, serviceOutput);
+  const inbox = await startInbox();
+  const service = startService(port, standInUrl, dir, inbox.url, serviceOutput);
   let failed = false;
   try {
-    print(`Stripe stand-in on ${standInUrl}, service on ${base} (SYNC_MODE=refetch, the default with a key)\n`);
+    print(`Stripe stand-in on ${standInUrl}, service on ${base} (SYNC_MODE=refetch, the default with a key), SMTP on ${inbox.url}\n`);
     await until(
       () =>
         fetch(`${base}/readyz`)
@@ -98,12 +129,19 @@ export async function playDemo(
       if (answer.status !== status) throw new Error(`${what}: expected ${status}, got ${answer.status} ${JSON.stringify(answer.body)}`);
       return answer;
     };
-    const signUp = await fetch(`${base}/v1/users`, { method: 'POST' });
-    const user = expectStatus({ status: signUp.status, body: (await signUp.json()) as Record<string, any> }, 201, 'POST /v1/users')
-      .body as { userId: string; token: string };
-    const entitlement = async () => (await call('GET', '/v1/entitlements', user.token)).body as Entitlement;
-    /** Runs one step (its action throws when its own answer is wrong), then waits for the expected entitlement. */
-    const step = async (name: string, expected: Entitlement, act: () => Promise<unknown>) => {
+    const signUp = async () => {
+      const response = await fetch(`${base}/v1/users`, { method: 'POST' });
+      return expectStatus({ status: response.status, body: (await response.json()) as Record<string, any> }, 201, 'POST /v1/users')
+        .body as { userId: string; token: string };
+    };
+    const user = await signUp();
+    /** The install on the second device, which restores the purchase by email. */
+    const second = await signUp();
+    let shownToken = user.token;
+    const entitlement = async () => (await call('GET', '/v1/entitlements', shownToken)).body as Entitlement;
+    /** Runs one step (its action throws when its own answer is wrong), then waits for the expected entitlement (of `token`'s install). */
+    const step = async (name: string, expected: Entitlement, act: () => Promise<unknown>, token = user.token) => {
+      shownToken = token;
       let note: string | undefined;
       let acted = true;
       try {
@@ -141,13 +179,13 @@ export async function playDemo(
       return `${answer.status} ${JSON.stringify(answer.body)}`;
     });
     await step(
-      'pay on the hosted Checkout page; the browser lands on /billing/success (premium before any webhook)',
+      'pay on the hosted Checkout page (the buyer types their email); the browser lands on /billing/success (premium before any webhook)',
       { premium: true, status: 'active', priceId: 'price_basic' },
       async () => {
         // Webhooks held back until the page is shown: the redirect alone makes the user premium.
         const held = standIn.state.events.length;
         standIn.webhooks.enabled = false;
-        const success = await fetch(await payCheckout(checkoutUrl));
+        const success = await fetch(await payCheckout(checkoutUrl, BUYER_EMAIL));
         standIn.webhooks.enabled = true;
         const title = /<h1 id="title">([^<]*)/.exec(await success.text())?.[1];
         if (success.status !== 200 || (await entitlement()).premium !== true)
@@ -185,11 +223,24 @@ export async function playDemo(
         await standInAction(`${standInUrl}/_stand-in/subscriptions/${subscriptionId}/payment-succeeded`);
       },
     );
+    await step(
+      "restore on a second device: a new install asks for a code for the buyer's email, reads it from the message, verifies it; it is premium",
+      { premium: true, userId: user.userId, priceId: 'price_pro' },
+      // The address typed at Checkout, which Stripe's events (customer_details.email, the customer's email) told the service.
+      () => restoreByEmail(call, inbox, second.token, BUYER_EMAIL, user.userId),
+      second.token,
+    );
     await step('cancel at period end in the portal: still premium until the period ends', { premium: true, cancelAtPeriodEnd: true }, () =>
       portal('cancel-at-period-end'),
     );
     await step('cancel now in the portal: premium ends', { premium: false, reason: 'canceled', status: 'canceled' }, () =>
       portal('cancel-now'),
+    );
+    await step(
+      'the second device follows the account: premium ended there too',
+      { premium: false, reason: 'canceled', userId: user.userId },
+      async () => undefined,
+      second.token,
     );
   } catch (error) {
     failed = true;
@@ -200,6 +251,7 @@ export async function playDemo(
     // Closed, not just exited: all its output is through.
     await new Promise((resolve) => service.once('close', resolve));
     await standIn.close();
+    await inbox.close();
     rmSync(dir, { recursive: true, force: true });
   }
   if (!failed) print('\nEvery step came out right.');

@@ -25,7 +25,7 @@ export const ACCOUNT_LIMITS = { codesPerAddress: 5, codeRequestsPerClient: 20, v
 
 const email = z
   .string()
-  .max(254)
+  .max(253)
   .transform((value, ctx) => {
     const normalized = normalizeEmail(value);
     if (normalized === null) ctx.addIssue({ code: 'custom', message: 'must be an email address' });
@@ -84,7 +84,11 @@ export function accountRoutes(app: FastifyInstance, options: AccountOptions): vo
       await mailer!.send({ to: body.email, ...codeMessage(code) });
     } catch (error) {
       result('email', 'send_failed');
-      request.log.error({ err: error, ...describeEmail(body.email) }, 'sign-in code not sent: the SMTP server refused or is unreachable');
+      // Not the error itself: nodemailer's names the rejected recipients, whole.
+      request.log.error(
+        { smtp: smtpFailure(error), ...describeEmail(body.email) },
+        'sign-in code not sent: the SMTP server refused or is unreachable',
+      );
       return reply.code(503).send({ error: 'email_unavailable', message: 'the code could not be sent; try again later' });
     }
     result('email', 'sent');
@@ -119,11 +123,16 @@ export function accountRoutes(app: FastifyInstance, options: AccountOptions): vo
     if (!install) return reply;
     if (!parseInput(NO_FIELDS, 'body', request, reply)) return reply;
     const fresh = newUserId();
-    if ((await detachInstall(options.store, install, fresh, now())) === 'not_linked') {
+    const detached = await detachInstall(options.store, install, fresh, now());
+    if (detached === 'not_linked') {
       result('signout', 'not_linked');
       return reply
         .code(409)
         .send({ error: 'not_linked', message: 'this install has not verified an email: there is no account to sign out of' });
+    }
+    if (detached === 'moved') {
+      result('signout', 'moved');
+      return reply.code(409).send({ error: 'signed_out_meanwhile', message: 'another request signed this install out at the same moment' });
     }
     result('signout', 'detached');
     request.log.info({ userId: install.userId, accountId: install.accountId, newUserId: fresh }, 'install signed out of its account');
@@ -142,4 +151,10 @@ export function accountRoutes(app: FastifyInstance, options: AccountOptions): vo
     log.warn({ route, retryAfter, ...describeEmail(address) }, `account request refused: ${message}`);
     return limited(reply, retryAfter, message);
   }
+}
+
+/** What a log line may say of a failed send: nodemailer's error code and the SMTP reply code, no addresses. */
+function smtpFailure(error: unknown): { code: unknown; responseCode: unknown } {
+  const e = (error ?? {}) as { code?: unknown; responseCode?: unknown };
+  return { code: e.code ?? 'unknown', responseCode: e.responseCode ?? null };
 }

@@ -32,6 +32,8 @@ export function verifyCode(store: Store, install: Install, email: string, code: 
       .selectAll()
       .where('email', '=', email)
       .where('user_id', '=', install.userId)
+      // Locked (SQLite's write transaction is serial already): concurrent guesses count one by one, and a code opens once.
+      .$if(store.dialect === 'postgres', (qb) => qb.forUpdate())
       .executeTakeFirst();
     const stored = row ? { codeHash: row.code_hash, expiresAt: row.expires_at, failedAttempts: row.failed_attempts } : null;
     const decision = decideCode(stored, hashCode(email, install.userId, code), now);
@@ -107,13 +109,25 @@ async function join(db: Kysely<Database>, plan: ReturnType<typeof decideMerge>):
  * found again by the account's email. An install in no account (it never verified an email) is not
  * signed out: its user, and what it bought, would be left without a token or an email to find it by.
  */
-export async function detachInstall(store: Store, install: Install, newUserId: string, now: number): Promise<'detached' | 'not_linked'> {
+export async function detachInstall(
+  store: Store,
+  install: Install,
+  newUserId: string,
+  now: number,
+): Promise<'detached' | 'not_linked' | 'moved'> {
   return inWriteTransaction(store, async (db) => {
     const inAccount =
       install.accountId !== install.userId ||
       (await db.selectFrom('account_emails').select('email').where('user_id', '=', install.userId).executeTakeFirst()) !== undefined;
     if (!inAccount) return 'not_linked';
-    const { token_hash } = await db.selectFrom('users').select('token_hash').where('id', '=', install.userId).executeTakeFirstOrThrow();
+    // Locked: of two sign-outs at once, the second finds the token gone already.
+    const { token_hash } = await db
+      .selectFrom('users')
+      .select('token_hash')
+      .where('id', '=', install.userId)
+      .$if(store.dialect === 'postgres', (qb) => qb.forUpdate())
+      .executeTakeFirstOrThrow();
+    if (token_hash === null) return 'moved';
     await db.updateTable('users').set({ token_hash: null }).where('id', '=', install.userId).execute();
     await db.insertInto('users').values({ id: newUserId, token_hash, created_at: now }).execute();
     return 'detached';

@@ -199,11 +199,18 @@ export function parseEntitlementSummary(object: unknown): EntitlementSummarySnap
   return { customerId: s.customer, features: [...new Set(s.entitlements.data.map((e) => e.lookup_key))].sort() };
 }
 
-/** An address as the service compares them: trimmed and lower-cased; null unless it looks like one (at most 254 characters). */
+/**
+ * An address as the service compares them: trimmed and lower-cased; null unless it is a plain
+ * `local@domain.tld` (no quotes, comments, brackets, commas or control characters, which could name
+ * another recipient to an SMTP server) of at most 253 characters, as SMTP servers accept.
+ */
 export function normalizeEmail(value: string): string | null {
   const email = value.trim().toLowerCase();
-  return email.length <= 254 && /^[^\s@]+@[^\s@]+$/.test(email) ? email : null;
+  return email.length <= 253 && PLAIN_ADDRESS.test(email) ? email : null;
 }
+
+const PLAIN_ADDRESS =
+  /^[a-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/;
 
 const customerEmailSchema = z.object({ email: text.nullable().optional() });
 const checkoutEmailSchema = z.object({ customer_details: z.object({ email: text.nullable().optional() }).nullable().optional() });
