@@ -83,7 +83,7 @@ async function restoreByEmail(
   const before = inbox.countTo(email);
   const asked = await call('POST', '/v1/account/email', token, { email });
   if (asked.status !== 202) throw new Error(`POST /v1/account/email: expected 202, got ${asked.status} ${JSON.stringify(asked.body)}`);
-  const code = await inbox.code(email, { after: before });
+  const code = await inbox.waitForCode(email, { after: before });
   const verified = await call('POST', '/v1/account/verify', token, { email, code });
   if (verified.status !== 200)
     throw new Error(`POST /v1/account/verify: expected 200, got ${verified.status} ${JSON.stringify(verified.body)}`);

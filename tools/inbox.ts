@@ -2,18 +2,30 @@ import type { AddressInfo } from 'node:net';
 import { simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 
-/** A local SMTP server for the demo (the `smtp-server` package): plain SMTP on loopback, no auth, every message kept. */
+export interface CapturedMessage {
+  from: string;
+  to: string[];
+  subject: string;
+  text: string;
+}
+
+/**
+ * A local SMTP server (the `smtp-server` package): plain SMTP on loopback, no auth, no TLS, every
+ * message kept. The demo sends its sign-in codes here, and the tests read theirs from it.
+ */
 export interface Inbox {
   /** `smtp://127.0.0.1:<port>`, for the service's SMTP_URL. */
   url: string;
+  messages: CapturedMessage[];
   /** The only 6-digit number of the newest message to `to` after the first `after` of them; throws after `timeoutMs`. */
-  code(to: string, options?: { after?: number; timeoutMs?: number }): Promise<string>;
+  waitForCode(to: string, options?: { after?: number; timeoutMs?: number }): Promise<string>;
+  /** How many messages went to `to` so far. */
   countTo(to: string): number;
   close(): Promise<void>;
 }
 
 export async function startInbox(): Promise<Inbox> {
-  const messages: { to: string[]; text: string }[] = [];
+  const messages: CapturedMessage[] = [];
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
@@ -21,7 +33,12 @@ export async function startInbox(): Promise<Inbox> {
     onData(stream, session, callback) {
       simpleParser(stream)
         .then((mail) => {
-          messages.push({ to: session.envelope.rcptTo.map((r) => r.address.toLowerCase()), text: mail.text ?? '' });
+          messages.push({
+            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+            to: session.envelope.rcptTo.map((r) => r.address.toLowerCase()),
+            subject: mail.subject ?? '',
+            text: mail.text ?? '',
+          });
           callback();
         })
         .catch(callback);
@@ -32,8 +49,9 @@ export async function startInbox(): Promise<Inbox> {
   const to = (address: string) => messages.filter((m) => m.to.includes(address.trim().toLowerCase()));
   return {
     url: `smtp://127.0.0.1:${port}`,
+    messages,
     countTo: (address) => to(address).length,
-    async code(address, { after = 0, timeoutMs = 10_000 } = {}) {
+    async waitForCode(address, { after = 0, timeoutMs = 10_000 } = {}) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const received = to(address);
@@ -43,7 +61,7 @@ export async function startInbox(): Promise<Inbox> {
           return codes[0]!;
         }
         if (Date.now() > deadline) throw new Error(`no message arrived within ${timeoutMs} ms`);
-        await new Promise((resolve) => setTimeout(resolve, 50));
+        await new Promise((resolve) => setTimeout(resolve, 20));
       }
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
