@@ -24,12 +24,17 @@ export interface Inbox {
   close(): Promise<void>;
 }
 
-export async function startInbox(): Promise<Inbox> {
+/** `refuses`: recipients the server answers 550 (a mailbox that does not exist), as a real one would. */
+export async function startInbox(options: { refuses?: (address: string) => boolean } = {}): Promise<Inbox> {
   const messages: CapturedMessage[] = [];
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
     logger: false,
+    onRcptTo(address, _session, callback) {
+      if (!options.refuses?.(address.address.toLowerCase())) return callback();
+      callback(Object.assign(new Error('mailbox unavailable'), { responseCode: 550 }));
+    },
     onData(stream, session, callback) {
       simpleParser(stream)
         .then((mail) => {

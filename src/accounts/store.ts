@@ -49,17 +49,18 @@ export function verifyCode(store: Store, install: Install, email: string, code: 
       return { verified: false, reason: decision.reason };
     }
     await db.deleteFrom('email_codes').where('email', '=', email).where('user_id', '=', install.userId).execute();
-    const chosen = accountForEmail(
-      { verified: await verifiedOwner(db, email), customer: await customerOwner(db, email) },
-      install.accountId,
-    );
-    // First verification wins: a concurrent one that stored the address first owns it.
-    await db
-      .insertInto('account_emails')
-      .values({ email, user_id: chosen.accountId, verified_at: now })
-      .onConflict((oc) => oc.column('email').doNothing())
-      .execute();
-    const accountId = await accountOf(db, (await verifiedOwner(db, email))!);
+    const verified = await verifiedOwner(db, email);
+    // The customer's owner matters only for an address no account verified yet.
+    const chosen = accountForEmail({ verified, customer: verified === null ? await customerOwner(db, email) : null }, install.accountId);
+    if (verified === null) {
+      // First verification wins: a concurrent one that stored the address first owns it.
+      await db
+        .insertInto('account_emails')
+        .values({ email, user_id: chosen.accountId, verified_at: now })
+        .onConflict((oc) => oc.column('email').doNothing())
+        .execute();
+    }
+    const accountId = verified ?? (await verifiedOwner(db, email))!;
     await join(db, decideMerge(install, accountId));
     return { verified: true, accountId, because: chosen.because };
   });

@@ -5,10 +5,9 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../tools/free-port.js';
 import { StripeStandIn } from '../../tools/stripe-stand-in/server.js';
-import { type ExtensionBrowser, launchWithExtension, waitForPlan } from '../helpers/browser.js';
+import { browserBillingConfig, type ExtensionBrowser, launchWithExtension, waitForPlan } from '../helpers/browser.js';
 import { createSqliteDatabase, type TestDatabase } from '../helpers/databases.js';
 import { type RunningService, startService, TEST_SECRET } from '../helpers/service.js';
-import { TEST_STRIPE_KEY } from '../helpers/stripe.js';
 
 const SCREENSHOTS = new URL('../../test-results/screenshots/', import.meta.url).pathname;
 
@@ -25,18 +24,7 @@ describe('the example extension in Chromium', () => {
   let popup: Page;
 
   async function startBilling(): Promise<RunningService> {
-    const baseUrl = `http://127.0.0.1:${port}`;
-    return startService(database, {
-      port,
-      config: {
-        stripeSecretKey: TEST_STRIPE_KEY,
-        stripeApiUrl: standIn.url,
-        syncMode: 'refetch',
-        checkoutSuccessUrl: `${baseUrl}/billing/success?session_id={CHECKOUT_SESSION_ID}`,
-        checkoutCancelUrl: `${baseUrl}/billing/cancel`,
-        portalReturnUrl: `${baseUrl}/billing/done`,
-      },
-    });
+    return startService(database, { port, config: browserBillingConfig(port, standIn.url) });
   }
 
   beforeAll(async () => {

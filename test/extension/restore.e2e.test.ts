@@ -4,11 +4,10 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../tools/free-port.js';
 import { StripeStandIn } from '../../tools/stripe-stand-in/server.js';
-import { type ExtensionBrowser, launchWithExtension, waitForPlan } from '../helpers/browser.js';
+import { browserBillingConfig, type ExtensionBrowser, launchWithExtension, waitForPlan } from '../helpers/browser.js';
 import { createSqliteDatabase, type TestDatabase } from '../helpers/databases.js';
 import { type RunningService, startService, TEST_SECRET } from '../helpers/service.js';
 import { type SmtpCapture, startSmtpCapture } from '../helpers/smtp.js';
-import { TEST_STRIPE_KEY } from '../helpers/stripe.js';
 
 const SCREENSHOTS = new URL('../../test-results/screenshots/', import.meta.url).pathname;
 const BUYER = 'buyer@example.test';
@@ -38,18 +37,9 @@ describe('restoring a purchase in another browser profile, by emailed code', () 
     capture = await startSmtpCapture();
     database = await createSqliteDatabase();
     const port = await freePort();
-    const baseUrl = `http://127.0.0.1:${port}`;
     svc = await startService(database, {
       port,
-      config: {
-        stripeSecretKey: TEST_STRIPE_KEY,
-        stripeApiUrl: standIn.url,
-        syncMode: 'refetch',
-        checkoutSuccessUrl: `${baseUrl}/billing/success?session_id={CHECKOUT_SESSION_ID}`,
-        checkoutCancelUrl: `${baseUrl}/billing/cancel`,
-        portalReturnUrl: `${baseUrl}/billing/done`,
-        email: { smtpUrl: capture.url, from: 'billing@example.test' },
-      },
+      config: { ...browserBillingConfig(port, standIn.url), email: { smtpUrl: capture.url, from: 'billing@example.test' } },
     });
     standIn.setWebhookTarget({ url: `${svc.baseUrl}/webhooks/stripe`, secret: TEST_SECRET });
     [a, b] = await Promise.all([launchWithExtension(svc.baseUrl), launchWithExtension(svc.baseUrl)]);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium, type Page, type Worker } from 'playwright-core';
 import { buildExtension } from '../../extension/build.js';
+import { TEST_STRIPE_KEY } from './stripe.js';
 
 /** Debian's Chromium with the example extension built for `serverUrl`, as a user would load it. */
 export interface ExtensionBrowser {
@@ -68,4 +69,17 @@ export async function waitForPlan(
       .waitFor({ timeout: 15_000 });
   if (extra.period) await popup.locator('#period-label').filter({ hasText: extra.period }).waitFor({ timeout: 15_000 });
   await popup.locator('#stale').waitFor({ state: extra.stale ? 'visible' : 'hidden', timeout: 15_000 });
+}
+
+/** The billing settings of a service on `port` that the browser tests pay through (the Stripe stand-in at `stripeApiUrl`, refetch mode). */
+export function browserBillingConfig(port: number, stripeApiUrl: string) {
+  const baseUrl = `http://127.0.0.1:${port}`;
+  return {
+    stripeSecretKey: TEST_STRIPE_KEY,
+    stripeApiUrl,
+    syncMode: 'refetch' as const,
+    checkoutSuccessUrl: `${baseUrl}/billing/success?session_id={CHECKOUT_SESSION_ID}`,
+    checkoutCancelUrl: `${baseUrl}/billing/cancel`,
+    portalReturnUrl: `${baseUrl}/billing/done`,
+  };
 }

@@ -10,7 +10,7 @@ import {
   useAccountService,
   verifyCode,
   wrongCode,
-} from '../account/restore-helpers.js';
+} from '../accounts/restore-helpers.js';
 import { BACKENDS } from '../helpers/databases.js';
 import { deliver, newId, nowSeconds, subscriptionEvent } from '../helpers/events.js';
 import { rawRequest } from '../helpers/raw-http.js';

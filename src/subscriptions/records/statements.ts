@@ -62,8 +62,8 @@ export async function writeCustomerChanges(
   writes: Pick<RecordWrites, 'deletions' | 'features' | 'emails'>,
 ): Promise<void> {
   for (const deletion of writes.deletions) await markDeleted(db, deletion);
-  for (const features of writes.features) await storeFeatures(db, features);
-  for (const email of writes.emails) await storeEmail(db, email);
+  for (const features of writes.features) await storeCustomerFact(db, features, 'features_event_created', features.features_event_created);
+  for (const email of writes.emails) await storeCustomerFact(db, email, 'email_event_created', email.email_event_created);
 }
 
 async function markDeleted(db: Kysely<Database>, { id, updated_at }: CustomerDeletion): Promise<void> {
@@ -74,36 +74,25 @@ async function markDeleted(db: Kysely<Database>, { id, updated_at }: CustomerDel
     .execute();
 }
 
-/** Unless a newer summary was stored meanwhile (the concurrency re-check of decideCustomerFact). */
-async function storeFeatures(db: Kysely<Database>, row: CustomerFeatures): Promise<void> {
-  const { features, features_event_created, updated_at } = row;
+/**
+ * A customer fact an event stated (its features, its email) with that event's `created`, unless a
+ * newer event's was stored meanwhile: the concurrency re-check of decideCustomerFact.
+ */
+async function storeCustomerFact(
+  db: Kysely<Database>,
+  row: CustomerFeatures | CustomerEmail,
+  createdColumn: 'features_event_created' | 'email_event_created',
+  created: number | null,
+): Promise<void> {
+  const { id: _, ...changed } = row;
   await db
     .insertInto('customers')
     .values({ ...row, deleted: 0 })
     .onConflict((oc) =>
       oc
         .column('id')
-        .doUpdateSet({ features, features_event_created, updated_at })
-        .where((eb) =>
-          eb.or([eb('customers.features_event_created', 'is', null), eb('customers.features_event_created', '<=', features_event_created)]),
-        ),
-    )
-    .execute();
-}
-
-/** Unless an email of a newer event was stored meanwhile (the concurrency re-check of decideCustomerFact). */
-async function storeEmail(db: Kysely<Database>, row: CustomerEmail): Promise<void> {
-  const { email, email_event_created, updated_at } = row;
-  await db
-    .insertInto('customers')
-    .values({ ...row, deleted: 0 })
-    .onConflict((oc) =>
-      oc
-        .column('id')
-        .doUpdateSet({ email, email_event_created, updated_at })
-        .where((eb) =>
-          eb.or([eb('customers.email_event_created', 'is', null), eb('customers.email_event_created', '<=', email_event_created)]),
-        ),
+        .doUpdateSet(changed)
+        .where((eb) => eb.or([eb(`customers.${createdColumn}`, 'is', null), eb(`customers.${createdColumn}`, '<=', created)])),
     )
     .execute();
 }

@@ -38,6 +38,8 @@ export function useAccountService(
   options: Parameters<typeof startService>[1] = {},
   /** The service's SMTP_URL, given the SMTP server's. */
   smtpUrl: (url: string) => string = (url) => url,
+  /** Recipients the SMTP server refuses (550). */
+  refuses?: (address: string) => boolean,
 ): AccountContext {
   const context = { emails: [], codes: [] } as unknown as {
     svc: RunningService;
@@ -45,7 +47,7 @@ export function useAccountService(
     database: TestDatabase;
   } & AccountContext;
   beforeAll(async () => {
-    context.smtp = await startSmtpCapture();
+    context.smtp = await startSmtpCapture({ refuses });
     context.database = await backend.create();
     context.svc = await startService(context.database, {
       ...options,
