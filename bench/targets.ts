@@ -1,5 +1,6 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { generateSigningKey } from '../src/config/index.js';
 import { createPostgresDatabase, createSqliteDatabase, type TestDatabase } from '../test/helpers/databases.js';
 import type { Backend } from './dataset.js';
 import { type ServerProcess, startServer } from './processes.js';
@@ -7,6 +8,8 @@ import { type ServerProcess, startServer } from './processes.js';
 /** The servers a benchmark drives: the service on each database, and the baselines. */
 
 export const BENCH_SECRET = 'whsec_benchmark_secret_0123456789abcdef';
+/** The key the service signs entitlement tokens with during a run (production mode requires one). */
+export const BENCH_SIGNING_KEYS = JSON.stringify([generateSigningKey()]);
 /** Compiled once per run (see run.ts), so children run plain JavaScript like a deployment. */
 export const BUILD_DIR = fileURLToPath(new URL(`../.bench/build-${process.pid}/`, import.meta.url));
 
@@ -36,6 +39,7 @@ export function startService(url: string, role: 'all' | 'intake'): Promise<Serve
     {
       NODE_ENV: 'production',
       STRIPE_WEBHOOK_SECRET: BENCH_SECRET,
+      ENTITLEMENT_SIGNING_KEYS: BENCH_SIGNING_KEYS,
       DATABASE_URL: url,
       PROCESS_ROLE: role,
       LOG_LEVEL: 'info',

@@ -4,7 +4,7 @@ import { accountRoutes } from './accounts/index.js';
 import { type BillingConfig, billingRoutes, createStripeClient, startBillingJobs, subscriptionReader } from './billing/index.js';
 import type { Config } from './config/index.js';
 import type { Store } from './db/index.js';
-import { entitlementRoutes } from './entitlements/index.js';
+import { EntitlementSigner, entitlementRoutes } from './entitlements/index.js';
 import { httpServerOptions, installHttpSurface, OneLinePerRequest } from './http/index.js';
 import { AlertMonitor, adminRoutes, createMetrics, type Metrics, opsRoutes } from './ops/index.js';
 import { SyncWorker, type SyncWorkerOptions } from './subscriptions/index.js';
@@ -40,6 +40,7 @@ export type ServiceConfig = Pick<
   | 'rateLimits'
   | 'trustProxy'
   | 'httpTimeouts'
+  | 'entitlementTokens'
 > &
   Partial<WorkerTuning> &
   Partial<Pick<Config, 'email'>> &
@@ -121,6 +122,7 @@ export async function buildService(options: ServiceOptions): Promise<Service> {
   const authenticator = new Authenticator(store.db, config.jwt ? jwtVerifier(config.jwt) : undefined);
   const entitlementOptions = {
     authenticator,
+    signer: await EntitlementSigner.create(config.entitlementTokens),
     db: store.db,
     pastDueGraceHours: config.pastDueGraceHours,
     priceFeatures: config.priceFeatures,

@@ -81,6 +81,7 @@ describe.each(SYNC_SETUPS)('subscription scenarios on $name, $syncMode sync', ({
         'currentPeriodEnd',
         'cancelAtPeriodEnd',
         'graceUntil',
+        'token',
       ].sort(),
     );
     expect(answer).toMatchObject({

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, parseDurationList } from '../src/config/index.js';
+import { ConfigError, generateSigningKey, loadConfig, parseDurationList } from '../src/config/index.js';
 import { localModeSecret } from './helpers/log-scan.js';
 import { type ProcessRun, runScript, startServiceProcess, stopServiceProcess } from './helpers/processes.js';
 
@@ -124,7 +124,11 @@ describe('configuration', () => {
   });
 
   it('several comma-separated secrets are all accepted', () => {
-    const config = loadConfig({ STRIPE_WEBHOOK_SECRET: 'whsec_newnewnewnew, whsec_oldoldoldold', NODE_ENV: 'production' });
+    const config = loadConfig({
+      STRIPE_WEBHOOK_SECRET: 'whsec_newnewnewnew, whsec_oldoldoldold',
+      NODE_ENV: 'production',
+      ENTITLEMENT_SIGNING_KEYS: JSON.stringify(generateSigningKey()),
+    });
     expect(config.webhookSecrets).toEqual(['whsec_newnewnewnew', 'whsec_oldoldoldold']);
   });
 

@@ -14,6 +14,7 @@ async function main(argv: string[]): Promise<number> {
     console.error(usage());
     return 2;
   }
+  if ('standalone' in command) return command.run(args);
   const config = configOrExit();
   const store = await storeOrExit(config);
   try {

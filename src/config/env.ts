@@ -129,6 +129,13 @@ export const envSchema = z.object({
   AUTH_ISSUER: optionalText,
   AUTH_AUDIENCE: optionalText,
   DATA_DIR: optionalText,
+  // ENTITLEMENT_SIGNING_KEYS is checked by signing-keys.ts, which reads the file it may name.
+  ENTITLEMENT_SIGNING_KEYS: optionalText,
+  ENTITLEMENT_ISSUER: optionalText.refine((v) => v === undefined || v.length <= 200, 'must be at most 200 characters'),
+  ENTITLEMENT_TOKEN_TTL: optionalText.refine(
+    (v) => v === undefined || ((parseDuration(v) ?? 0) >= 10_000 && (parseDuration(v) ?? Infinity) <= 86_400_000),
+    'must be one duration from 10s to 24h, like "1h"',
+  ),
   EXTENSION_ORIGINS: optionalText.refine(
     (v) => v === undefined || v.split(',').every((o) => ORIGIN.test(o.trim())),
     'must be comma-separated origins like "chrome-extension://abcdefghijklmnopabcdefghijklmnop" (scheme and host, no path, no "*")',

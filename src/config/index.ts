@@ -2,5 +2,6 @@
 
 export { ConfigError, loadConfig } from './load.js';
 export { parseDuration, parseDurationList } from './parse.js';
+export { generateSigningKey } from './signing-keys.js';
 export type * from './types.js';
 export { DEFAULT_HTTP_TIMEOUTS, DEFAULT_RATE_LIMITS } from './types.js';

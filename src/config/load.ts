@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { dirname, join, resolve } from 'node:path';
 import { envSchema } from './env.js';
 import { parseDuration, parseDurationList, parsePriceFeatures, parseTrustProxy } from './parse.js';
+import { configuredSigningKeys, localSigningKeys, SigningKeyProblem } from './signing-keys.js';
 import { type Config, DEFAULT_HTTP_TIMEOUTS, DEFAULT_RATE_LIMITS, type ProcessRole, type SyncMode } from './types.js';
 
 /** Configuration: every setting the service reads from its environment, validated once at start. */
@@ -59,6 +60,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const secrets = e.STRIPE_WEBHOOK_SECRET
     ? { secrets: e.STRIPE_WEBHOOK_SECRET.split(',').map((s) => s.trim()), source: 'env' as const }
     : localWebhookSecret(dataDir);
+  const signing = signingKeys(e.ENTITLEMENT_SIGNING_KEYS, production, dataDir);
 
   return {
     production,
@@ -94,6 +96,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workerGroupBudgetMs: optionalNumber(e.WORKER_GROUP_BUDGET_MS),
     email: e.SMTP_URL ? { smtpUrl: e.SMTP_URL, from: e.EMAIL_FROM! } : undefined,
     jwt: e.AUTH_JWKS_URL ? { jwksUrl: e.AUTH_JWKS_URL, issuer: e.AUTH_ISSUER!, audience: e.AUTH_AUDIENCE! } : undefined,
+    entitlementTokens: {
+      signingKeys: signing.keys,
+      keySource: signing.source,
+      issuer: e.ENTITLEMENT_ISSUER ?? publicUrl,
+      ttlSeconds: parseDuration(e.ENTITLEMENT_TOKEN_TTL ?? '1h')! / 1000,
+    },
     alerts: e.ALERT_WEBHOOK_URL
       ? {
           webhookUrl: e.ALERT_WEBHOOK_URL,
@@ -116,6 +124,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: e.TRUST_PROXY ? parseTrustProxy(e.TRUST_PROXY)! : false,
     httpTimeouts,
   };
+}
+
+/** Production takes its keys from the variable; local mode generates one once, like the webhook secret. */
+function signingKeys(value: string | undefined, production: boolean, dataDir: string) {
+  if (production && !value) {
+    throw new ConfigError([
+      'ENTITLEMENT_SIGNING_KEYS: required when NODE_ENV=production (private Ed25519 JWKs, or a file holding them; `npm run cli -- keys generate` makes one)',
+    ]);
+  }
+  try {
+    return value ? configuredSigningKeys(value) : localSigningKeys(dataDir);
+  } catch (error) {
+    if (error instanceof SigningKeyProblem) throw new ConfigError([error.message]);
+    throw error;
+  }
 }
 
 /** Local mode: one generated secret, written once (mode 0600) so restarts keep accepting a local signer. */

@@ -52,6 +52,8 @@ export interface Config {
   jwt: JwtSettings | undefined;
   /** Restore by emailed code; undefined without SMTP_URL (the routes then answer 503 email_not_configured). */
   email: EmailSettings | undefined;
+  /** The signed token every entitlement answer carries (src/entitlements/token.ts). */
+  entitlementTokens: EntitlementTokenSettings;
   /** Built-in Slack-compatible alerts; off without ALERT_WEBHOOK_URL. */
   alerts: AlertSettings | undefined;
   dataDir: string;
@@ -106,4 +108,25 @@ export interface EmailSettings {
   /** nodemailer's transport URL: smtp:// (STARTTLS when offered) or smtps://; may carry a password, never logged. */
   smtpUrl: string;
   from: string;
+}
+
+/** An Ed25519 private key as a JWK; `kid` is the RFC 7638 thumbprint unless the configuration names one. */
+export interface SigningKey {
+  kty: 'OKP';
+  crv: 'Ed25519';
+  d: string;
+  x: string;
+  kid: string;
+}
+
+/** Where the signing keys came from: the variable itself, the file it names, or local mode's data dir. */
+export type SigningKeySource = 'env' | 'file' | 'generated' | 'stored';
+
+export interface EntitlementTokenSettings {
+  /** The first signs; all are published at /.well-known/jwks.json, so a previous key still verifies during a rotation. */
+  signingKeys: SigningKey[];
+  keySource: SigningKeySource;
+  issuer: string;
+  /** How long a token lives at most; a premium token ends sooner where the access does. */
+  ttlSeconds: number;
 }

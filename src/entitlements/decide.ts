@@ -47,6 +47,13 @@ export interface Entitlement {
   graceUntil: string | null;
 }
 
+/** An entitlement, and when the access it grants ends as far as the records know. */
+export interface Decision {
+  entitlement: Entitlement;
+  /** Unix seconds; null when nothing grants access, or when a granting subscription has no known end (it renews). */
+  accessEndsAt: number | null;
+}
+
 export interface EntitlementInputs {
   subscriptions: AccessRecord[];
   /** Entitlement lookup keys Stripe reported per customer (null: no summary received for that customer). */
@@ -64,8 +71,14 @@ const GRANT_RANK: Partial<Record<AccessReason, number>> = { active: 3, trialing:
  * the best one (active, then trialing, then past_due in grace; then the latest period end).
  * When none grants, the most recently changed subscription describes the answer.
  */
-export function decideEntitlement(inputs: EntitlementInputs): Entitlement {
+export function decideEntitlement(inputs: EntitlementInputs): Decision {
   const judged = inputs.subscriptions.map((record) => ({ record, access: accessOf(record, inputs.now, inputs.pastDueGraceHours) }));
+  return { entitlement: describe(judged, inputs), accessEndsAt: accessEnd(judged) };
+}
+
+type Judged = { record: AccessRecord; access: Access }[];
+
+function describe(judged: Judged, inputs: EntitlementInputs): Entitlement {
   if (judged.length === 0) {
     return {
       premium: false,
@@ -102,6 +115,34 @@ export function decideEntitlement(inputs: EntitlementInputs): Entitlement {
     cancelAtPeriodEnd: record.cancelAtPeriodEnd || (record.cancelAt !== null && record.status !== 'canceled'),
     graceUntil: isoOrNull(access.graceUntil),
   };
+}
+
+/**
+ * The latest end among the granting subscriptions: a grace period's end, a `cancel_at`, or the
+ * period end of one set to cancel then. One that grants with no known end (it renews) makes it null.
+ */
+function accessEnd(judged: Judged): number | null {
+  const ends = judged.filter((j) => j.access.grants).map(({ record, access }) => endOf(record, access));
+  if (ends.length === 0 || ends.includes(null)) return null;
+  return Math.max(...(ends as number[]));
+}
+
+function endOf(record: AccessRecord, access: Access): number | null {
+  const candidates = [access.graceUntil, record.cancelAt, record.cancelAtPeriodEnd ? record.currentPeriodEnd : null].filter(
+    (t): t is number => t !== null,
+  );
+  return candidates.length > 0 ? Math.min(...candidates) : null;
+}
+
+/**
+ * When a token issued at `iat` (unix seconds) expires: after the TTL, or where a premium access
+ * ends sooner, then. An end already past gives a token that is expired at once: the records
+ * still grant (Stripe's cancellation has not arrived) but say the access is over.
+ */
+export function tokenExpiry(iat: number, ttlSeconds: number, decision: Decision): number {
+  const ttlEnd = iat + ttlSeconds;
+  if (!decision.entitlement.premium || decision.accessEndsAt === null) return ttlEnd;
+  return Math.max(iat, Math.min(ttlEnd, decision.accessEndsAt));
 }
 
 function isoOrNull(unixSeconds: number | null): string | null {

@@ -2,8 +2,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/index.js';
 import { type Authenticator, bearerTokenHash, unauthorized } from '../users/index.js';
-import { decideEntitlement, type Entitlement } from './decide.js';
+import { type Decision, decideEntitlement, type Entitlement } from './decide.js';
 import { accessRecordFromRow, type CheckRow, rowsForTokenHash, rowsForUser } from './read-model.js';
+import { type EntitlementSigner, jwksRoute } from './token.js';
 
 /** What deciding an entitlement needs. */
 export interface EntitlementSettings {
@@ -16,12 +17,14 @@ export interface EntitlementSettings {
 /** What the routes and the premium guard need besides. */
 export interface EntitlementOptions extends EntitlementSettings {
   authenticator: Authenticator;
+  /** Signs the token every answer carries. */
+  signer: EntitlementSigner;
   /** Told of every check's result (for metrics). */
   onCheck?: (result: 'premium' | 'not_premium' | 'unauthorized') => void;
 }
 
 /** The pure part of a check: the decision over the user's subscription rows. */
-function decideFromRows(options: EntitlementSettings, rows: readonly CheckRow[]): Entitlement {
+function decideFromRows(options: EntitlementSettings, rows: readonly CheckRow[], nowSeconds: number): Decision {
   const customerFeatures: Record<string, string[] | null> = {};
   for (const row of rows)
     customerFeatures[row.customer_id] = row.customer_features ? (JSON.parse(row.customer_features) as string[]) : null;
@@ -29,14 +32,22 @@ function decideFromRows(options: EntitlementSettings, rows: readonly CheckRow[])
     subscriptions: rows.map(accessRecordFromRow),
     customerFeatures,
     priceFeatures: options.priceFeatures,
-    now: Math.floor((options.now ?? Date.now)() / 1000),
+    now: nowSeconds,
     pastDueGraceHours: options.pastDueGraceHours,
   });
 }
 
 /** Reads the user's subscriptions on every call: no cache that a processed webhook could outrun. */
 export async function entitlementOf(options: EntitlementSettings, userId: string): Promise<Entitlement> {
-  return decideFromRows(options, await rowsForUser(options.db, userId));
+  return (await decisionOf(options, userId, nowSecondsOf(options))).entitlement;
+}
+
+async function decisionOf(options: EntitlementSettings, userId: string, nowSeconds: number): Promise<Decision> {
+  return decideFromRows(options, await rowsForUser(options.db, userId), nowSeconds);
+}
+
+function nowSecondsOf(options: EntitlementSettings): number {
+  return Math.floor((options.now ?? Date.now)() / 1000);
 }
 
 /**
@@ -47,27 +58,28 @@ export async function entitlementOf(options: EntitlementSettings, userId: string
 async function check(
   options: EntitlementOptions,
   request: FastifyRequest,
-): Promise<{ userId: string; entitlement: Entitlement } | undefined> {
-  const opaque = await checkOpaqueToken(options, request);
-  const checked = opaque === undefined ? await checkJwt(options, request) : opaque;
-  options.onCheck?.(checked ? (checked.entitlement.premium ? 'premium' : 'not_premium') : 'unauthorized');
-  return checked ?? undefined;
+): Promise<{ userId: string; decision: Decision; nowSeconds: number } | undefined> {
+  const nowSeconds = nowSecondsOf(options);
+  const opaque = await checkOpaqueToken(options, request, nowSeconds);
+  const checked = opaque === undefined ? await checkJwt(options, request, nowSeconds) : opaque;
+  options.onCheck?.(checked ? (checked.decision.entitlement.premium ? 'premium' : 'not_premium') : 'unauthorized');
+  return checked ? { ...checked, nowSeconds } : undefined;
 }
 
 /** undefined: not an opaque token; null: an unknown one. */
-async function checkOpaqueToken(options: EntitlementOptions, request: FastifyRequest) {
+async function checkOpaqueToken(options: EntitlementOptions, request: FastifyRequest, nowSeconds: number) {
   const tokenHash = bearerTokenHash(request);
   if (!tokenHash) return undefined;
   const rows = await rowsForTokenHash(options.db, tokenHash);
   if (rows.length === 0) return null;
   // Left joins: a user without subscriptions comes back as one row of nulls.
   const subscriptions = rows.filter((r): r is (typeof rows)[number] & CheckRow => r.id !== null);
-  return { userId: rows[0]!.user_id, entitlement: decideFromRows(options, subscriptions) };
+  return { userId: rows[0]!.user_id, decision: decideFromRows(options, subscriptions, nowSeconds) };
 }
 
-async function checkJwt(options: EntitlementOptions, request: FastifyRequest) {
+async function checkJwt(options: EntitlementOptions, request: FastifyRequest, nowSeconds: number) {
   const userId = await options.authenticator.userId(request);
-  return userId ? { userId, entitlement: await entitlementOf(options, userId) } : null;
+  return userId ? { userId, decision: await decisionOf(options, userId, nowSeconds) } : null;
 }
 
 /**
@@ -79,7 +91,7 @@ function premiumGuard(options: EntitlementOptions) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const checked = await check(options, request);
     if (!checked) return unauthorized(reply);
-    const { entitlement } = checked;
+    const { entitlement } = checked.decision;
     if (!entitlement.premium) {
       return reply.code(402).send({ error: 'premium_required', reason: entitlement.reason });
     }
@@ -87,11 +99,13 @@ function premiumGuard(options: EntitlementOptions) {
 }
 
 export function entitlementRoutes(app: FastifyInstance, options: EntitlementOptions): void {
+  jwksRoute(app, options.signer);
   // Cache-Control: no-store comes with every answer (src/http/security-headers.ts).
   app.get('/v1/entitlements', { config: { rateLimit: 'auth' } }, async (request, reply) => {
     const checked = await check(options, request);
     if (!checked) return unauthorized(reply);
-    return { userId: checked.userId, ...checked.entitlement };
+    const { userId, decision, nowSeconds } = checked;
+    return { userId, ...decision.entitlement, token: await options.signer.sign(userId, decision, nowSeconds) };
   });
 
   app.get('/v1/premium/ping', { config: { rateLimit: 'auth' }, preHandler: premiumGuard(options) }, async () => ({ ok: true }));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { accessOf, decideEntitlement } from '../../src/entitlements/decide.js';
+import { accessOf, decideEntitlement, tokenExpiry } from '../../src/entitlements/decide.js';
 import type { SubscriptionRecord } from '../../src/subscriptions/decide.js';
 import { subscriptionRecord } from '../helpers/records.js';
 
@@ -48,15 +48,18 @@ describe('decideEntitlement: the answer for a user', () => {
 
   it('no subscription at all', () => {
     expect(decideEntitlement({ ...base, subscriptions: [] })).toEqual({
-      premium: false,
-      reason: 'no_subscription',
-      status: null,
-      priceId: null,
-      productId: null,
-      features: [],
-      currentPeriodEnd: null,
-      cancelAtPeriodEnd: false,
-      graceUntil: null,
+      accessEndsAt: null,
+      entitlement: {
+        premium: false,
+        reason: 'no_subscription',
+        status: null,
+        priceId: null,
+        productId: null,
+        features: [],
+        currentPeriodEnd: null,
+        cancelAtPeriodEnd: false,
+        graceUntil: null,
+      },
     });
   });
 
@@ -120,7 +123,7 @@ describe('decideEntitlement: the answer for a user', () => {
       priceId: 'price_basic',
     },
   ])('$name', ({ subs, premium, reason, priceId }) => {
-    const answer = decideEntitlement({ ...base, subscriptions: subs });
+    const answer = decideEntitlement({ ...base, subscriptions: subs }).entitlement;
     expect(answer.premium).toBe(premium);
     expect(answer.reason).toBe(reason);
     expect(answer.priceId).toBe(priceId);
@@ -130,7 +133,7 @@ describe('decideEntitlement: the answer for a user', () => {
     const answer = decideEntitlement({
       ...base,
       subscriptions: [record({ status: 'past_due', pastDueSince: NOW - HOUR, cancelAtPeriodEnd: true, currentPeriodEnd: NOW + 86_400 })],
-    });
+    }).entitlement;
     expect(answer.status).toBe('past_due');
     expect(answer.currentPeriodEnd).toBe(new Date((NOW + 86_400) * 1000).toISOString());
     expect(answer.cancelAtPeriodEnd).toBe(true);
@@ -140,12 +143,65 @@ describe('decideEntitlement: the answer for a user', () => {
   it('features: the entitlement summary wins over the price map; none unless premium', () => {
     const subs = [record({ priceId: 'price_pro' })];
     const priceFeatures = { price_pro: ['export', 'sync'] };
-    expect(decideEntitlement({ ...base, subscriptions: subs, priceFeatures }).features).toEqual(['export', 'sync']);
-    expect(decideEntitlement({ ...base, subscriptions: subs, priceFeatures, customerFeatures: { cus_1: ['journeys'] } }).features).toEqual([
-      'journeys',
-    ]);
+    expect(decideEntitlement({ ...base, subscriptions: subs, priceFeatures }).entitlement.features).toEqual(['export', 'sync']);
     expect(
-      decideEntitlement({ ...base, subscriptions: [record({ status: 'canceled', priceId: 'price_pro' })], priceFeatures }).features,
+      decideEntitlement({ ...base, subscriptions: subs, priceFeatures, customerFeatures: { cus_1: ['journeys'] } }).entitlement.features,
+    ).toEqual(['journeys']);
+    expect(
+      decideEntitlement({ ...base, subscriptions: [record({ status: 'canceled', priceId: 'price_pro' })], priceFeatures }).entitlement
+        .features,
     ).toEqual([]);
+  });
+});
+
+describe('decideEntitlement: when the access granted ends', () => {
+  const base = { customerFeatures: {}, priceFeatures: {}, now: NOW, pastDueGraceHours: 72 };
+  const graceEnd = NOW - HOUR + 72 * HOUR;
+  it.each([
+    { name: 'nothing grants', subs: [record({ status: 'canceled' })], end: null },
+    { name: 'an active subscription renews: no known end', subs: [record({})], end: null },
+    { name: 'past_due in grace: the grace end', subs: [record({ status: 'past_due', pastDueSince: NOW - HOUR })], end: graceEnd },
+    { name: 'cancel_at set', subs: [record({ cancelAt: NOW + 600 })], end: NOW + 600 },
+    { name: 'cancel at period end', subs: [record({ cancelAtPeriodEnd: true, currentPeriodEnd: NOW + 900 })], end: NOW + 900 },
+    {
+      name: 'in grace and cancel_at sooner: the sooner',
+      subs: [record({ status: 'past_due', pastDueSince: NOW - HOUR, cancelAt: NOW + 60 })],
+      end: NOW + 60,
+    },
+    {
+      name: 'two ending: the later',
+      subs: [record({ id: 'sub_a', cancelAt: NOW + 60 }), record({ id: 'sub_b', cancelAt: NOW + 120 })],
+      end: NOW + 120,
+    },
+    {
+      name: 'one ending, one renewing: no known end',
+      subs: [record({ id: 'sub_a', cancelAt: NOW + 60 }), record({ id: 'sub_b' })],
+      end: null,
+    },
+    {
+      name: 'an ended one does not count',
+      subs: [record({ id: 'sub_a', cancelAt: NOW + 60 }), record({ id: 'sub_b', status: 'canceled' })],
+      end: NOW + 60,
+    },
+  ])('$name', ({ subs, end }) => {
+    expect(decideEntitlement({ ...base, subscriptions: subs }).accessEndsAt).toBe(end);
+  });
+});
+
+describe('tokenExpiry: a token never outlives the access', () => {
+  const TTL = 3600;
+  const decision = (premium: boolean, accessEndsAt: number | null) => ({
+    entitlement: { premium } as Parameters<typeof tokenExpiry>[2]['entitlement'],
+    accessEndsAt,
+  });
+  it.each([
+    { name: 'not premium: the TTL', premium: false, end: null, exp: NOW + TTL },
+    { name: 'premium, renewing: the TTL', premium: true, end: null, exp: NOW + TTL },
+    { name: 'grace or cancel_at ends sooner: then', premium: true, end: NOW + 600, exp: NOW + 600 },
+    { name: 'access ends after the TTL: the TTL caps', premium: true, end: NOW + 5 * TTL, exp: NOW + TTL },
+    { name: 'ends exactly at the TTL', premium: true, end: NOW + TTL, exp: NOW + TTL },
+    { name: 'an end already past: expired at once', premium: true, end: NOW - 10, exp: NOW },
+  ])('$name', ({ premium, end, exp }) => {
+    expect(tokenExpiry(NOW, TTL, decision(premium, end))).toBe(exp);
   });
 });

@@ -56,7 +56,14 @@ export function registerEnvironment(env: NodeJS.ProcessEnv): void {
   for (const secret of env.STRIPE_WEBHOOK_SECRET?.split(',') ?? []) registerSecret('STRIPE_WEBHOOK_SECRET', secret.trim());
   registerSecret('STRIPE_SECRET_KEY', env.STRIPE_SECRET_KEY);
   registerSecret('ADMIN_TOKEN', env.ADMIN_TOKEN);
+  registerSigningKeys(env.ENTITLEMENT_SIGNING_KEYS);
   registerDatabasePassword('DATABASE_URL', env.DATABASE_URL);
+}
+
+/** The private parts ("d") of the keys the variable holds, when it holds JSON rather than a file path. */
+function registerSigningKeys(value: string | undefined): void {
+  if (!value?.trim().match(/^[[{]/)) return;
+  for (const match of value.matchAll(/"d"\s*:\s*"([^"]+)"/g)) registerSecret('ENTITLEMENT_SIGNING_KEYS', match[1]);
 }
 
 const CUSTOMER_FIELD = /(^|_)(email|phone)$|^customer_name$/;

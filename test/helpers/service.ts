@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll } from 'vitest';
-import { DEFAULT_HTTP_TIMEOUTS } from '../../src/config/index.js';
+import { DEFAULT_HTTP_TIMEOUTS, generateSigningKey } from '../../src/config/index.js';
 import { openStore, type Store, type StoreOptions } from '../../src/db/index.js';
 import { buildService, type Service, type ServiceConfig, type ServiceOptions } from '../../src/server.js';
 import { BILLING_OFF } from './billing-off.js';
@@ -9,6 +9,11 @@ import { capture, registerDatabasePassword, registerSecret } from './log-scan.js
 
 export const TEST_SECRET = 'whsec_test_secret_for_the_suite_0123456789';
 registerSecret('TEST_SECRET', TEST_SECRET);
+
+/** The suite's entitlement-token key; tests that rotate keys pass their own. */
+export const TEST_SIGNING_KEY = generateSigningKey();
+registerSecret('TEST_SIGNING_KEY', TEST_SIGNING_KEY.d);
+export const TEST_ISSUER = 'http://billing.test';
 
 let servicesStarted = 0;
 
@@ -63,11 +68,13 @@ export async function startService(
     rateLimits: { signupsPerMinute: 100_000, authFailuresPerMinute: 100_000 },
     trustProxy: false,
     httpTimeouts: DEFAULT_HTTP_TIMEOUTS,
+    entitlementTokens: { signingKeys: [TEST_SIGNING_KEY], keySource: 'env', issuer: TEST_ISSUER, ttlSeconds: 3600 },
     ...BILLING_OFF,
     ...options.config,
   };
   for (const secret of config.webhookSecrets) registerSecret('a webhook secret of an in-process service', secret);
   registerSecret('the admin token of an in-process service', config.adminToken);
+  for (const key of config.entitlementTokens.signingKeys) registerSecret('a signing key of an in-process service', key.d);
   registerSecret('the Stripe key of an in-process service', config.stripeSecretKey);
   registerDatabasePassword('the database URL of an in-process service', database.url);
   const service = await buildService({ store, now: options.now, worker: options.worker, logStream: sink, config });

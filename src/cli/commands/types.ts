@@ -7,3 +7,10 @@ export interface CliCommand {
   usage: string[];
   run(context: { store: Store; config: Config; args: string[] }): Promise<number>;
 }
+
+/** A command that needs neither the configuration nor the database (it runs before either exists). */
+export interface StandaloneCommand {
+  usage: string[];
+  standalone: true;
+  run(args: string[]): Promise<number>;
+}
