@@ -41,6 +41,8 @@ async function main(): Promise<void> {
         role,
         webhookSecrets: config.webhookSecrets.length,
         emailSignIn: config.email !== undefined,
+        // Which key signs entitlement tokens, and whether it came from configuration or ./data.
+        tokenSigningKey: { kid: config.entitlementTokens.signingKeys[0]!.kid, source: config.entitlementTokens.keySource },
         production: config.production,
       },
       role === 'worker' ? 'sync worker ready (serving /healthz, /readyz and /metrics only)' : 'billing service ready',
