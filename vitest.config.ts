@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
+    include: ['test/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
     pool: 'forks',
     // The after-file secrets scan of everything the file's processes and services wrote.
     setupFiles: ['test/helpers/log-scan-setup.ts'],

@@ -116,7 +116,9 @@ describe.each(BACKENDS)('signed entitlement tokens on $name', (backend) => {
     expect(response.headers.get('cache-control')).toBe('public, max-age=300');
     expect(response.headers.get('content-type')).toMatch(/^application\/json/);
     const body = await response.json();
-    expect(body).toEqual({ keys: [{ kty: 'OKP', crv: 'Ed25519', x: TEST_SIGNING_KEY.x, kid: TEST_SIGNING_KEY.kid, alg: 'EdDSA', use: 'sig' }] });
+    expect(body).toEqual({
+      keys: [{ kty: 'OKP', crv: 'Ed25519', x: TEST_SIGNING_KEY.x, kid: TEST_SIGNING_KEY.kid, alg: 'EdDSA', use: 'sig' }],
+    });
     expect(JSON.stringify(body)).not.toContain(TEST_SIGNING_KEY.d);
   });
 });
