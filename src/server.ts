@@ -4,10 +4,11 @@ import { accountRoutes } from './accounts/index.js';
 import { type BillingConfig, billingRoutes, createStripeClient, startBillingJobs, subscriptionReader } from './billing/index.js';
 import type { Config } from './config/index.js';
 import type { Store } from './db/index.js';
-import { EntitlementSigner, entitlementRoutes } from './entitlements/index.js';
+import { type Decision, EntitlementSigner, entitlementRoutes, trialRoutes } from './entitlements/index.js';
 import { httpServerOptions, installHttpSurface, OneLinePerRequest } from './http/index.js';
 import { AlertMonitor, adminRoutes, createMetrics, type Metrics, opsRoutes } from './ops/index.js';
 import { SyncWorker, type SyncWorkerOptions } from './subscriptions/index.js';
+import { UsageQuotas, usageRoutes } from './usage/index.js';
 import { Authenticator, AuthUnavailableError, jwtVerifier, rateLimitHooks, userRoutes } from './users/index.js';
 import { expectedLivemode, webhookRoutes } from './webhooks/index.js';
 
@@ -43,7 +44,7 @@ export type ServiceConfig = Pick<
   | 'entitlementTokens'
 > &
   Partial<WorkerTuning> &
-  Partial<Pick<Config, 'email'>> &
+  Partial<Pick<Config, 'email' | 'usageLimits' | 'trial'>> &
   BillingConfig;
 
 /** Sizes and budgets of the worker's groups; unset, the worker's own defaults apply. */
@@ -120,14 +121,17 @@ export async function buildService(options: ServiceOptions): Promise<Service> {
       ? undefined
       : createWorker(config, store, app.log, { ...options.worker, now: options.now, metrics, stripe });
   const authenticator = new Authenticator(store.db, config.jwt ? jwtVerifier(config.jwt) : undefined);
+  const quotas = new UsageQuotas(store, config.usageLimits ?? {}, options.now);
   const entitlementOptions = {
     authenticator,
     signer: await EntitlementSigner.create(config.entitlementTokens),
     db: store.db,
     pastDueGraceHours: config.pastDueGraceHours,
     priceFeatures: config.priceFeatures,
+    trials: config.trial !== undefined,
     now: options.now,
     onCheck: (result: 'premium' | 'not_premium' | 'unauthorized') => metrics.entitlementChecks.inc({ result }),
+    answerExtras: async (userId: string, decision: Decision) => ({ usage: await quotas.summary(userId, decision) }),
   };
   installJsonHandling(app);
   installHttpSurface(app, config, metrics);
@@ -153,9 +157,27 @@ export async function buildService(options: ServiceOptions): Promise<Service> {
       onResult: (route, result) => metrics.accountRequests.inc({ route, result }),
     });
     entitlementRoutes(app, entitlementOptions);
+    trialRoutes(app, {
+      store,
+      authenticator,
+      trial: config.trial,
+      now: options.now,
+      onResult: (result) => metrics.trialStarts.inc({ result }),
+    });
+    usageRoutes(app, {
+      quotas,
+      entitlements: entitlementOptions,
+      onConsume: (feature, result) => metrics.usageConsumptions.inc({ feature, result }),
+    });
     billingRoutes(app, { stripe, store, authenticator, settings: config, now: options.now });
     if (config.adminToken)
-      adminRoutes(app, { store, adminToken: config.adminToken, entitlements: entitlementOptions, onReplayed: () => worker?.kick() });
+      adminRoutes(app, {
+        store,
+        adminToken: config.adminToken,
+        entitlements: entitlementOptions,
+        quotas,
+        onReplayed: () => worker?.kick(),
+      });
   }
   opsRoutes(app, store, metrics);
 

@@ -81,6 +81,8 @@ describe.each(SYNC_SETUPS)('subscription scenarios on $name, $syncMode sync', ({
         'currentPeriodEnd',
         'cancelAtPeriodEnd',
         'graceUntil',
+        'trialEndsAt',
+        'usage',
         'token',
       ].sort(),
     );
@@ -91,6 +93,8 @@ describe.each(SYNC_SETUPS)('subscription scenarios on $name, $syncMode sync', ({
       status: null,
       features: [],
       graceUntil: null,
+      trialEndsAt: null,
+      usage: {},
     });
     expect(await premiumPing(context.svc.baseUrl, user.token)).toBe(402);
   });

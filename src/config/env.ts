@@ -129,6 +129,12 @@ export const envSchema = z.object({
   AUTH_ISSUER: optionalText,
   AUTH_AUDIENCE: optionalText,
   DATA_DIR: optionalText,
+  // USAGE_LIMITS and USAGE_LIMITS_FILE are checked by usage.ts, which names the wrong field.
+  USAGE_LIMITS: optionalText,
+  USAGE_LIMITS_FILE: optionalText,
+  TRIAL_DAYS: wholeNumberFrom(1, 365),
+  TRIAL_PLAN: optionalText.refine((v) => v === undefined || /^[A-Za-z0-9_-]+$/.test(v), 'must be a Stripe price id like "price_123"'),
+  TRIAL_REQUIRES_EMAIL: optionalText.refine((v) => v === undefined || ['true', 'false'].includes(v), 'must be true or false'),
   // ENTITLEMENT_SIGNING_KEYS is checked by signing-keys.ts, which reads the file it may name.
   ENTITLEMENT_SIGNING_KEYS: optionalText,
   ENTITLEMENT_ISSUER: optionalText.refine((v) => v === undefined || v.length <= 200, 'must be at most 200 characters'),

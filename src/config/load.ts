@@ -5,6 +5,7 @@ import { envSchema } from './env.js';
 import { parseDuration, parseDurationList, parsePriceFeatures, parseTrustProxy } from './parse.js';
 import { configuredSigningKeys, localSigningKeys, SigningKeyProblem } from './signing-keys.js';
 import { type Config, DEFAULT_HTTP_TIMEOUTS, DEFAULT_RATE_LIMITS, type ProcessRole, type SyncMode } from './types.js';
+import { parseUsageLimits } from './usage.js';
 
 /** Configuration: every setting the service reads from its environment, validated once at start. */
 
@@ -60,6 +61,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const secrets = e.STRIPE_WEBHOOK_SECRET
     ? { secrets: e.STRIPE_WEBHOOK_SECRET.split(',').map((s) => s.trim()), source: 'env' as const }
     : localWebhookSecret(dataDir);
+  const usageLimits = parseUsageLimits(e.USAGE_LIMITS, e.USAGE_LIMITS_FILE);
+  if (Array.isArray(usageLimits)) throw new ConfigError(usageLimits);
+  if (e.TRIAL_DAYS && !e.TRIAL_PLAN)
+    throw new ConfigError(['TRIAL_PLAN: required with TRIAL_DAYS (the price whose limits and features a trial grants)']);
   const signing = signingKeys(e.ENTITLEMENT_SIGNING_KEYS, production, dataDir);
 
   return {
@@ -102,6 +107,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       issuer: e.ENTITLEMENT_ISSUER ?? publicUrl,
       ttlSeconds: parseDuration(e.ENTITLEMENT_TOKEN_TTL ?? '1h')! / 1000,
     },
+    usageLimits,
+    trial: e.TRIAL_DAYS
+      ? { days: Number(e.TRIAL_DAYS), priceId: e.TRIAL_PLAN!, requiresEmail: e.TRIAL_REQUIRES_EMAIL === 'true' }
+      : undefined,
     alerts: e.ALERT_WEBHOOK_URL
       ? {
           webhookUrl: e.ALERT_WEBHOOK_URL,

@@ -54,6 +54,10 @@ export interface Config {
   email: EmailSettings | undefined;
   /** The signed token every entitlement answer carries (src/entitlements/token.ts). */
   entitlementTokens: EntitlementTokenSettings;
+  /** Per feature and plan key (`free`, a price id, a product id): how many uses (src/usage). */
+  usageLimits: UsageLimits;
+  /** Card-less trials (`POST /v1/trial`); off unless TRIAL_DAYS is set. */
+  trial: TrialSettings | undefined;
   /** Built-in Slack-compatible alerts; off without ALERT_WEBHOOK_URL. */
   alerts: AlertSettings | undefined;
   dataDir: string;
@@ -129,4 +133,23 @@ export interface EntitlementTokenSettings {
   issuer: string;
   /** How long a token lives at most; a premium token ends sooner where the access does. */
   ttlSeconds: number;
+}
+
+export type UsagePeriod = 'day' | 'month' | 'billing_period' | 'lifetime';
+
+/** `limit: null` is unlimited (and then `per` is null too, unless given). */
+export interface PlanLimit {
+  limit: number | null;
+  per: UsagePeriod | null;
+}
+
+/** feature → plan key → limit. */
+export type UsageLimits = Record<string, Record<string, PlanLimit>>;
+
+export interface TrialSettings {
+  days: number;
+  /** The price whose limits and features a trial grants. */
+  priceId: string;
+  /** Only an account with a verified email may start one. */
+  requiresEmail: boolean;
 }

@@ -17,6 +17,39 @@ export interface Database {
   event_attempts: EventAttemptsTable;
   account_emails: AccountEmailsTable;
   email_codes: EmailCodesTable;
+  usage_events: UsageEventsTable;
+  trials: TrialsTable;
+  trial_emails: TrialEmailsTable;
+}
+
+export type UsageEventKind = 'consume' | 'refused' | 'reset';
+
+/** One consumption of a feature's quota (or a refusal, or an operator's reset). */
+interface UsageEventsTable {
+  id: Generated<number>;
+  /** The account (the user a check resolves to). */
+  user_id: string;
+  feature: string;
+  amount: number;
+  kind: UsageEventKind;
+  /** Milliseconds. */
+  at: number;
+  idempotency_key: string | null;
+  answer: string | null;
+}
+
+/** A card-less trial, one per account; unix seconds. */
+interface TrialsTable {
+  user_id: string;
+  price_id: string;
+  started_at: number;
+  ends_at: number;
+}
+
+/** A verified email whose account started a trial: no other account may start one with it. */
+interface TrialEmailsTable {
+  email: string;
+  user_id: string;
 }
 
 export type AttemptOutcome = 'applied' | 'ignored' | 'failed' | 'dead' | 'lease_lost';

@@ -7,7 +7,9 @@ type AccessReason =
   | 'past_due_in_grace'
   | 'past_due_grace_expired'
   | Exclude<SubscriptionStatus, 'active' | 'trialing' | 'past_due'>
-  | 'no_subscription';
+  | 'no_subscription'
+  | 'free_trial'
+  | 'trial_ended';
 
 export interface Access {
   grants: boolean;
@@ -45,13 +47,33 @@ export interface Entitlement {
   currentPeriodEnd: string | null;
   cancelAtPeriodEnd: boolean;
   graceUntil: string | null;
+  /** ISO end of the card-less trial, when a trial decides the answer. */
+  trialEndsAt: string | null;
 }
 
-/** An entitlement, and when the access it grants ends as far as the records know. */
+/** A card-less trial (`POST /v1/trial`): it grants the plan of a price until it ends. */
+export interface TrialRecord {
+  priceId: string;
+  startedAt: number;
+  endsAt: number;
+}
+
+/** What grants the access, as usage quotas see it: the price and product, and the period it runs in. */
+export interface GrantingPlan {
+  priceId: string | null;
+  productId: string | null;
+  /** Unix seconds of the current billing period (a trial's own start and end); null when unknown. */
+  periodStart: number | null;
+  periodEnd: number | null;
+}
+
+/** An entitlement, when the access it grants ends as far as the records know, and what grants it. */
 export interface Decision {
   entitlement: Entitlement;
   /** Unix seconds; null when nothing grants access, or when a granting subscription has no known end (it renews). */
   accessEndsAt: number | null;
+  /** Null when not premium: the user is then on the free plan. */
+  plan: GrantingPlan | null;
 }
 
 export interface EntitlementInputs {
@@ -60,6 +82,8 @@ export interface EntitlementInputs {
   customerFeatures: Record<string, string[] | null>;
   /** Configured price → features, used when a customer has no entitlement summary. */
   priceFeatures: Record<string, string[]>;
+  /** The account's trial, if it started one; any Stripe subscription takes precedence over it. */
+  trial: TrialRecord | null;
   now: number;
   pastDueGraceHours: number;
 }
@@ -72,39 +96,13 @@ const GRANT_RANK: Partial<Record<AccessReason, number>> = { active: 3, trialing:
  * When none grants, the most recently changed subscription describes the answer.
  */
 export function decideEntitlement(inputs: EntitlementInputs): Decision {
+  if (inputs.subscriptions.length === 0) return inputs.trial ? decideTrial(inputs.trial, inputs) : NO_SUBSCRIPTION;
   const judged = inputs.subscriptions.map((record) => ({ record, access: accessOf(record, inputs.now, inputs.pastDueGraceHours) }));
-  return { entitlement: describe(judged, inputs), accessEndsAt: accessEnd(judged) };
-}
-
-type Judged = { record: AccessRecord; access: Access }[];
-
-function describe(judged: Judged, inputs: EntitlementInputs): Entitlement {
-  if (judged.length === 0) {
-    return {
-      premium: false,
-      reason: 'no_subscription',
-      status: null,
-      priceId: null,
-      productId: null,
-      features: [],
-      currentPeriodEnd: null,
-      cancelAtPeriodEnd: false,
-      graceUntil: null,
-    };
-  }
-  const byRelevance = [...judged].sort(
-    (a, b) =>
-      Number(b.access.grants) - Number(a.access.grants) ||
-      (GRANT_RANK[b.access.reason] ?? 0) - (GRANT_RANK[a.access.reason] ?? 0) ||
-      (a.access.grants ? 0 : b.record.lastEventCreated - a.record.lastEventCreated) ||
-      (b.record.currentPeriodEnd ?? 0) - (a.record.currentPeriodEnd ?? 0) ||
-      a.record.id.localeCompare(b.record.id),
-  );
-  const { record, access } = byRelevance[0]!;
+  const { record, access } = mostRelevant(judged);
   const features = access.grants
     ? (inputs.customerFeatures[record.customerId] ?? (record.priceId ? inputs.priceFeatures[record.priceId] : undefined) ?? [])
     : [];
-  return {
+  const entitlement: Entitlement = {
     premium: access.grants,
     reason: access.reason,
     status: record.status,
@@ -114,7 +112,63 @@ function describe(judged: Judged, inputs: EntitlementInputs): Entitlement {
     currentPeriodEnd: isoOrNull(record.currentPeriodEnd),
     cancelAtPeriodEnd: record.cancelAtPeriodEnd || (record.cancelAt !== null && record.status !== 'canceled'),
     graceUntil: isoOrNull(access.graceUntil),
+    trialEndsAt: null,
   };
+  const plan = access.grants
+    ? { priceId: record.priceId, productId: record.productId, periodStart: record.currentPeriodStart, periodEnd: record.currentPeriodEnd }
+    : null;
+  return { entitlement, accessEndsAt: accessEnd(judged), plan };
+}
+
+const NOT_PREMIUM = {
+  premium: false,
+  status: null,
+  priceId: null,
+  productId: null,
+  features: [],
+  currentPeriodEnd: null,
+  cancelAtPeriodEnd: false,
+  graceUntil: null,
+} as const;
+
+const NO_SUBSCRIPTION: Decision = {
+  entitlement: { ...NOT_PREMIUM, features: [], reason: 'no_subscription', trialEndsAt: null },
+  accessEndsAt: null,
+  plan: null,
+};
+
+/** A trial grants its price's plan and features until it ends; then it says so. */
+function decideTrial(trial: TrialRecord, inputs: EntitlementInputs): Decision {
+  const trialEndsAt = isoOrNull(trial.endsAt);
+  if (inputs.now >= trial.endsAt) {
+    return { entitlement: { ...NOT_PREMIUM, features: [], reason: 'trial_ended', trialEndsAt }, accessEndsAt: null, plan: null };
+  }
+  return {
+    entitlement: {
+      ...NOT_PREMIUM,
+      premium: true,
+      reason: 'free_trial',
+      priceId: trial.priceId,
+      features: inputs.priceFeatures[trial.priceId] ?? [],
+      trialEndsAt,
+    },
+    accessEndsAt: trial.endsAt,
+    plan: { priceId: trial.priceId, productId: null, periodStart: trial.startedAt, periodEnd: trial.endsAt },
+  };
+}
+
+type Judged = { record: AccessRecord; access: Access }[];
+
+function mostRelevant(judged: Judged): Judged[number] {
+  const byRelevance = [...judged].sort(
+    (a, b) =>
+      Number(b.access.grants) - Number(a.access.grants) ||
+      (GRANT_RANK[b.access.reason] ?? 0) - (GRANT_RANK[a.access.reason] ?? 0) ||
+      (a.access.grants ? 0 : b.record.lastEventCreated - a.record.lastEventCreated) ||
+      (b.record.currentPeriodEnd ?? 0) - (a.record.currentPeriodEnd ?? 0) ||
+      a.record.id.localeCompare(b.record.id),
+  );
+  return byRelevance[0]!;
 }
 
 /**
@@ -147,4 +201,26 @@ export function tokenExpiry(iat: number, ttlSeconds: number, decision: Decision)
 
 function isoOrNull(unixSeconds: number | null): string | null {
   return unixSeconds === null ? null : new Date(unixSeconds * 1000).toISOString();
+}
+
+export type TrialRefusal = 'trial_used' | 'email_required' | 'already_subscribed';
+
+/** What a `POST /v1/trial` may do, from what the account already has. */
+export interface TrialStartFacts {
+  /** The account started a trial before (it may have ended). */
+  hadTrial: boolean;
+  /** The account has a Stripe subscription, of any status: it takes precedence, so a trial would grant nothing. */
+  subscribed: boolean;
+  /** The account's verified emails, and how many of them another account started a trial with. */
+  verifiedEmails: number;
+  emailsThatHadTrial: number;
+  requiresEmail: boolean;
+}
+
+/** Once per account and once per verified email; a verified email first when so configured. */
+export function decideTrialStart(facts: TrialStartFacts): { start: true } | { start: false; refusal: TrialRefusal } {
+  if (facts.hadTrial || facts.emailsThatHadTrial > 0) return { start: false, refusal: 'trial_used' };
+  if (facts.subscribed) return { start: false, refusal: 'already_subscribed' };
+  if (facts.requiresEmail && facts.verifiedEmails === 0) return { start: false, refusal: 'email_required' };
+  return { start: true };
 }

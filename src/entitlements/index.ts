@@ -1,4 +1,15 @@
 /** May this user use premium features now: the pure decision, the read model it reads, its routes and its signed token. */
+
+export type { Decision, GrantingPlan } from './decide.js';
 export { rowsByTokenHashes, rowsForTokenHash } from './read-model.js';
-export { type EntitlementSettings, entitlementOf, entitlementRoutes } from './routes.js';
+export {
+  type Checked,
+  checkRequest,
+  decisionOf,
+  type EntitlementOptions,
+  type EntitlementSettings,
+  entitlementOf,
+  entitlementRoutes,
+} from './routes.js';
 export { EntitlementSigner } from './token.js';
+export { trialRoutes } from './trial.js';

@@ -15,6 +15,7 @@ export type AccessRow = Pick<
   | 'status'
   | 'price_id'
   | 'product_id'
+  | 'current_period_start'
   | 'current_period_end'
   | 'cancel_at_period_end'
   | 'cancel_at'
@@ -29,6 +30,7 @@ export type AccessRecord = Pick<
   | 'status'
   | 'priceId'
   | 'productId'
+  | 'currentPeriodStart'
   | 'currentPeriodEnd'
   | 'cancelAtPeriodEnd'
   | 'cancelAt'
@@ -43,6 +45,7 @@ export function accessRecordFromRow(row: AccessRow): AccessRecord {
     status: row.status as SubscriptionStatus,
     priceId: row.price_id,
     productId: row.product_id,
+    currentPeriodStart: row.current_period_start,
     currentPeriodEnd: row.current_period_end,
     cancelAtPeriodEnd: row.cancel_at_period_end === 1,
     cancelAt: row.cancel_at,
@@ -58,6 +61,7 @@ const CHECK_COLUMNS = [
   'subscriptions.status',
   'subscriptions.price_id',
   'subscriptions.product_id',
+  'subscriptions.current_period_start',
   'subscriptions.current_period_end',
   'subscriptions.cancel_at_period_end',
   'subscriptions.cancel_at',

@@ -5,12 +5,15 @@ import { type Authenticator, bearerTokenHash, unauthorized } from '../users/inde
 import { type Decision, decideEntitlement, type Entitlement } from './decide.js';
 import { accessRecordFromRow, type CheckRow, rowsForTokenHash, rowsForUser } from './read-model.js';
 import { type EntitlementSigner, jwksRoute } from './token.js';
+import { trialOf } from './trial.js';
 
 /** What deciding an entitlement needs. */
 export interface EntitlementSettings {
   db: Kysely<Database>;
   pastDueGraceHours: number;
   priceFeatures: Record<string, string[]>;
+  /** Whether card-less trials are offered: only then does a check read the account's trial. */
+  trials: boolean;
   now?: () => number;
 }
 
@@ -21,10 +24,24 @@ export interface EntitlementOptions extends EntitlementSettings {
   signer: EntitlementSigner;
   /** Told of every check's result (for metrics). */
   onCheck?: (result: 'premium' | 'not_premium' | 'unauthorized') => void;
+  /** More fields of the entitlement answer, from other folders (usage counts). */
+  answerExtras?: (userId: string, decision: Decision) => Promise<Record<string, unknown>>;
 }
 
-/** The pure part of a check: the decision over the user's subscription rows. */
-function decideFromRows(options: EntitlementSettings, rows: readonly CheckRow[], nowSeconds: number): Decision {
+/** A request's user and their entitlement, as every check decides it. */
+export interface Checked {
+  userId: string;
+  decision: Decision;
+  nowSeconds: number;
+}
+
+/** The pure part of a check: the decision over the user's subscription rows (and trial). */
+async function decideFromRows(
+  options: EntitlementSettings,
+  userId: string,
+  rows: readonly CheckRow[],
+  nowSeconds: number,
+): Promise<Decision> {
   const customerFeatures: Record<string, string[] | null> = {};
   for (const row of rows)
     customerFeatures[row.customer_id] = row.customer_features ? (JSON.parse(row.customer_features) as string[]) : null;
@@ -32,6 +49,8 @@ function decideFromRows(options: EntitlementSettings, rows: readonly CheckRow[],
     subscriptions: rows.map(accessRecordFromRow),
     customerFeatures,
     priceFeatures: options.priceFeatures,
+    // A trial counts only without subscriptions, so it is read only then.
+    trial: options.trials && rows.length === 0 ? await trialOf(options.db, userId) : null,
     now: nowSeconds,
     pastDueGraceHours: options.pastDueGraceHours,
   });
@@ -42,8 +61,9 @@ export async function entitlementOf(options: EntitlementSettings, userId: string
   return (await decisionOf(options, userId, nowSecondsOf(options))).entitlement;
 }
 
-async function decisionOf(options: EntitlementSettings, userId: string, nowSeconds: number): Promise<Decision> {
-  return decideFromRows(options, await rowsForUser(options.db, userId), nowSeconds);
+/** The decision for a user by id (the admin API, the CLI, usage views). */
+export async function decisionOf(options: EntitlementSettings, userId: string, nowSeconds = nowSecondsOf(options)): Promise<Decision> {
+  return decideFromRows(options, userId, await rowsForUser(options.db, userId), nowSeconds);
 }
 
 function nowSecondsOf(options: EntitlementSettings): number {
@@ -55,10 +75,7 @@ function nowSecondsOf(options: EntitlementSettings): number {
  * An opaque token takes one query (token hash → user → customers → subscriptions, all by index),
  * since this sits in every premium request; a JWT is verified first, then its user's rows read.
  */
-async function check(
-  options: EntitlementOptions,
-  request: FastifyRequest,
-): Promise<{ userId: string; decision: Decision; nowSeconds: number } | undefined> {
+export async function checkRequest(options: EntitlementOptions, request: FastifyRequest): Promise<Checked | undefined> {
   const nowSeconds = nowSecondsOf(options);
   const opaque = await checkOpaqueToken(options, request, nowSeconds);
   const checked = opaque === undefined ? await checkJwt(options, request, nowSeconds) : opaque;
@@ -74,7 +91,8 @@ async function checkOpaqueToken(options: EntitlementOptions, request: FastifyReq
   if (rows.length === 0) return null;
   // Left joins: a user without subscriptions comes back as one row of nulls.
   const subscriptions = rows.filter((r): r is (typeof rows)[number] & CheckRow => r.id !== null);
-  return { userId: rows[0]!.user_id, decision: decideFromRows(options, subscriptions, nowSeconds) };
+  const userId = rows[0]!.user_id;
+  return { userId, decision: await decideFromRows(options, userId, subscriptions, nowSeconds) };
 }
 
 async function checkJwt(options: EntitlementOptions, request: FastifyRequest, nowSeconds: number) {
@@ -89,7 +107,7 @@ async function checkJwt(options: EntitlementOptions, request: FastifyRequest, no
  */
 function premiumGuard(options: EntitlementOptions) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
-    const checked = await check(options, request);
+    const checked = await checkRequest(options, request);
     if (!checked) return unauthorized(reply);
     const { entitlement } = checked.decision;
     if (!entitlement.premium) {
@@ -102,10 +120,14 @@ export function entitlementRoutes(app: FastifyInstance, options: EntitlementOpti
   jwksRoute(app, options.signer);
   // Cache-Control: no-store comes with every answer (src/http/security-headers.ts).
   app.get('/v1/entitlements', { config: { rateLimit: 'auth' } }, async (request, reply) => {
-    const checked = await check(options, request);
+    const checked = await checkRequest(options, request);
     if (!checked) return unauthorized(reply);
     const { userId, decision, nowSeconds } = checked;
-    return { userId, ...decision.entitlement, token: await options.signer.sign(userId, decision, nowSeconds) };
+    const [token, extras] = await Promise.all([
+      options.signer.sign(userId, decision, nowSeconds),
+      options.answerExtras?.(userId, decision),
+    ]);
+    return { userId, ...decision.entitlement, ...extras, token };
   });
 
   app.get('/v1/premium/ping', { config: { rateLimit: 'auth' }, preHandler: premiumGuard(options) }, async () => ({ ok: true }));

@@ -5,7 +5,8 @@ import type { Store, WebhookEventStatus } from '../db/index.js';
 import type { EntitlementSettings } from '../entitlements/index.js';
 import { invalidRequest, NO_FIELDS, parseInput } from '../http/index.js';
 import { EventQueue } from '../subscriptions/index.js';
-import { eventDetail, InvalidCursorError, listEvents, statsView, userDetail } from './views.js';
+import type { UsageQuotas } from '../usage/index.js';
+import { eventDetail, InvalidCursorError, listEvents, resetUsageView, statsView, usageView, userDetail } from './views.js';
 
 /** Compares digests so that neither the length nor the content of the token leaks through timing. */
 function tokenMatches(given: string, expected: string): boolean {
@@ -26,6 +27,7 @@ export interface AdminOptions {
   store: Store;
   adminToken: string;
   entitlements: EntitlementSettings;
+  quotas: UsageQuotas;
   onReplayed: () => void;
 }
 
@@ -82,7 +84,23 @@ export function adminRoutes(app: FastifyInstance, options: AdminOptions): void {
     });
 
     admin.get<{ Params: { id: string } }>('/admin/users/:id', async (request, reply) => {
-      return (await userDetail(options.entitlements, request.params.id)) ?? notFound(reply, 'no user or linked customer with this id');
+      return (
+        (await userDetail(options.entitlements, options.quotas, request.params.id)) ??
+        notFound(reply, 'no user or linked customer with this id')
+      );
+    });
+
+    admin.get<{ Params: { id: string } }>('/admin/users/:id/usage', async (request) =>
+      usageView(options.entitlements, options.quotas, request.params.id),
+    );
+
+    admin.post<{ Params: { id: string; feature: string } }>('/admin/users/:id/usage/:feature/reset', async (request, reply) => {
+      if (!parseInput(NO_FIELDS, 'body', request, reply)) return reply;
+      const { id, feature } = request.params;
+      const reset = await resetUsageView(options.entitlements, options.quotas, id, feature);
+      if (!reset) return reply.code(404).send({ error: 'unknown_feature', message: 'no usage limits are configured for this feature' });
+      request.log.info({ userId: id, feature, reset: reset.reset }, 'usage reset by an admin');
+      return reset;
     });
 
     admin.get('/admin/stats', async () => statsView(store.db));

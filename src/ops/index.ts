@@ -3,4 +3,4 @@ export { adminRoutes, EVENT_STATUSES } from './admin.js';
 export { AlertMonitor } from './alerts.js';
 export { createMetrics, type Metrics } from './metrics.js';
 export { opsRoutes } from './routes.js';
-export { eventDetail, listEvents, statsView, userDetail } from './views.js';
+export { eventDetail, listEvents, resetUsageView, statsView, usageView, userDetail } from './views.js';

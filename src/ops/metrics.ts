@@ -27,6 +27,16 @@ export function createMetrics(store?: Store) {
       "Restore-by-email requests by route (email, verify, signout) and result (sent, send_failed, rate_limited, a refused code's reason, linked_<how the account was found>, detached)",
       ['route', 'result'],
     ),
+    usageConsumptions: counter(
+      'usage_consumptions_total',
+      'Usage consumptions (POST /v1/usage/:feature) by configured feature and result (allowed, refused, replayed)',
+      ['feature', 'result'],
+    ),
+    trialStarts: counter(
+      'trial_starts_total',
+      'POST /v1/trial answers by result (started, trial_used, already_subscribed, email_required)',
+      ['result'],
+    ),
     signatureFailures: counter(
       'stripe_webhook_signature_failures_total',
       'Webhook deliveries refused because the Stripe-Signature did not verify, by reason',

@@ -1,7 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { Database, WebhookEventRow, WebhookEventStatus } from '../db/index.js';
-import { type EntitlementSettings, entitlementOf } from '../entitlements/index.js';
+import { decisionOf, type EntitlementSettings } from '../entitlements/index.js';
 import { recordFromRow } from '../subscriptions/index.js';
+import type { UsageQuotas } from '../usage/index.js';
 
 /** What operators look at, shared by the admin API and the CLI so both always say the same. */
 
@@ -139,7 +140,7 @@ export async function eventDetail(db: Kysely<Database>, id: string) {
 }
 
 /** A user's link to Stripe, subscription records with their history, and the entitlement decision; undefined when unknown. */
-export async function userDetail(options: EntitlementSettings, userId: string) {
+export async function userDetail(options: EntitlementSettings, quotas: UsageQuotas, userId: string) {
   const { db } = options;
   const user = await db.selectFrom('users').select(['id', 'created_at']).where('id', '=', userId).executeTakeFirst();
   const customers = await db.selectFrom('customers').selectAll().where('user_id', '=', userId).execute();
@@ -155,10 +156,12 @@ export async function userDetail(options: EntitlementSettings, userId: string) {
         db.selectFrom('subscription_history').selectAll().where('subscription_id', 'in', subscriptionIds).orderBy('id').execute(),
       ])
     : [[], []];
+  const decision = await decisionOf(options, userId);
   return {
     userId,
     createdAt: iso(user?.created_at ?? null),
-    entitlement: await entitlementOf(options, userId),
+    entitlement: decision.entitlement,
+    usage: await quotas.summary(userId, decision),
     customers: customers.map((c) => ({
       id: c.id,
       linkedBy: c.linked_by,
@@ -181,4 +184,17 @@ export async function userDetail(options: EntitlementSettings, userId: string) {
         })),
     })),
   };
+}
+
+/** A user's usage of every configured feature, and the plan each counts against. */
+export async function usageView(options: EntitlementSettings, quotas: UsageQuotas, userId: string) {
+  return { userId, usage: await quotas.summary(userId, await decisionOf(options, userId)) };
+}
+
+/** Resets one feature's current window for a user; undefined for a feature without limits. */
+export async function resetUsageView(options: EntitlementSettings, quotas: UsageQuotas, userId: string, feature: string) {
+  if (!quotas.has(feature)) return undefined;
+  const decision = await decisionOf(options, userId);
+  const taken = await quotas.reset(userId, feature, decision);
+  return { userId, feature, reset: taken, usage: await quotas.stateOf(userId, feature, decision) };
 }

@@ -44,11 +44,12 @@ describe('accessOf: whether one record grants access', () => {
 });
 
 describe('decideEntitlement: the answer for a user', () => {
-  const base = { customerFeatures: {}, priceFeatures: {}, now: NOW, pastDueGraceHours: 72 };
+  const base = { customerFeatures: {}, priceFeatures: {}, trial: null, now: NOW, pastDueGraceHours: 72 };
 
   it('no subscription at all', () => {
     expect(decideEntitlement({ ...base, subscriptions: [] })).toEqual({
       accessEndsAt: null,
+      plan: null,
       entitlement: {
         premium: false,
         reason: 'no_subscription',
@@ -59,6 +60,7 @@ describe('decideEntitlement: the answer for a user', () => {
         currentPeriodEnd: null,
         cancelAtPeriodEnd: false,
         graceUntil: null,
+        trialEndsAt: null,
       },
     });
   });
@@ -155,7 +157,7 @@ describe('decideEntitlement: the answer for a user', () => {
 });
 
 describe('decideEntitlement: when the access granted ends', () => {
-  const base = { customerFeatures: {}, priceFeatures: {}, now: NOW, pastDueGraceHours: 72 };
+  const base = { customerFeatures: {}, priceFeatures: {}, trial: null, now: NOW, pastDueGraceHours: 72 };
   const graceEnd = NOW - HOUR + 72 * HOUR;
   it.each([
     { name: 'nothing grants', subs: [record({ status: 'canceled' })], end: null },
@@ -193,6 +195,7 @@ describe('tokenExpiry: a token never outlives the access', () => {
   const decision = (premium: boolean, accessEndsAt: number | null) => ({
     entitlement: { premium } as Parameters<typeof tokenExpiry>[2]['entitlement'],
     accessEndsAt,
+    plan: null,
   });
   it.each([
     { name: 'not premium: the TTL', premium: false, end: null, exp: NOW + TTL },
@@ -203,5 +206,59 @@ describe('tokenExpiry: a token never outlives the access', () => {
     { name: 'an end already past: expired at once', premium: true, end: NOW - 10, exp: NOW },
   ])('$name', ({ premium, end, exp }) => {
     expect(tokenExpiry(NOW, TTL, decision(premium, end))).toBe(exp);
+  });
+});
+
+describe('decideEntitlement: a card-less trial', () => {
+  const trial = { priceId: 'price_pro', startedAt: NOW - 86_400, endsAt: NOW + 6 * 86_400 };
+  const base = { customerFeatures: {}, priceFeatures: { price_pro: ['export'] }, trial, now: NOW, pastDueGraceHours: 72 };
+  const iso = (t: number) => new Date(t * 1000).toISOString();
+
+  it.each([
+    {
+      name: 'a running trial grants its plan and features until it ends',
+      inputs: {},
+      want: { premium: true, reason: 'free_trial', priceId: 'price_pro', features: ['export'], trialEndsAt: iso(trial.endsAt) },
+      accessEndsAt: trial.endsAt,
+      plan: { priceId: 'price_pro', productId: null, periodStart: trial.startedAt, periodEnd: trial.endsAt },
+    },
+    {
+      name: 'at its end it no longer grants, and says so',
+      inputs: { now: trial.endsAt },
+      want: { premium: false, reason: 'trial_ended', priceId: null, features: [], trialEndsAt: iso(trial.endsAt) },
+      accessEndsAt: null,
+      plan: null,
+    },
+    {
+      name: 'a Stripe subscription takes precedence, even one that no longer grants',
+      inputs: { subscriptions: [record({ status: 'canceled', priceId: 'price_basic' })] },
+      want: { premium: false, reason: 'canceled', priceId: 'price_basic', trialEndsAt: null },
+      accessEndsAt: null,
+      plan: null,
+    },
+    {
+      name: 'a paying subscription describes the answer and its billing period is the plan',
+      inputs: { subscriptions: [record({ priceId: 'price_basic', productId: 'prod_basic' })] },
+      want: { premium: true, reason: 'active', priceId: 'price_basic', trialEndsAt: null },
+      accessEndsAt: null,
+      plan: { priceId: 'price_basic', productId: 'prod_basic', periodStart: NOW - 10 * 86_400, periodEnd: NOW + 20 * 86_400 },
+    },
+    {
+      name: 'no trial and no subscription',
+      inputs: { trial: null },
+      want: { premium: false, reason: 'no_subscription', trialEndsAt: null },
+      accessEndsAt: null,
+      plan: null,
+    },
+  ])('$name', ({ inputs, want, accessEndsAt, plan }) => {
+    const decision = decideEntitlement({ ...base, subscriptions: [], ...inputs });
+    expect(decision.entitlement).toMatchObject(want);
+    expect(decision.accessEndsAt).toBe(accessEndsAt);
+    expect(decision.plan).toEqual(plan);
+  });
+
+  it('a trial token ends with the trial', () => {
+    const decision = decideEntitlement({ ...base, subscriptions: [], now: trial.endsAt - 60 });
+    expect(tokenExpiry(trial.endsAt - 60, 3600, decision)).toBe(trial.endsAt);
   });
 });

@@ -5,6 +5,7 @@ import { reconcile } from './reconcile.js';
 import { replay } from './replay.js';
 import { stats } from './stats.js';
 import type { CliCommand, StandaloneCommand } from './types.js';
+import { usage } from './usage.js';
 import { user } from './user.js';
 
 /** Every `npm run cli` command by name. */
@@ -15,5 +16,6 @@ export const CLI_COMMANDS: Record<string, CliCommand | StandaloneCommand> = {
   stats,
   backfill,
   reconcile,
+  usage,
   keys,
 };

@@ -1,7 +1,10 @@
 import { parseArgs } from 'node:util';
 import { userDetail } from '../../ops/index.js';
 import { printFields, printJson, printTable } from './output.js';
+import { userViewSettings } from './settings.js';
 import type { CliCommand } from './types.js';
+
+export const USAGE_COLUMNS = ['feature', 'used', 'limit', 'remaining', 'resetsAt'];
 
 /** `user <id>`: the user's link to Stripe, subscriptions with history, and the entitlement decision. */
 export const user: CliCommand = {
@@ -13,10 +16,8 @@ export const user: CliCommand = {
       console.error(`usage: npm run cli -- ${user.usage[0]}`);
       return 2;
     }
-    const detail = await userDetail(
-      { db: store.db, pastDueGraceHours: config.pastDueGraceHours, priceFeatures: config.priceFeatures },
-      userId,
-    );
+    const { entitlements, quotas } = userViewSettings(store, config);
+    const detail = await userDetail(entitlements, quotas, userId);
     if (!detail) {
       console.error(`no user or linked customer ${userId}`);
       return 1;
@@ -26,6 +27,13 @@ export const user: CliCommand = {
       return 0;
     }
     printFields({ userId: detail.userId, createdAt: detail.createdAt, ...detail.entitlement });
+    if (Object.keys(detail.usage).length > 0) {
+      console.log('\nusage:');
+      printTable(
+        Object.entries(detail.usage).map(([feature, state]) => ({ feature, ...state })),
+        USAGE_COLUMNS,
+      );
+    }
     console.log('\ncustomers:');
     printTable(detail.customers, ['id', 'linkedBy', 'deleted', 'features']);
     for (const subscription of detail.subscriptions) {

@@ -10,6 +10,7 @@ import { checkCoveringIndexes } from './0008_check_covering_indexes.js';
 import { eventPayloads } from './0009_event_payloads.js';
 import { oneTokenIndex } from './0010_one_token_index.js';
 import { accounts } from './0011_accounts.js';
+import { usageAndTrials } from './0012_usage_and_trials.js';
 
 /**
  * Migrations live in code so one build serves both dialects; `isPostgres` picks the few
@@ -28,6 +29,7 @@ function migrations(isPostgres: boolean): Record<string, Migration> {
     '0009_event_payloads': eventPayloads(isPostgres),
     '0010_one_token_index': oneTokenIndex(isPostgres),
     '0011_accounts': accounts(isPostgres),
+    '0012_usage_and_trials': usageAndTrials(isPostgres),
   };
 }
 
