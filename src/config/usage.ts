@@ -13,10 +13,16 @@ const PERIODS = ['day', 'month', 'billing_period', 'lifetime'] as const;
 const planLimit = z
   .object({
     limit: z.number().int('must be a whole number').min(0, 'must be at least 0').max(1_000_000_000).nullable(),
-    per: z.enum(PERIODS, { message: `must be one of ${PERIODS.join(', ')}` }).optional(),
+    per: z
+      .enum(PERIODS, { message: `must be one of ${PERIODS.join(', ')}` })
+      .nullable()
+      .optional(),
   })
   .strict()
-  .refine((plan) => plan.limit === null || plan.per !== undefined, { message: 'a limit needs "per"', path: ['per'] });
+  .refine((plan) => plan.limit === null || (plan.per !== undefined && plan.per !== null), {
+    message: 'a limit needs "per"',
+    path: ['per'],
+  });
 
 const limitsSchema = z.record(
   z.string().regex(NAME, 'a feature name is 1 to 64 letters, digits or . _ : -'),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { accessOf, decideEntitlement, tokenExpiry } from '../../src/entitlements/decide.js';
+import { accessOf, decideEntitlement, decideTrialStart, tokenExpiry } from '../../src/entitlements/decide.js';
 import type { SubscriptionRecord } from '../../src/subscriptions/decide.js';
 import { subscriptionRecord } from '../helpers/records.js';
 
@@ -260,5 +260,23 @@ describe('decideEntitlement: a card-less trial', () => {
   it('a trial token ends with the trial', () => {
     const decision = decideEntitlement({ ...base, subscriptions: [], now: trial.endsAt - 60 });
     expect(tokenExpiry(trial.endsAt - 60, 3600, decision)).toBe(trial.endsAt);
+  });
+});
+
+describe('decideTrialStart: once per account and per verified email', () => {
+  const fresh = { hadTrial: false, subscribed: false, verifiedEmails: 0, emailsThatHadTrial: 0, requiresEmail: false };
+  it.each([
+    { name: 'a new account starts one', facts: {}, want: { start: true } },
+    { name: 'a second one is refused', facts: { hadTrial: true }, want: { start: false, refusal: 'trial_used' } },
+    {
+      name: 'an email another account had a trial with',
+      facts: { verifiedEmails: 1, emailsThatHadTrial: 1 },
+      want: { start: false, refusal: 'trial_used' },
+    },
+    { name: 'a subscriber gains nothing from one', facts: { subscribed: true }, want: { start: false, refusal: 'already_subscribed' } },
+    { name: 'an email is required and there is none', facts: { requiresEmail: true }, want: { start: false, refusal: 'email_required' } },
+    { name: 'an email is required and verified', facts: { requiresEmail: true, verifiedEmails: 1 }, want: { start: true } },
+  ])('$name', ({ facts, want }) => {
+    expect(decideTrialStart({ ...fresh, ...facts })).toEqual(want);
   });
 });
