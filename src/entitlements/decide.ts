@@ -120,38 +120,36 @@ export function decideEntitlement(inputs: EntitlementInputs): Decision {
   return { entitlement, accessEndsAt: accessEnd(judged), plan };
 }
 
-const NOT_PREMIUM = {
-  premium: false,
-  status: null,
-  priceId: null,
-  productId: null,
-  features: [],
-  currentPeriodEnd: null,
-  cancelAtPeriodEnd: false,
-  graceUntil: null,
-} as const;
+/** An answer no subscription describes: none at all, or a trial. */
+function withoutSubscription(
+  reason: AccessReason,
+  trial: { priceId: string; features: string[] } | null,
+  trialEndsAt: string | null,
+): Entitlement {
+  return {
+    premium: trial !== null,
+    reason,
+    status: null,
+    priceId: trial?.priceId ?? null,
+    productId: null,
+    features: trial?.features ?? [],
+    currentPeriodEnd: null,
+    cancelAtPeriodEnd: false,
+    graceUntil: null,
+    trialEndsAt,
+  };
+}
 
-const NO_SUBSCRIPTION: Decision = {
-  entitlement: { ...NOT_PREMIUM, features: [], reason: 'no_subscription', trialEndsAt: null },
-  accessEndsAt: null,
-  plan: null,
-};
+const NO_SUBSCRIPTION: Decision = { entitlement: withoutSubscription('no_subscription', null, null), accessEndsAt: null, plan: null };
 
 /** A trial grants its price's plan and features until it ends; then it says so. */
 function decideTrial(trial: TrialRecord, inputs: EntitlementInputs): Decision {
   const trialEndsAt = isoOrNull(trial.endsAt);
-  if (inputs.now >= trial.endsAt) {
-    return { entitlement: { ...NOT_PREMIUM, features: [], reason: 'trial_ended', trialEndsAt }, accessEndsAt: null, plan: null };
-  }
+  if (inputs.now >= trial.endsAt)
+    return { entitlement: withoutSubscription('trial_ended', null, trialEndsAt), accessEndsAt: null, plan: null };
+  const granted = { priceId: trial.priceId, features: inputs.priceFeatures[trial.priceId] ?? [] };
   return {
-    entitlement: {
-      ...NOT_PREMIUM,
-      premium: true,
-      reason: 'free_trial',
-      priceId: trial.priceId,
-      features: inputs.priceFeatures[trial.priceId] ?? [],
-      trialEndsAt,
-    },
+    entitlement: withoutSubscription('free_trial', granted, trialEndsAt),
     accessEndsAt: trial.endsAt,
     plan: { priceId: trial.priceId, productId: null, periodStart: trial.startedAt, periodEnd: trial.endsAt },
   };
