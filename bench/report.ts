@@ -1,4 +1,6 @@
+import { tokenRows, tokenTable } from './report-tokens.js';
 import type { EntitlementFigures, IntakeFigures, LevelFigures, ProcessingFigures, SeriesFigures, SoakFigures } from './scenarios.js';
+import type { TokenFigures } from './token-verify.js';
 
 /** Pure rendering of benchmark figures: the Markdown report and the SVG chart. */
 
@@ -24,6 +26,7 @@ export interface BenchFigures {
   intake?: IntakeFigures;
   processing?: Record<string, ProcessingFigures>;
   entitlements?: Record<string, EntitlementFigures>;
+  tokens?: TokenFigures;
   soak?: SoakFigures;
 }
 
@@ -152,6 +155,11 @@ function targetRows(f: BenchFigures): Row[] {
     });
     peaks.push([`entitlements on ${backend} (10k)`, e.small.peakRssMb], [`entitlements on ${backend} (${e.users})`, e.large.peakRssMb]);
   }
+  if (f.tokens) {
+    const tokens = tokenRows(f.tokens);
+    rows.push(...tokens.rows);
+    peaks.push(...tokens.peaks);
+  }
   if (f.soak) {
     rows.push({
       figure: `soak on ${f.soak.backend}, ${f.soak.seconds} s: RSS growth`,
@@ -211,6 +219,7 @@ export function renderReport(f: BenchFigures, chartPath: string | undefined): st
     );
   for (const [backend, e] of Object.entries(f.entitlements ?? {}))
     out.push(seriesTable(`Entitlement checks on ${backend}`, [e.floor, e.small, e.large, e.lookupOnly]), '');
+  if (f.tokens) out.push(tokenTable(f.tokens), '');
   for (const [backend, p] of Object.entries(f.processing ?? {})) {
     out.push(
       `Processing on ${backend}: drain rates ${p.rates.map((r) => fmt(r)).join(', ')} events/s; intake p99 while draining ${p.intakeP99s.map((r) => fmt(r, 1)).join(', ')} ms.`,

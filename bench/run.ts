@@ -9,6 +9,7 @@ import { type BenchCommand, benchCommandFrom, SCRATCH_REPORT_DIR, USAGE, UsageEr
 import { type BenchFigures, type Machine, renderChart, renderReport } from './report.js';
 import { type BenchOptions, benchEntitlements, benchIntake, benchProcessing, benchSoak } from './scenarios.js';
 import { BUILD_DIR, deploymentNodeArgs, profileServicesInto, removeBuild } from './targets.js';
+import { benchTokens } from './token-verify.js';
 
 /**
  * `npm run bench [-- flags]`: builds the service, drives it and the baselines over loopback, and
@@ -101,6 +102,8 @@ async function main(): Promise<void> {
       figures.entitlements = {};
       for (const backend of options.backends) figures.entitlements[backend] = await benchEntitlements(backend, options);
     }
+    // After the entitlements scenario, whose checks it then compares with rather than measuring them again.
+    if (scenarios.has('tokens')) figures.tokens = await benchTokens(options, figures.entitlements);
     if (scenarios.has('soak')) figures.soak = await benchSoak(options);
   } finally {
     removeBuild();

@@ -23,13 +23,15 @@ export interface BenchOptions {
   linkedUsers: boolean;
   users: number;
   smallUsers: number;
+  /** Verifications per round of the tokens scenario, at most (and `runSeconds` at most). */
+  verifications: number;
   soakSeconds: number;
   soakBackend: Backend;
   log: (line: string) => void;
 }
 
 /** One measured run, summarised. */
-interface RunFigures {
+export interface RunFigures {
   rate: number;
   p50: number;
   p99: number;
@@ -49,7 +51,7 @@ export interface SeriesFigures {
   peakRssMb: number;
 }
 
-function summarise(result: LoadResult, cpuSeconds: number): RunFigures {
+export function summarise(result: LoadResult, cpuSeconds: number): RunFigures {
   return {
     rate: (result.ok / result.elapsedMs) * 1000,
     p50: percentile(result.latenciesMs, 50),
@@ -59,7 +61,7 @@ function summarise(result: LoadResult, cpuSeconds: number): RunFigures {
   };
 }
 
-function medianOf(concurrency: number, reps: RunFigures[]): LevelFigures {
+export function medianOf(concurrency: number, reps: RunFigures[]): LevelFigures {
   const pick = (key: keyof RunFigures) => median(reps.map((r) => r[key]));
   return {
     concurrency,
@@ -159,7 +161,7 @@ async function withServers<T>(starts: (() => Promise<ServerProcess>)[], body: (s
   }
 }
 
-function withServer<T>(start: () => Promise<ServerProcess>, body: (server: ServerProcess) => Promise<T>): Promise<T> {
+export function withServer<T>(start: () => Promise<ServerProcess>, body: (server: ServerProcess) => Promise<T>): Promise<T> {
   return withServers([start], ([server]) => body(server!));
 }
 
@@ -306,7 +308,7 @@ export interface EntitlementFigures {
   users: number;
 }
 
-function entitlementRequests(users: number) {
+export function entitlementRequests(users: number) {
   return () => {
     let seed = 2463534242;
     return (): LoadRequest => {

@@ -9,7 +9,7 @@ import { type ServerProcess, startServer } from './processes.js';
 
 export const BENCH_SECRET = 'whsec_benchmark_secret_0123456789abcdef';
 /** The key the service signs entitlement tokens with during a run (production mode requires one). */
-export const BENCH_SIGNING_KEYS = JSON.stringify([generateSigningKey()]);
+const BENCH_SIGNING_KEYS = JSON.stringify([generateSigningKey()]);
 /** Compiled once per run (see run.ts), so children run plain JavaScript like a deployment. */
 export const BUILD_DIR = fileURLToPath(new URL(`../.bench/build-${process.pid}/`, import.meta.url));
 

@@ -10,12 +10,17 @@ describe('the benchmark command line', () => {
     [
       'a scenario it does not know',
       ['--scenarios', 'intakes'],
-      /--scenarios: unknown "intakes"; valid: intake, processing, entitlements, soak/,
+      /--scenarios: unknown "intakes"; valid: intake, processing, entitlements, tokens, soak/,
     ],
     ['a backend it does not know', ['--backends', 'sqlite,postgress'], /--backends: unknown "postgress"; valid: sqlite, postgres/],
     ['a soak backend it does not know', ['--soak-backend', 'mysql'], /--soak-backend: unknown "mysql"; valid: sqlite, postgres/],
     ['a flag it does not know', ['--scenario', 'intake'], /Unknown option '--scenario'/],
     ['a number that is none', ['--reps', 'three'], /--reps: "three" is not a whole number of at least 1/],
+    [
+      'no verifications per round',
+      ['--scenarios', 'tokens', '--verifications', '0'],
+      /--verifications: "0" is not a whole number of at least 1/,
+    ],
     ['a concurrency level that is none', ['--concurrency', '1,x'], /--concurrency: "x" is not a whole number of at least 1/],
     [
       'a target concurrency that is not measured',
@@ -32,7 +37,7 @@ describe('the benchmark command line', () => {
       expect(exit.code).toBe(2);
       expect(exit.stderr).toMatch(problem);
       // The usage follows, naming every flag and the valid scenarios and backends.
-      expect(exit.stderr).toContain('Scenarios: intake, processing, entitlements, soak. Backends: sqlite, postgres.');
+      expect(exit.stderr).toContain('Scenarios: intake, processing, entitlements, tokens, soak. Backends: sqlite, postgres.');
       expect(exit.stdout).not.toContain('building');
     },
     30_000,
@@ -43,7 +48,23 @@ describe('the benchmark command line', () => {
     expect(exit.code).toBe(0);
     expect(exit.stdout).toMatch(/goes\s+to docs\/ only from a full run \(every scenario on both backends\) or with --report-dir docs/);
     expect(exit.stdout).toContain(`${SCRATCH_REPORT_DIR}/`);
+    expect(exit.stdout).toContain('[--verifications 100000]');
   }, 30_000);
+});
+
+describe('the tokens scenario on the command line', () => {
+  it('is one of the scenarios, and --verifications bounds its rounds (100,000 unless told)', () => {
+    const command = (args: string[]) => {
+      const parsed = benchCommandFrom(args);
+      if (parsed === 'help') throw new Error('not a run');
+      return parsed;
+    };
+    expect(command([]).scenarios.has('tokens')).toBe(true);
+    expect(command([]).options.verifications).toBe(100_000);
+    const tokens = command(['--scenarios', 'tokens', '--backends', 'sqlite', '--verifications', '5000']);
+    expect([...tokens.scenarios]).toEqual(['tokens']);
+    expect(tokens.options).toMatchObject({ backends: ['sqlite'], verifications: 5000 });
+  });
 });
 
 describe('where the benchmark writes its report', () => {
@@ -57,7 +78,7 @@ describe('where the benchmark writes its report', () => {
     expect(
       reportDirOf([
         '--scenarios',
-        'soak,entitlements,processing,intake',
+        'soak,tokens,entitlements,processing,intake',
         '--backends',
         'postgres,sqlite',
         '--reps',
@@ -70,6 +91,8 @@ describe('where the benchmark writes its report', () => {
 
   it('into the scratch dir from a partial run', () => {
     expect(reportDirOf(['--scenarios', 'intake'])).toBe(SCRATCH_REPORT_DIR);
+    expect(reportDirOf(['--scenarios', 'tokens'])).toBe(SCRATCH_REPORT_DIR);
+    expect(reportDirOf(['--scenarios', 'intake,processing,entitlements,soak'])).toBe(SCRATCH_REPORT_DIR);
     expect(reportDirOf(['--backends', 'sqlite'])).toBe(SCRATCH_REPORT_DIR);
   });
 

@@ -11,6 +11,19 @@ import { docsReport } from './docs-report.js';
 // The bench's servers write to /dev/null (the tail of their stderr only into an error): the secrets scan reads the bench's own output.
 registerSecret('BENCH_SECRET', BENCH_SECRET);
 
+/** Every verification of both paths succeeded, none sent a request while measured, and there were some. */
+function expectVerified(tokens: {
+  tokens: number;
+  remote: { failed: number; fetches: number; reps: { verifications: number }[] };
+  inline: { failed: number; fetches: number; reps: { verifications: number }[] };
+}) {
+  expect(tokens.tokens).toBeGreaterThan(1);
+  for (const path of [tokens.remote, tokens.inline]) {
+    expect([path.failed, path.fetches]).toEqual([0, 0]);
+    for (const rep of path.reps) expect(rep.verifications).toBeGreaterThan(0);
+  }
+}
+
 /** `npm run bench` at a tiny size, so that the benchmark cannot rot. Its figures are not judged here. */
 describe('the benchmark entry point', () => {
   const reportDir = mkdtempSync(join(tmpdir(), 'bench-smoke-'));
@@ -40,6 +53,8 @@ describe('the benchmark entry point', () => {
       '100',
       '--soak-seconds',
       '2',
+      '--verifications',
+      '500',
       '--report-dir',
       reportDir,
     ];
@@ -58,14 +73,64 @@ describe('the benchmark entry point', () => {
     expect(figures.entitlements.postgres.large.levels[1].rate).toBeGreaterThan(0);
     expect(figures.entitlements.sqlite.lookupOnly.levels[1].failed).toBe(0);
     expect(figures.entitlements.postgres.lookupOnly.levels[1].rate).toBeGreaterThan(0);
+    // The tokens scenario compares with the entitlements scenario's checks of the same run instead of measuring them again.
+    expect([figures.tokens.checks.sqlite.measuredBy, figures.tokens.checks.postgres.measuredBy]).toEqual(['entitlements', 'entitlements']);
+    expect(figures.tokens.checks.postgres.level).toEqual(figures.entitlements.postgres.large.levels[1]);
+    expectVerified(figures.tokens);
     expect(figures.soak.failed).toBe(0);
     expect(readFileSync(join(reportDir, 'performance', 'intake.svg'), 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>$/);
     const report = readFileSync(join(reportDir, 'performance.md'), 'utf8');
     expect(report).toContain('| intake on sqlite, 4 in flight: events/s |');
     expect(report).toContain('| storing alone on postgres, 4 in flight: events/s |');
+    expect(report).toContain('| verifying a token ÷ GET /v1/entitlements on postgres: verifications/s ÷ checks/s |');
     // The service is measured with the heap limit it is deployed with (npm start's flags).
     expect(figures.machine.serviceNodeArgs).toEqual([expect.stringMatching(/^--max-old-space-size=\d+$/)]);
   }, 150_000);
+
+  it('runs the tokens scenario alone: real tokens verified by the package, and the checks measured beside them', async () => {
+    const dir = join(reportDir, 'tokens');
+    const flags = [
+      '--scenarios',
+      'tokens',
+      '--backends',
+      'sqlite',
+      '--concurrency',
+      '4',
+      '--target-concurrency',
+      '4',
+      '--reps',
+      '2',
+      '--events',
+      '40',
+      '--run-seconds',
+      '1',
+      '--users',
+      '200',
+      '--verifications',
+      '500',
+      '--report-dir',
+      dir,
+    ];
+    const run = await runScript('bench/run.ts', flags, { timeoutMs: 60_000 });
+    expect(run.code, run.output).toBe(0);
+    const { tokens } = JSON.parse(readFileSync(join(dir, 'performance', 'results.json'), 'utf8'));
+    expect(tokens.tokenSource).toEqual({ backend: 'sqlite', users: 200 });
+    expect(tokens.checks.sqlite).toMatchObject({ measuredBy: 'tokens', users: 200, level: { concurrency: 4, failed: 0 } });
+    expect(tokens.checks.sqlite.level.reps).toHaveLength(2);
+    expect(tokens.checks.sqlite.level.rate).toBeGreaterThan(0);
+    expectVerified(tokens);
+    expect(tokens.remote.reps).toHaveLength(2);
+    // The jwksUrl path fetched the keys once, in its warm-up.
+    expect(run.stdout).toMatch(/jwksUrl warm-up sent 1 requests/);
+    const report = readFileSync(join(dir, 'performance.md'), 'utf8');
+    expect(report).toContain(
+      "| verifying a token in the seller's backend (verifier package, jwksUrl cached), one process: verifications/s per core |",
+    );
+    expect(report).toMatch(
+      /\| verifying a token ÷ GET \/v1\/entitlements on sqlite: verifications\/s ÷ checks\/s \| [\d.]+× per core; [\d.]+× as measured/,
+    );
+    expect(report).toContain('#### Token verification against GET /v1/entitlements');
+  }, 90_000);
 
   it("writes a partial run's report into the scratch dir, not into docs/", async () => {
     const before = docsReport();

@@ -1,0 +1,69 @@
+import type { TokenFigures } from './token-verify.js';
+
+/** The tokens scenario's part of the report (bench/report.ts): its rows of the figures table and its own table. */
+
+interface TokenRow {
+  figure: string;
+  measured: string;
+  target: string;
+  baseline: string;
+  met: undefined;
+}
+
+const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+/** Checks per CPU-second of the service process, from its CPU per check: the per-core figure the report has for servers. */
+const perCpuSecond = (cpuMsPerRequest: number) => 1000 / cpuMsPerRequest;
+
+/** Verification per core and its p99, each backend's checks, and the ratio; the peak RSS of a service measured here. */
+export function tokenRows(t: TokenFigures): { rows: TokenRow[]; peaks: [string, number][] } {
+  const { remote, inline } = t;
+  const row = (figure: string, measured: string, baseline = ''): TokenRow => ({ figure, measured, target: '', baseline, met: undefined });
+  const rows = [
+    row(
+      "verifying a token in the seller's backend (verifier package, jwksUrl cached), one process: verifications/s per core",
+      `${fmt(remote.perCpuSecond)} per CPU-second (the loop, one at a time: ${fmt(remote.rate)}/s; ${remote.fetches} requests sent while measured, ${remote.failed} failed)`,
+      `jwks inline ${fmt(inline.perCpuSecond)} per CPU-second`,
+    ),
+    row('verifying a token: p99', `${fmt(remote.p99Us, 1)} µs (p50 ${fmt(remote.p50Us, 1)} µs)`, `jwks inline ${fmt(inline.p99Us, 1)} µs`),
+  ];
+  const peaks: [string, number][] = [];
+  for (const [backend, check] of Object.entries(t.checks)) {
+    const { level, users } = check;
+    const by = check.measuredBy === 'entitlements' ? 'the entitlements scenario' : 'this scenario, in turns with the verifications';
+    rows.push(
+      row(
+        `GET /v1/entitlements on ${backend}, ${users} users, ${level.concurrency} in flight: checks/s, p99`,
+        `${fmt(level.rate)}/s, ${fmt(perCpuSecond(level.cpuMsPerRequest))} per CPU-second of the service; p99 ${fmt(level.p99, 1)} ms`,
+        `measured by ${by}`,
+      ),
+      row(
+        `verifying a token ÷ GET /v1/entitlements on ${backend}: verifications/s ÷ checks/s`,
+        `${fmt(remote.perCpuSecond / perCpuSecond(level.cpuMsPerRequest), 1)}× per core; ${fmt(remote.rate / level.rate, 1)}× as measured (one verifying loop ÷ the service at ${level.concurrency} in flight)`,
+        `p99 ${fmt(remote.p99Us, 1)} µs against ${fmt(level.p99 * 1000)} µs`,
+      ),
+    );
+    if (check.measuredBy === 'tokens') peaks.push([`tokens on ${backend} (${users})`, check.peakRssMb]);
+  }
+  return { rows, peaks };
+}
+
+/** Every repetition: the verifications on either path and the checks they are compared with, all in µs. */
+export function tokenTable(t: TokenFigures): string {
+  const lines = [
+    '#### Token verification against GET /v1/entitlements',
+    '',
+    `${t.tokens} premium users' tokens from \`GET /v1/entitlements\` (${t.tokenSource.backend}, ${t.tokenSource.users} users), verified in turn by \`verifyEntitlement\` in one process, one at a time. Per CPU-second: the verifying process's (or the service's) user + system time.`,
+    '',
+    '| what | per CPU-second | /s | p50 µs | p99 µs | failed | network requests while measured | /s of each repetition |',
+    '|---|---:|---:|---:|---:|---:|---:|---|',
+  ];
+  for (const v of [t.remote, t.inline])
+    lines.push(
+      `| verifyEntitlement, ${v.path === 'jwksUrl' ? 'jwksUrl (cached after its first fetch)' : 'jwks inline'} | ${fmt(v.perCpuSecond)} | ${fmt(v.rate)} | ${fmt(v.p50Us, 1)} | ${fmt(v.p99Us, 1)} | ${v.failed} | ${v.fetches} | ${v.reps.map((r) => fmt(r.rate)).join(', ')} |`,
+    );
+  for (const [backend, { level, users }] of Object.entries(t.checks))
+    lines.push(
+      `| GET /v1/entitlements on ${backend}, ${users} users, ${level.concurrency} in flight | ${fmt(perCpuSecond(level.cpuMsPerRequest))} | ${fmt(level.rate)} | ${fmt(level.p50 * 1000)} | ${fmt(level.p99 * 1000)} | ${level.failed} | 1 per check | ${level.reps.map((r) => fmt(r.rate)).join(', ')} |`,
+    );
+  return lines.join('\n');
+}
