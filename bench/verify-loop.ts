@@ -1,4 +1,4 @@
-import { type EntitlementJwks, type VerifyEntitlementOptions, verifyEntitlement } from '../packages/verify-entitlement/index.js';
+import { type VerifyEntitlementOptions, verifyEntitlement } from '../packages/verify-entitlement/index.js';
 import { percentile } from './stats.js';
 
 /**
@@ -8,14 +8,17 @@ import { percentile } from './stats.js';
  * message and answers what it measured. Nothing else runs in this process.
  */
 
-/** The keys either way a seller can give them: fetched from the service's URL (then cached), or inline. */
-export type VerifyPath = 'jwksUrl' | 'jwks';
+/**
+ * Both with the keys from the service's URL (fetched once, then cached): `repeated` as a seller's
+ * backend meets tokens, each again on later requests (the verified-token cache answers), and
+ * `signature` with that cache off, so that every verification checks the Ed25519 signature.
+ */
+export type VerifyPath = 'repeated' | 'signature';
 
 export interface VerifySetup {
   tokens: string[];
   issuer: string;
   jwksUrl: string;
-  jwks: EntitlementJwks;
 }
 
 export interface VerifyRound {
@@ -90,8 +93,9 @@ process.on('message', (message: Message) => {
   const answer = async (): Promise<VerifyRoundResult | { ready: true }> => {
     if (message.type === 'round') return round(message);
     tokens = message.tokens;
-    // One options object per path for the whole process, as a seller's module would hold it (the inline set is cached per object).
-    optionsByPath = { jwksUrl: { jwksUrl: message.jwksUrl, issuer: message.issuer }, jwks: { jwks: message.jwks, issuer: message.issuer } };
+    // One options object per path for the whole process, as a seller's module would hold it.
+    const options = { jwksUrl: message.jwksUrl, issuer: message.issuer };
+    optionsByPath = { repeated: options, signature: { ...options, verifiedCacheMs: 0 } };
     return { ready: true };
   };
   answer().then(

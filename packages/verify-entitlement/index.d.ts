@@ -30,6 +30,11 @@ export interface CommonVerifyOptions {
   currentDate?: Date;
   /** Seconds of leeway for `exp` against a clock that runs ahead; default 0. */
   clockToleranceSeconds?: number;
+  /**
+   * How long (ms, by the real clock) a token whose signature checked out is taken without checking
+   * it again; its `exp` is still checked every time. Default 60 000; 0 checks every signature.
+   */
+  verifiedCacheMs?: number;
 }
 
 /** Keys fetched from the service, cached per URL and options. */

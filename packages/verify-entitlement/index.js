@@ -55,16 +55,43 @@ export class JwksUnavailableError extends EntitlementTokenError {
   }
 }
 
-/** Remote key sets by URL and cache options: one fetch serves every verification until it is stale. */
+/** Remote key sets by URL and cache options (one fetch serves every verification until it is stale), with the tokens they verified. */
 const remoteSets = new Map();
-/** Inline key sets by the identity of the object passed (jose snapshots it on first use). */
+/** Inline key sets by the identity of the object passed (jose snapshots it on first use), with the tokens they verified. */
 const localSets = new WeakMap();
+
+/**
+ * A backend meets the same token on every request until the extension refreshes it: a token whose
+ * signature checked out is taken from here for a minute (then checked again, so that a key
+ * removed from the set stops it within that minute), its expiry still checked every time.
+ */
+const DEFAULT_VERIFIED_CACHE_MS = 60_000;
+const VERIFIED_CACHE_ENTRIES = 10_000;
 
 /** The token's claims, once its signature, issuer, expiry and claim shapes check out. */
 export async function verifyEntitlement(token, options) {
   if (typeof options?.issuer !== 'string' || options.issuer === '') throw new TypeError('options.issuer must be a non-empty string');
-  const getKey = keySetFor(options);
+  const { getKey, verified } = keySetFor(options);
   if (typeof token !== 'string') throw new MalformedTokenError('the entitlement token is not a string');
+  const cacheMs = options.verifiedCacheMs ?? DEFAULT_VERIFIED_CACHE_MS;
+  const cacheKey = `${options.issuer} ${token}`;
+  const hit = cacheMs > 0 ? verified.get(cacheKey) : undefined;
+  if (hit && Date.now() < hit.until) {
+    const now = (options.currentDate ?? new Date()).getTime() / 1000;
+    if (hit.claims.exp <= now - (options.clockToleranceSeconds ?? 0)) throw new TokenExpiredError();
+    return { ...hit.claims, features: [...hit.claims.features] };
+  }
+  const claims = await verifySignature(token, getKey, options);
+  if (cacheMs > 0) {
+    verified.delete(cacheKey);
+    verified.set(cacheKey, { claims, until: Date.now() + cacheMs });
+    // A Map keeps insertion order: the first key is the oldest entry.
+    if (verified.size > VERIFIED_CACHE_ENTRIES) verified.delete(verified.keys().next().value);
+  }
+  return { ...claims, features: [...claims.features] };
+}
+
+async function verifySignature(token, getKey, options) {
   let payload;
   try {
     ({ payload } = await jwtVerify(token, getKey, {
@@ -83,8 +110,8 @@ export async function verifyEntitlement(token, options) {
 function keySetFor(options) {
   const hasUrl = options.jwksUrl !== undefined;
   if (hasUrl === (options.jwks !== undefined)) throw new TypeError('pass exactly one of options.jwksUrl and options.jwks');
-  const keySet = hasUrl ? remoteSetFor(options) : localSetFor(options.jwks);
-  return async (header, token) => {
+  const { keySet, verified } = hasUrl ? remoteSetFor(options) : localSetFor(options.jwks);
+  const getKey = async (header, token) => {
     if (typeof header.kid !== 'string' || header.kid === '') throw new MalformedTokenError('the entitlement token\'s header has no "kid"');
     try {
       return await keySet(header, token);
@@ -99,6 +126,7 @@ function keySetFor(options) {
       throw new JwksUnavailableError(`the JSON Web Key Set could not be used: ${error?.message ?? String(error)}`, { cause: error });
     }
   };
+  return { getKey, verified };
 }
 
 function remoteSetFor(options) {
@@ -106,15 +134,14 @@ function remoteSetFor(options) {
   const cacheMaxAge = options.cacheMaxAgeMs ?? DEFAULT_CACHE_MAX_AGE_MS;
   const timeoutDuration = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const cacheKey = `${String(options.jwksUrl)} ${cooldownDuration} ${cacheMaxAge} ${timeoutDuration}`;
-  let keySet = remoteSets.get(cacheKey);
-  if (!keySet) {
-    keySet = keepingLastKeys(
-      createRemoteJWKSet(new URL(options.jwksUrl), { cooldownDuration, cacheMaxAge, timeoutDuration }),
-      cooldownDuration,
-    );
-    remoteSets.set(cacheKey, keySet);
+  let entry = remoteSets.get(cacheKey);
+  if (!entry) {
+    const remote = createRemoteJWKSet(new URL(options.jwksUrl), { cooldownDuration, cacheMaxAge, timeoutDuration });
+    entry = { keys: keepingLastKeys(remote, cooldownDuration), verified: new Map() };
+    remoteSets.set(cacheKey, entry);
   }
-  return (header, token) => keySet(header, token, options.onJwksError);
+  const { keys, verified } = entry;
+  return { keySet: (header, token) => keys(header, token, options.onJwksError), verified };
 }
 
 /**
@@ -144,16 +171,16 @@ function keepingLastKeys(remote, cooldownMs) {
 
 function localSetFor(jwks) {
   if (typeof jwks !== 'object' || jwks === null) throw new TypeError('options.jwks must be a JSON Web Key Set object');
-  let keySet = localSets.get(jwks);
-  if (!keySet) {
+  let entry = localSets.get(jwks);
+  if (!entry) {
     try {
-      keySet = createLocalJWKSet(jwks);
+      entry = { keySet: createLocalJWKSet(jwks), verified: new Map() };
     } catch (error) {
       throw new JwksUnavailableError(`options.jwks is not a usable JSON Web Key Set: ${error.message}`, { cause: error });
     }
-    localSets.set(jwks, keySet);
+    localSets.set(jwks, entry);
   }
-  return keySet;
+  return entry;
 }
 
 /** jose's error as this package's; anything else (a TypeError for a bad option) as it is. */

@@ -22,7 +22,7 @@ export interface Database {
   trial_emails: TrialEmailsTable;
 }
 
-export type UsageEventKind = 'consume' | 'refused' | 'reset';
+type UsageEventKind = 'consume' | 'refused' | 'reset';
 
 /** One consumption of a feature's quota (or a refusal, or an operator's reset). */
 interface UsageEventsTable {

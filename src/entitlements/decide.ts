@@ -37,7 +37,7 @@ export function accessOf(record: AccessRecord, now: number, pastDueGraceHours: n
 }
 
 /** The answer of `GET /v1/entitlements`, less the user id. */
-export interface Entitlement {
+interface Entitlement {
   premium: boolean;
   reason: AccessReason;
   status: SubscriptionStatus | null;

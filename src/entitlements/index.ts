@@ -3,12 +3,10 @@
 export type { Decision, GrantingPlan } from './decide.js';
 export { rowsByTokenHashes, rowsForTokenHash } from './read-model.js';
 export {
-  type Checked,
   checkRequest,
   decisionOf,
   type EntitlementOptions,
   type EntitlementSettings,
-  entitlementOf,
   entitlementRoutes,
 } from './routes.js';
 export { EntitlementSigner } from './token.js';

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/index.js';
 import { type Authenticator, bearerTokenHash, unauthorized } from '../users/index.js';
-import { type Decision, decideEntitlement, type Entitlement } from './decide.js';
+import { type Decision, decideEntitlement } from './decide.js';
 import { accessRecordFromRow, type CheckRow, rowsForTokenHash, rowsForUser } from './read-model.js';
 import { type EntitlementSigner, jwksRoute } from './token.js';
 import { trialOf } from './trial.js';
@@ -56,12 +56,7 @@ async function decideFromRows(
   });
 }
 
-/** Reads the user's subscriptions on every call: no cache that a processed webhook could outrun. */
-export async function entitlementOf(options: EntitlementSettings, userId: string): Promise<Entitlement> {
-  return (await decisionOf(options, userId, nowSecondsOf(options))).entitlement;
-}
-
-/** The decision for a user by id (the admin API, the CLI, usage views). */
+/** The decision for a user by id (the admin API, the CLI, usage views), read anew on every call. */
 export async function decisionOf(options: EntitlementSettings, userId: string, nowSeconds = nowSecondsOf(options)): Promise<Decision> {
   return decideFromRows(options, userId, await rowsForUser(options.db, userId), nowSeconds);
 }

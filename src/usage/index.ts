@@ -1,2 +1,2 @@
 /** Usage quotas and their counts: the pure rules, the counts in the database, the routes. */
-export { type ConsumeResult, UsageQuotas, usageRoutes } from './routes.js';
+export { UsageQuotas, usageRoutes } from './routes.js';

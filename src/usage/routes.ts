@@ -10,7 +10,7 @@ import { consume, resetUsage, usedIn } from './store.js';
 
 /** Usage quotas: `POST /v1/usage/:feature` consumes, `GET /v1/usage/:feature` reads, and every entitlement answer reports them. */
 
-export type ConsumeResult = 'allowed' | 'refused' | 'replayed';
+type ConsumeResult = 'allowed' | 'refused' | 'replayed';
 
 export class UsageQuotas {
   constructor(

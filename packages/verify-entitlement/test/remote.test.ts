@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errors, type JWK } from 'jose';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { JwksUnavailableError, UnknownKeyError, verifyEntitlement } from '../index.js';
+import { JwksUnavailableError, TokenExpiredError, UnknownKeyError, verifyEntitlement } from '../index.js';
 import { expectRefusal, ISSUER, newKey, sign, type TestKey } from './keys.js';
 
 let keyA: TestKey;
@@ -50,7 +50,8 @@ describe('verifyEntitlement with a remote JWKS', () => {
 
   it('fetches again once the cache is older than cacheMaxAgeMs', async () => {
     const server = await startJwksServer([keyA.publicJwk]);
-    const options = { jwksUrl: server.url, issuer: ISSUER, cacheMaxAgeMs: 400 };
+    // Every signature checked, so that each verification needs the keys.
+    const options = { jwksUrl: server.url, issuer: ISSUER, cacheMaxAgeMs: 400, verifiedCacheMs: 0 };
     const token = await sign(keyA);
     await verifyEntitlement(token, options);
     await verifyEntitlement(token, options);
@@ -126,6 +127,7 @@ describe('verifyEntitlement with a remote JWKS', () => {
       jwksUrl: server.url,
       issuer: ISSUER,
       cacheMaxAgeMs: 200,
+      verifiedCacheMs: 0,
       cooldownMs: 300,
       onJwksError: (e: unknown) => failures.push(e),
     };
@@ -146,5 +148,20 @@ describe('verifyEntitlement with a remote JWKS', () => {
     await expect(verifyEntitlement(await sign(keyB), options)).resolves.toMatchObject({ premium: true });
     expect(server.state.requests).toBe(3);
     expect(failures).toHaveLength(1);
+  });
+  it('a token seen again is taken from the verified cache for verifiedCacheMs, its expiry still checked', async () => {
+    const server = await startJwksServer([keyA.publicJwk]);
+    const options = { jwksUrl: server.url, issuer: ISSUER, cacheMaxAgeMs: 100, cooldownMs: 0, verifiedCacheMs: 400 };
+    const token = await sign(keyA);
+    const first = await verifyEntitlement(token, options);
+    // The key is withdrawn; a token already verified keeps verifying within the cache time, and no fetch is made for it.
+    server.state.keys = [keyB.publicJwk];
+    await sleep(150);
+    expect(await verifyEntitlement(token, options)).toEqual(first);
+    expect(server.state.requests).toBe(1);
+    await expectRefusal(verifyEntitlement(token, { ...options, currentDate: new Date((first.exp + 1) * 1000) }), TokenExpiredError);
+    await expectRefusal(verifyEntitlement(await sign(keyA, { sub: 'user_2' }), options), UnknownKeyError);
+    await sleep(300);
+    await expectRefusal(verifyEntitlement(token, options), UnknownKeyError);
   });
 });
