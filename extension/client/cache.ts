@@ -5,8 +5,10 @@
  */
 
 /**
- * `GET /v1/entitlements`, as docs/api.md defines it. Spelled out here rather than imported: this
- * library is copied into other extensions and must not depend on the service's sources.
+ * `GET /v1/entitlements`, as docs/api.md defines it, but for its `token`, which the client keeps
+ * apart (`CachedAnswer.token`): a new one comes with every answer, and pages need not hear of it.
+ * Spelled out here rather than imported: this library is copied into other extensions and must
+ * not depend on the service's sources.
  */
 export interface EntitlementAnswer {
   userId: string;
@@ -32,6 +34,8 @@ export interface Entitlement extends EntitlementAnswer {
 export interface CachedAnswer {
   answer: EntitlementAnswer;
   fetchedAt: number;
+  /** The answer's signed entitlement token (absent from a service that predates them). */
+  token?: string;
 }
 
 export const DEFAULT_GRACE_MS = 24 * 3600 * 1000;
@@ -65,4 +69,39 @@ export function hasChanged(before: Entitlement | undefined, after: Entitlement):
   const { checkedAt: _a, ...b } = before;
   const { checkedAt: _b, ...a } = after;
   return JSON.stringify(b) !== JSON.stringify(a);
+}
+
+/** A token is renewed this long before it expires, or a tenth of its lifetime when that is shorter. */
+export const TOKEN_REFRESH_MARGIN_MS = 60_000;
+
+/**
+ * Whether the kept token can go to the seller's backend: `good` until the refresh margin before
+ * it expires; `renew` from then on (ask for a new one, and send this one only when the service
+ * cannot be reached); `expired` once its lifetime is over, or when there is none.
+ * The lifetime (exp − iat) is counted from when the answer arrived, on this machine's clock, so a
+ * clock that is off here neither keeps sending an expired token nor asks again on every call.
+ */
+export function tokenState(cached: CachedAnswer | undefined, now: number): 'good' | 'renew' | 'expired' {
+  const times = cached?.token ? tokenTimes(cached.token) : undefined;
+  if (!cached || !times) return 'expired';
+  const lifetimeMs = Math.max(0, times.exp - times.iat) * 1000;
+  const age = now - cached.fetchedAt;
+  if (age >= lifetimeMs) return 'expired';
+  // A negative age: the clock moved back, so how old the token is is unknown; ask again, as isFresh does.
+  if (age < 0 || age >= lifetimeMs - Math.min(TOKEN_REFRESH_MARGIN_MS, lifetimeMs / 10)) return 'renew';
+  return 'good';
+}
+
+/**
+ * `iat` and `exp` from the token's payload (base64url JSON). Not verified, and it need not be:
+ * they only decide when to ask for a new token; the seller's backend verifies the signature.
+ */
+function tokenTimes(token: string): { iat: number; exp: number } | undefined {
+  try {
+    const base64 = (token.split('.')[1] ?? '').replace(/-/g, '+').replace(/_/g, '/');
+    const payload = JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(base64), (c) => c.charCodeAt(0))));
+    return Number.isFinite(payload.iat) && Number.isFinite(payload.exp) ? { iat: payload.iat, exp: payload.exp } : undefined;
+  } catch {
+    return undefined;
+  }
 }

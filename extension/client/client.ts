@@ -6,6 +6,7 @@ import {
   type EntitlementAnswer,
   hasChanged,
   isFresh,
+  tokenState,
 } from './cache.js';
 import { BillingError, serviceError, unreachableError } from './errors.js';
 
@@ -35,6 +36,13 @@ export interface BillingApi {
   openCheckout(priceId?: string): Promise<void>;
   /** Opens the Stripe Customer Portal in a tab (plan changes, cancellation). */
   openPortal(): Promise<void>;
+  /**
+   * The signed entitlement token of the latest answer, for your own backend to verify
+   * (packages/verify-entitlement). A new answer is fetched when there is no token or it expires
+   * within the refresh margin; while the service cannot be reached, the kept token is returned
+   * until it expires, then a `BillingError` (`unreachable`) is thrown.
+   */
+  getEntitlementToken(): Promise<string>;
   /** Calls one of the service's premium routes with the user's token. */
   fetchPremium(path: string, init?: RequestInit): Promise<{ status: number; body: unknown }>;
   /** Emails a one-time 6-digit code to `email` (`POST /v1/account/email`). Throws a `BillingError`. */
@@ -123,10 +131,15 @@ export function createBillingClient(options: BillingClientOptions): BillingClien
     return entitlement;
   }
 
-  async function fetchEntitlement(broadcast = false): Promise<Entitlement> {
+  /** Asks the service and publishes its answer (the outage answer when it cannot); `fresh` is what it answered, if it did. */
+  async function fetchAnswer(broadcast = false): Promise<{ entitlement: Entitlement; fresh?: CachedAnswer }> {
     const cached = await read<CachedAnswer>(KEYS.cache);
-    const unreachable = async () =>
-      publish(answerWhenUnreachable(cached, Date.now(), graceMs, (await read<Identity>(KEYS.identity))?.userId ?? ''), broadcast);
+    const unreachable = async () => ({
+      entitlement: await publish(
+        answerWhenUnreachable(cached, Date.now(), graceMs, (await read<Identity>(KEYS.identity))?.userId ?? ''),
+        broadcast,
+      ),
+    });
     let response: Response;
     try {
       response = await call('/v1/entitlements');
@@ -135,11 +148,13 @@ export function createBillingClient(options: BillingClientOptions): BillingClien
     }
     if (response.status >= 500) return unreachable();
     if (!response.ok) throw await serviceError(response);
-    const answer = (await response.json()) as EntitlementAnswer;
-    const fetchedAt = Date.now();
-    await storage.set({ [KEYS.cache]: { answer, fetchedAt } satisfies CachedAnswer });
-    return publish({ ...answer, stale: false, checkedAt: fetchedAt }, broadcast);
+    const { token, ...answer } = (await response.json()) as EntitlementAnswer & { token?: string };
+    const fresh: CachedAnswer = { answer, fetchedAt: Date.now(), ...(token ? { token } : {}) };
+    await storage.set({ [KEYS.cache]: fresh });
+    return { entitlement: await publish({ ...answer, stale: false, checkedAt: fresh.fetchedAt }, broadcast), fresh };
   }
+
+  const fetchEntitlement = async (broadcast = false): Promise<Entitlement> => (await fetchAnswer(broadcast)).entitlement;
 
   /** One of the `/v1/account/*` routes: its JSON answer, or a `BillingError` for any refusal. */
   async function accountCall<T>(path: string, body: object, expected: number): Promise<T> {
@@ -187,6 +202,16 @@ export function createBillingClient(options: BillingClientOptions): BillingClien
       return fetchEntitlement();
     },
     onEntitlementChange,
+    async getEntitlementToken() {
+      const kept = await read<CachedAnswer>(KEYS.cache);
+      if (tokenState(kept, Date.now()) === 'good') return kept!.token!;
+      const { fresh } = await fetchAnswer();
+      if (fresh?.token) return fresh.token;
+      if (fresh) throw new BillingError('service_error', 'The billing service gave no entitlement token (it predates them).', 200);
+      // Unreachable: the seller's backend can still verify the kept token offline, until it expires.
+      if (tokenState(kept, Date.now()) !== 'expired') return kept!.token!;
+      throw unreachableError();
+    },
     async openBillingPage(kind, priceId) {
       const tab = await chrome.tabs.create({ url: await billingUrl(kind, priceId) });
       return tab.id;

@@ -5,6 +5,7 @@ import { BillingError } from './errors.js';
 type Message =
   | { type: 'billing:ensure-user' }
   | { type: 'billing:get'; maxAgeMs?: number }
+  | { type: 'billing:entitlement-token' }
   | { type: 'billing:checkout'; priceId?: string }
   | { type: 'billing:portal' }
   | { type: 'billing:fetch-premium'; path: string; init?: RequestInit }
@@ -69,6 +70,8 @@ export function installBillingBackground(client: BillingClient, options: Backgro
           return client.ensureUser();
         case 'billing:get':
           return client.getEntitlement({ maxAgeMs: message.maxAgeMs });
+        case 'billing:entitlement-token':
+          return client.getEntitlementToken();
         case 'billing:checkout':
         case 'billing:portal': {
           const before = await client.getEntitlement().catch(() => undefined);
@@ -114,6 +117,7 @@ export function connectBillingClient(): BillingApi {
     ensureUser: () => ask({ type: 'billing:ensure-user' }),
     getEntitlement: ({ maxAgeMs } = {}) => ask({ type: 'billing:get', maxAgeMs }),
     onEntitlementChange,
+    getEntitlementToken: () => ask({ type: 'billing:entitlement-token' }),
     openCheckout: (priceId) => ask({ type: 'billing:checkout', priceId }),
     openPortal: () => ask({ type: 'billing:portal' }),
     fetchPremium: (path, init) => ask({ type: 'billing:fetch-premium', path, init }),

@@ -1,5 +1,8 @@
 import { BillingError, connectBillingClient, type Entitlement } from '../client/index.js';
 
+/** Set at build time (`--seller-url`): your own premium route, which verifies the entitlement token itself; null: no such button. */
+declare const SELLER_BACKEND_URL: string | null;
+
 const billing = connectBillingClient();
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -76,6 +79,36 @@ $('premium-feature').addEventListener('click', async () => {
   $('feature-result').textContent =
     result.status === 200 ? '✓ Premium feature ran' : result.status === 402 ? 'Premium required' : `Failed (${result.status})`;
 });
+
+/**
+ * Your own backend, called with the entitlement token: it verifies the token offline (its
+ * signature and expiry), so it keeps answering while the billing service is down, and it is the
+ * one that decides, since anything in the extension can be patched out.
+ */
+async function askBackend(url: string): Promise<string> {
+  let token: string;
+  try {
+    token = await billing.getEntitlementToken();
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error); // unreachable, and no unexpired token kept
+  }
+  const response = await fetch(url, { headers: { authorization: `Bearer ${token}` } }).catch(() => null);
+  if (!response) return 'Your backend could not be reached';
+  const body = (await response.json().catch(() => null)) as { priceId?: string | null; error?: string } | null;
+  if (response.status === 200) return `✓ Your backend: premium (${PLAN_NAMES[body?.priceId ?? ''] ?? body?.priceId ?? 'Premium'})`;
+  if (response.status === 402) return 'Your backend: premium required';
+  if (response.status === 401) return `Your backend refused the token: ${body?.error ?? 'unauthorized'}`;
+  return `Your backend answered ${response.status}`;
+}
+
+if (SELLER_BACKEND_URL !== null) {
+  const url = SELLER_BACKEND_URL;
+  $('backend').hidden = false;
+  $('call-backend').addEventListener('click', async () => {
+    $('backend-result').textContent = '';
+    $('backend-result').textContent = await askBackend(url);
+  });
+}
 
 $('restore').addEventListener('click', () => {
   $('restore').hidden = true;

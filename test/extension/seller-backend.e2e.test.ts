@@ -1,0 +1,261 @@
+/// <reference types="chrome" />
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildExtension } from '../../extension/build.js';
+import { type CachedAnswer, TOKEN_REFRESH_MARGIN_MS, tokenState } from '../../extension/client/cache.js';
+import { EntitlementTokenError, verifyEntitlement } from '../../packages/verify-entitlement/index.js';
+import { freePort } from '../../tools/free-port.js';
+import { StripeStandIn } from '../../tools/stripe-stand-in/server.js';
+import { browserBillingConfig, type ExtensionBrowser, waitForPlan } from '../helpers/browser.js';
+import { createSqliteDatabase, type TestDatabase } from '../helpers/databases.js';
+import { type RunningService, startService, TEST_ISSUER, TEST_SECRET } from '../helpers/service.js';
+
+const SCREENSHOTS = new URL('../../test-results/screenshots/', import.meta.url).pathname;
+const JWKS_ROUTE = '/.well-known/jwks.json';
+
+/** A seller's own backend: one premium route that verifies the entitlement token offline, on a clock the test can move. */
+interface SellerBackend {
+  url: string;
+  requests: number;
+  /** Added to the real clock when checking `exp`. */
+  offsetMs: number;
+  /** The `exp` of the last token it verified. */
+  lastExp: number | null;
+  close(): Promise<void>;
+}
+
+async function startSellerBackend(jwksUrl: string): Promise<SellerBackend> {
+  const server = createServer(async (request, response) => {
+    const send = (status: number, body: object) =>
+      response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    if (request.method !== 'GET' || request.url !== '/premium') return send(404, { error: 'not_found' });
+    seller.requests++;
+    const token = /^Bearer (\S+)$/.exec(request.headers.authorization ?? '')?.[1];
+    if (!token) return send(401, { error: 'missing_token' });
+    try {
+      const claims = await verifyEntitlement(token, { jwksUrl, issuer: TEST_ISSUER, currentDate: new Date(Date.now() + seller.offsetMs) });
+      seller.lastExp = claims.exp;
+      if (!claims.premium) return send(402, { premium: false, reason: claims.reason });
+      return send(200, { premium: true, userId: claims.sub, priceId: claims.priceId, features: claims.features });
+    } catch (error) {
+      return error instanceof EntitlementTokenError ? send(401, { error: error.code }) : send(500, { error: 'internal' });
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const seller: SellerBackend = {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests: 0,
+    offsetMs: 0,
+    lastExp: null,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+  return seller;
+}
+
+/**
+ * launchWithExtension (test/helpers/browser.ts) with the extension also built for a seller
+ * backend (`--seller-url`), which adds the popup's "Ask my backend" button.
+ */
+async function launchWithSellerBackend(serverUrl: string, sellerUrl: string): Promise<ExtensionBrowser> {
+  const root = mkdtempSync(join(tmpdir(), 'billing-browser-'));
+  const extensionDir = await buildExtension({ serverUrl, sellerUrl, outDir: join(root, 'extension') });
+  const context = await chromium.launchPersistentContext(join(root, 'profile'), {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: [
+      `--disable-extensions-except=${extensionDir}`,
+      `--load-extension=${extensionDir}`,
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1',
+    ],
+  });
+  const worker = context.serviceWorkers()[0] ?? (await context.waitForEvent('serviceworker'));
+  const extensionId = new URL(worker.url()).host;
+  return {
+    context,
+    extensionId,
+    worker,
+    async openPopup() {
+      const page = await context.newPage();
+      await page.setViewportSize({ width: 330, height: 300 });
+      await page.goto(`chrome-extension://${extensionId}/popup.html`);
+      return page;
+    },
+    async close() {
+      await context.close();
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A token signed nowhere (the client does not verify it), with these times. */
+function unsignedToken(iat: number, exp: number): string {
+  const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  return `${part({ alg: 'EdDSA', kid: 'k', typ: 'JWT' })}.${part({ sub: 'usr_ü', iat, exp })}.c2ln`;
+}
+
+describe('when the client renews the entitlement token (extension/client/cache.ts)', () => {
+  const NOW = 1_800_000_000_000;
+  const kept = (lifetimeSeconds: number, ageMs: number): CachedAnswer =>
+    ({ answer: {}, fetchedAt: NOW - ageMs, token: unsignedToken(1_000, 1_000 + lifetimeSeconds) }) as CachedAnswer;
+
+  it.each([
+    ['no answer', undefined, 'expired'],
+    ['an answer without a token (an older service)', { answer: {}, fetchedAt: NOW } as CachedAnswer, 'expired'],
+    ['a token that is not a JWS', { answer: {}, fetchedAt: NOW, token: 'opaque' } as CachedAnswer, 'expired'],
+    ['1 h token, 58 min old', kept(3600, 3540_000 - 1), 'good'],
+    ['1 h token, 59 min old: within the 60 s margin', kept(3600, 3540_000), 'renew'],
+    ['1 h token, 1 h old', kept(3600, 3600_000), 'expired'],
+    ['30 s token, 26 s old: the margin is a tenth of it', kept(30, 26_000), 'good'],
+    ['30 s token, 27 s old', kept(30, 27_000), 'renew'],
+    ['received in the future (the clock moved back)', kept(3600, -5000), 'renew'],
+  ])('%s: %s', (_name, cached, state) => {
+    expect(tokenState(cached, NOW)).toBe(state);
+  });
+
+  it("counts the lifetime from when the answer arrived, not against this machine's clock", () => {
+    // iat and exp in 1970: a client whose clock disagrees with the service's by decades still sees a fresh token.
+    expect(tokenState(kept(3600, 1000), NOW)).toBe('good');
+    expect(TOKEN_REFRESH_MARGIN_MS).toBe(60_000);
+  });
+});
+
+/**
+ * The seller's own backend, called by the example extension in Debian's Chromium with the
+ * entitlement token the client keeps: the backend verifies it offline with the verifier package
+ * (packages/verify-entitlement) against the real service's JWKS, so it asks the service nothing
+ * per call, and keeps answering while the service is down, until the token expires.
+ */
+describe('the extension calls the seller backend with the entitlement token', () => {
+  let database: TestDatabase;
+  let standIn: StripeStandIn;
+  let svc: RunningService;
+  let port: number;
+  let seller: SellerBackend;
+  let browser: ExtensionBrowser;
+  let popup: Page;
+
+  async function startBilling(): Promise<RunningService> {
+    const started = await startService(database, { port, config: browserBillingConfig(port, standIn.url) });
+    standIn.setWebhookTarget({ url: `${started.baseUrl}/webhooks/stripe`, secret: TEST_SECRET });
+    return started;
+  }
+
+  beforeAll(async () => {
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    standIn = new StripeStandIn();
+    await standIn.listen();
+    database = await createSqliteDatabase();
+    port = await freePort();
+    svc = await startBilling();
+    seller = await startSellerBackend(`${svc.baseUrl}${JWKS_ROUTE}`);
+    browser = await launchWithSellerBackend(svc.baseUrl, `${seller.url}/premium`);
+    popup = await browser.openPopup();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await svc?.close();
+    await seller?.close();
+    await standIn?.close();
+    await database?.drop();
+  });
+
+  /** The requests the (current) billing service answered on this route. */
+  const served = (route: string) => svc.logs.filter((line) => line.method === 'GET' && line.route === route).length;
+
+  /** Clicks "Ask my backend" and returns what the popup shows of the answer. */
+  async function askBackend(): Promise<string> {
+    await popup.evaluate(() => (document.getElementById('backend-result')!.textContent = ''));
+    await popup.locator('#call-backend').click();
+    await popup.locator('#backend-result').filter({ hasText: /\S/ }).waitFor({ timeout: 15_000 });
+    return (await popup.locator('#backend-result').textContent()) ?? '';
+  }
+
+  /**
+   * Makes the kept token older by `ms` as the client counts it (its lifetime runs from when the
+   * answer arrived: `fetchedAt`), which is the extension's clock moving on by `ms`.
+   */
+  async function ageKeptToken(ms: number): Promise<void> {
+    await browser.worker.evaluate(async (by) => {
+      const cached = (await chrome.storage.local.get('billing.cache'))['billing.cache'] as { fetchedAt: number };
+      await chrome.storage.local.set({ 'billing.cache': { ...cached, fetchedAt: cached.fetchedAt - by } });
+    }, ms);
+  }
+
+  async function keptToken(): Promise<{ fetchedAt: number; iat: number; exp: number }> {
+    const cached = (await browser.worker.evaluate(() => chrome.storage.local.get('billing.cache')))['billing.cache'] as CachedAnswer;
+    const { iat, exp } = JSON.parse(Buffer.from(cached.token!.split('.')[1]!, 'base64url').toString());
+    return { fetchedAt: cached.fetchedAt, iat, exp };
+  }
+
+  it('a free install: the backend verifies the token and answers 402', async () => {
+    await waitForPlan(popup, 'Free', { status: 'no subscription' });
+    expect(await askBackend()).toBe('Your backend: premium required');
+    expect(seller.requests).toBe(1);
+  });
+
+  it('after Checkout: premium from the backend, with no call to the billing service but the one JWKS fetch', async () => {
+    const [checkout] = await Promise.all([browser.context.waitForEvent('page'), popup.locator('#upgrade').click()]);
+    await checkout.waitForLoadState();
+    await Promise.all([checkout.waitForURL(`${svc.baseUrl}/billing/success**`), checkout.locator('#pay').click()]);
+    await waitForPlan(popup, 'Basic', { status: 'active' });
+    await checkout.close();
+
+    // The answer that turned the popup premium brought a premium token with it.
+    const entitlementsBefore = served('/v1/entitlements');
+    const requestsBefore = seller.requests;
+    for (let i = 0; i < 3; i++) expect(await askBackend()).toBe('✓ Your backend: premium (Basic)');
+    expect(seller.requests).toBe(requestsBefore + 3);
+    expect(served('/v1/entitlements')).toBe(entitlementsBefore);
+    expect(served(JWKS_ROUTE)).toBe(1); // the backend's first verification, back when the user was free
+    await popup.screenshot({ path: `${SCREENSHOTS}8-seller-backend.png`, fullPage: true });
+  });
+
+  it('the billing service is stopped: the backend keeps answering premium, even once the client would renew the token', async () => {
+    await svc.close();
+    expect(await askBackend()).toBe('✓ Your backend: premium (Basic)');
+
+    // Within the refresh margin: the client tries to renew, cannot, and sends the kept token.
+    const { fetchedAt, iat, exp } = await keptToken();
+    await ageKeptToken(Date.now() - fetchedAt + (exp - iat) * 1000 - 30_000);
+    const requestsBefore = seller.requests;
+    expect(await askBackend()).toBe('✓ Your backend: premium (Basic)');
+    expect(seller.requests).toBe(requestsBefore + 1);
+  });
+
+  it("past the token's exp on the backend's clock: it refuses the token as expired, and the popup says so", async () => {
+    const { exp } = await keptToken();
+    expect(seller.lastExp).toBe(exp);
+    seller.offsetMs = exp * 1000 - Date.now() + 1000;
+    expect(await askBackend()).toBe('Your backend refused the token: expired');
+  });
+
+  it("past exp on the extension's clock too: with the service still down there is no token to send", async () => {
+    await ageKeptToken(60_000);
+    const requestsBefore = seller.requests;
+    expect(await askBackend()).toBe('The billing service could not be reached. Check the connection and try again.');
+    expect(seller.requests).toBe(requestsBefore);
+  });
+
+  it('the billing service is back: the client fetches a new token, and the backend answers premium with its cached keys', async () => {
+    svc = await startBilling();
+    seller.offsetMs = 0;
+    expect(await askBackend()).toBe('✓ Your backend: premium (Basic)');
+    expect(served('/v1/entitlements')).toBe(1);
+    expect(served(JWKS_ROUTE)).toBe(0);
+    const renewed = await keptToken();
+    expect(seller.lastExp).toBe(renewed.exp);
+    expect(Date.now() - renewed.fetchedAt).toBeLessThan(60_000);
+  });
+});
