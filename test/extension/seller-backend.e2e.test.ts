@@ -8,7 +8,7 @@ import { chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildExtension } from '../../extension/build.js';
 import { type CachedAnswer, TOKEN_REFRESH_MARGIN_MS, tokenState } from '../../extension/client/cache.js';
-import { EntitlementTokenError, verifyEntitlement } from '../../packages/verify-entitlement/index.js';
+import { EntitlementTokenError, JwksUnavailableError, verifyEntitlement } from '../../packages/verify-entitlement/index.js';
 import { freePort } from '../../tools/free-port.js';
 import { StripeStandIn } from '../../tools/stripe-stand-in/server.js';
 import { browserBillingConfig, type ExtensionBrowser, waitForPlan } from '../helpers/browser.js';
@@ -43,6 +43,7 @@ async function startSellerBackend(jwksUrl: string): Promise<SellerBackend> {
       if (!claims.premium) return send(402, { premium: false, reason: claims.reason });
       return send(200, { premium: true, userId: claims.sub, priceId: claims.priceId, features: claims.features });
     } catch (error) {
+      if (error instanceof JwksUnavailableError) return send(503, { error: error.code });
       return error instanceof EntitlementTokenError ? send(401, { error: error.code }) : send(500, { error: 'internal' });
     }
   });
@@ -120,7 +121,7 @@ describe('when the client renews the entitlement token (extension/client/cache.t
     ['30 s token, 26 s old: the margin is a tenth of it', kept(30, 26_000), 'good'],
     ['30 s token, 27 s old', kept(30, 27_000), 'renew'],
     ['received in the future (the clock moved back)', kept(3600, -5000), 'renew'],
-  ])('%s: %s', (_name, cached, state) => {
+  ])('%s', (_name, cached, state) => {
     expect(tokenState(cached, NOW)).toBe(state);
   });
 
