@@ -328,14 +328,8 @@ function describeInterleavings(name: string, create: () => Promise<TestDatabase>
 
     it(`${numRuns} runs of random batches`, async () => {
       // A failure shrinks for at most a minute, then reports the smallest counterexample found so far.
-      await fc.assert(fc.asyncProperty(scenario, run), {
-        numRuns: Number(process.env.RUNS),
-        seed: process.env.SEED ? Number(process.env.SEED) : undefined,
-        path: process.env.FCPATH,
-        timeout: 15_000,
-        endOnFailure: true,
-      });
-    }, 900_000);
+      await fc.assert(fc.asyncProperty(scenario, run), { numRuns, interruptAfterTimeLimit: 60_000, markInterruptAsFailure: true });
+    }, 120_000);
   });
 }
 
