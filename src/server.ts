@@ -166,7 +166,8 @@ export async function buildService(options: ServiceOptions): Promise<Service> {
     });
     usageRoutes(app, {
       quotas,
-      entitlements: entitlementOptions,
+      // A consumption is not an entitlement check: usage_consumptions_total counts it, not entitlement_checks_total.
+      entitlements: { ...entitlementOptions, onCheck: undefined },
       onConsume: (feature, result) => metrics.usageConsumptions.inc({ feature, result }),
     });
     billingRoutes(app, { stripe, store, authenticator, settings: config, now: options.now });

@@ -7,7 +7,7 @@ export interface EntitlementClaims {
   /** The user's id at the billing service. */
   sub: string;
   premium: boolean;
-  /** Why (not) premium: "active", "trialing", "past_due_in_grace", "canceled", "no_subscription", … */
+  /** Why (not) premium: "active", "trialing", "past_due_in_grace", "free_trial", "canceled", "trial_ended", "no_subscription", … */
   reason: string;
   features: string[];
   priceId: string | null;

@@ -49,7 +49,9 @@ export class EntitlementSigner {
   /** The token for a user's decision at `nowSeconds`. */
   sign(userId: string, decision: Decision, nowSeconds: number): Promise<string> {
     const { premium, reason, features, priceId, productId } = decision.entitlement;
-    return new SignJWT({ premium, reason, features, priceId, productId })
+    // Typed by the claims, so that what is signed and what verifiers read (the package's type equals this one) cannot drift apart.
+    const claims: Omit<EntitlementClaims, 'iss' | 'sub' | 'iat' | 'exp'> = { premium, reason, features, priceId, productId };
+    return new SignJWT({ ...claims })
       .setProtectedHeader({ alg: 'EdDSA', kid: this.kid, typ: 'JWT' })
       .setIssuer(this.settings.issuer)
       .setSubject(userId)

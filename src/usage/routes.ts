@@ -6,7 +6,7 @@ import { checkRequest, type Decision, type EntitlementOptions } from '../entitle
 import { parseInput } from '../http/index.js';
 import { unauthorized } from '../users/index.js';
 import { limitFor, stateOf, type UsageState, windowOf } from './decide.js';
-import { consume, resetUsage, usedIn } from './store.js';
+import { consume, resetUsage, usedIn, usedInWindows } from './store.js';
 
 /** Usage quotas: `POST /v1/usage/:feature` consumes, `GET /v1/usage/:feature` reads, and every entitlement answer reports them. */
 
@@ -29,11 +29,12 @@ export class UsageQuotas {
     return stateOf(await usedIn(this.store.db, userId, feature, window), applied, window);
   }
 
-  /** Every configured feature's state: the `usage` of an entitlement answer. */
+  /** Every configured feature's state, read in one query: the `usage` of an entitlement answer. */
   async summary(userId: string, decision: Decision): Promise<Record<string, UsageState>> {
-    const features = Object.keys(this.limits);
-    const states = await Promise.all(features.map((feature) => this.stateOf(userId, feature, decision)));
-    return Object.fromEntries(features.map((feature, i) => [feature, states[i]!]));
+    const nowMs = this.now();
+    const quotas = Object.keys(this.limits).map((feature) => ({ feature, ...this.quotaOf(feature, decision, nowMs) }));
+    const used = await usedInWindows(this.store.db, userId, Object.fromEntries(quotas.map((q) => [q.feature, q.window])));
+    return Object.fromEntries(quotas.map((q) => [q.feature, stateOf(used[q.feature] ?? 0, q.applied, q.window)]));
   }
 
   consume(userId: string, feature: string, decision: Decision, amount: number, idempotencyKey: string | undefined) {

@@ -10,15 +10,35 @@ import { type AppliedLimit, decideConsume, stateOf, type UsageState, type UsageW
 
 /** What was used of a feature in a window. */
 export async function usedIn(db: Kysely<Database>, userId: string, feature: string, window: UsageWindow): Promise<number> {
-  let query = db
+  return (await usedInWindows(db, userId, { [feature]: window }))[feature] ?? 0;
+}
+
+/**
+ * What was used of each feature in its own window, in one query (an entitlement answer reports
+ * every configured feature): one index range per feature, summed by feature.
+ */
+export async function usedInWindows(
+  db: Kysely<Database>,
+  userId: string,
+  windows: Record<string, UsageWindow>,
+): Promise<Record<string, number>> {
+  const features = Object.entries(windows);
+  if (features.length === 0) return {};
+  const rows = await db
     .selectFrom('usage_events')
     // sum(bigint) is numeric on PostgreSQL: cast back, so it reads as a number.
-    .select(sql<number>`cast(coalesce(sum(amount), 0) as bigint)`.as('used'))
+    .select(['feature', sql<number>`cast(sum(amount) as bigint)`.as('used')])
     .where('user_id', '=', userId)
-    .where('feature', '=', feature)
-    .where('at', '>=', window.start);
-  if (window.end !== null) query = query.where('at', '<', window.end);
-  return Number((await query.executeTakeFirstOrThrow()).used);
+    .where((eb) =>
+      eb.or(
+        features.map(([feature, window]) =>
+          eb.and([eb('feature', '=', feature), eb('at', '>=', window.start), ...(window.end === null ? [] : [eb('at', '<', window.end)])]),
+        ),
+      ),
+    )
+    .groupBy('feature')
+    .execute();
+  return Object.fromEntries(rows.map((row) => [row.feature, Number(row.used)]));
 }
 
 /** SQLite's write transaction is already serial; PostgreSQL takes a transaction lock per (user, feature). */

@@ -1,17 +1,14 @@
 /// <reference types="chrome" />
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildExtension } from '../../extension/build.js';
-import { type CachedAnswer, TOKEN_REFRESH_MARGIN_MS, tokenState } from '../../extension/client/cache.js';
+import type { CachedAnswer } from '../../extension/client/cache.js';
 import { EntitlementTokenError, JwksUnavailableError, verifyEntitlement } from '../../packages/verify-entitlement/index.js';
 import { freePort } from '../../tools/free-port.js';
 import { StripeStandIn } from '../../tools/stripe-stand-in/server.js';
-import { browserBillingConfig, type ExtensionBrowser, waitForPlan } from '../helpers/browser.js';
+import { browserBillingConfig, type ExtensionBrowser, launchWithExtension, waitForPlan } from '../helpers/browser.js';
 import { createSqliteDatabase, type TestDatabase } from '../helpers/databases.js';
 import { type RunningService, startService, TEST_ISSUER, TEST_SECRET } from '../helpers/service.js';
 
@@ -59,80 +56,6 @@ async function startSellerBackend(jwksUrl: string): Promise<SellerBackend> {
 }
 
 /**
- * launchWithExtension (test/helpers/browser.ts) with the extension also built for a seller
- * backend (`--seller-url`), which adds the popup's "Ask my backend" button.
- */
-async function launchWithSellerBackend(serverUrl: string, sellerUrl: string): Promise<ExtensionBrowser> {
-  const root = mkdtempSync(join(tmpdir(), 'billing-browser-'));
-  const extensionDir = await buildExtension({ serverUrl, sellerUrl, outDir: join(root, 'extension') });
-  const context = await chromium.launchPersistentContext(join(root, 'profile'), {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [
-      `--disable-extensions-except=${extensionDir}`,
-      `--load-extension=${extensionDir}`,
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1',
-    ],
-  });
-  const worker = context.serviceWorkers()[0] ?? (await context.waitForEvent('serviceworker'));
-  const extensionId = new URL(worker.url()).host;
-  return {
-    context,
-    extensionId,
-    worker,
-    async openPopup() {
-      const page = await context.newPage();
-      await page.setViewportSize({ width: 330, height: 300 });
-      await page.goto(`chrome-extension://${extensionId}/popup.html`);
-      return page;
-    },
-    async close() {
-      await context.close();
-      rmSync(root, { recursive: true, force: true });
-    },
-  };
-}
-
-/** A token signed nowhere (the client does not verify it), with these times. */
-function unsignedToken(iat: number, exp: number): string {
-  const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
-  return `${part({ alg: 'EdDSA', kid: 'k', typ: 'JWT' })}.${part({ sub: 'usr_ü', iat, exp })}.c2ln`;
-}
-
-describe('when the client renews the entitlement token (extension/client/cache.ts)', () => {
-  const NOW = 1_800_000_000_000;
-  const kept = (lifetimeSeconds: number, ageMs: number): CachedAnswer =>
-    ({ answer: {}, fetchedAt: NOW - ageMs, token: unsignedToken(1_000, 1_000 + lifetimeSeconds) }) as CachedAnswer;
-
-  it.each([
-    ['no answer', undefined, 'expired'],
-    ['an answer without a token (an older service)', { answer: {}, fetchedAt: NOW } as CachedAnswer, 'expired'],
-    ['a token that is not a JWS', { answer: {}, fetchedAt: NOW, token: 'opaque' } as CachedAnswer, 'expired'],
-    ['1 h token, 58 min old', kept(3600, 3540_000 - 1), 'good'],
-    ['1 h token, 59 min old: within the 60 s margin', kept(3600, 3540_000), 'renew'],
-    ['1 h token, 1 h old', kept(3600, 3600_000), 'expired'],
-    ['30 s token, 26 s old: the margin is a tenth of it', kept(30, 26_000), 'good'],
-    ['30 s token, 27 s old', kept(30, 27_000), 'renew'],
-    ['received in the future (the clock moved back)', kept(3600, -5000), 'renew'],
-  ])('%s', (_name, cached, state) => {
-    expect(tokenState(cached, NOW)).toBe(state);
-  });
-
-  it("counts the lifetime from when the answer arrived, not against this machine's clock", () => {
-    // iat and exp in 1970: a client whose clock disagrees with the service's by decades still sees a fresh token.
-    expect(tokenState(kept(3600, 1000), NOW)).toBe('good');
-    expect(TOKEN_REFRESH_MARGIN_MS).toBe(60_000);
-  });
-});
-
-/**
  * The seller's own backend, called by the example extension in Debian's Chromium with the
  * entitlement token the client keeps: the backend verifies it offline with the verifier package
  * (packages/verify-entitlement) against the real service's JWKS, so it asks the service nothing
@@ -161,7 +84,7 @@ describe('the extension calls the seller backend with the entitlement token', ()
     port = await freePort();
     svc = await startBilling();
     seller = await startSellerBackend(`${svc.baseUrl}${JWKS_ROUTE}`);
-    browser = await launchWithSellerBackend(svc.baseUrl, `${seller.url}/premium`);
+    browser = await launchWithExtension(svc.baseUrl, { sellerUrl: `${seller.url}/premium` });
     popup = await browser.openPopup();
   });
   afterAll(async () => {

@@ -5,7 +5,7 @@ import { type BrowserContext, chromium, type Page, type Worker } from 'playwrigh
 import { buildExtension } from '../../extension/build.js';
 import { TEST_STRIPE_KEY } from './stripe.js';
 
-/** Debian's Chromium with the example extension built for `serverUrl`, as a user would load it. */
+/** Debian's Chromium with the example extension built for `serverUrl` (and a seller backend), as a user would load it. */
 export interface ExtensionBrowser {
   context: BrowserContext;
   extensionId: string;
@@ -14,9 +14,9 @@ export interface ExtensionBrowser {
   close(): Promise<void>;
 }
 
-export async function launchWithExtension(serverUrl: string): Promise<ExtensionBrowser> {
+export async function launchWithExtension(serverUrl: string, options: { sellerUrl?: string } = {}): Promise<ExtensionBrowser> {
   const root = mkdtempSync(join(tmpdir(), 'billing-browser-'));
-  const extensionDir = await buildExtension({ serverUrl, outDir: join(root, 'extension') });
+  const extensionDir = await buildExtension({ serverUrl, sellerUrl: options.sellerUrl, outDir: join(root, 'extension') });
   const context = await chromium.launchPersistentContext(join(root, 'profile'), {
     executablePath: '/usr/bin/chromium',
     headless: true,

@@ -1,4 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
 import type { GrantingPlan } from '../../src/entitlements/index.js';
 import { decideConsume, limitFor, stateOf, windowOf } from '../../src/usage/decide.js';
@@ -108,7 +111,10 @@ describe('decideConsume and stateOf', () => {
 });
 
 describe('USAGE_LIMITS', () => {
-  const load = (env: Record<string, string>) => () => loadConfig({ DATA_DIR: '/tmp/usage-config-test', ...env });
+  // Local mode writes its generated secret and key there.
+  const dataDir = mkdtempSync(join(tmpdir(), 'usage-config-'));
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+  const load = (env: Record<string, string>) => () => loadConfig({ DATA_DIR: dataDir, ...env });
   it('reads the example of the contract', () => {
     const config = load({ USAGE_LIMITS: JSON.stringify({ summarize: PLANS }) })();
     expect(config.usageLimits).toEqual({ summarize: PLANS });

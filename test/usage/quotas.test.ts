@@ -185,7 +185,14 @@ describe.each(BACKENDS)('usage quotas on $name', (backend) => {
 
   it('counts allowed and refused consumptions by feature, never by user', async () => {
     const { token } = await createUser(context.svc.baseUrl);
+    const checks = async () =>
+      [...(await (await fetch(`${context.svc.baseUrl}/metrics`)).text()).matchAll(/^entitlement_checks_total\{[^}]*\} (\d+)/gm)]
+        .map((m) => Number(m[1]))
+        .reduce((a, b) => a + b, 0);
+    const checksBefore = await checks();
     await consume(context.svc, token, 'export');
+    // A consumption is counted as one, not as an entitlement check.
+    expect(await checks()).toBe(checksBefore);
     const metrics = await (await fetch(`${context.svc.baseUrl}/metrics`)).text();
     expect(metrics).toMatch(/usage_consumptions_total\{feature="summarize",result="allowed"\} \d+/);
     expect(metrics).toMatch(/usage_consumptions_total\{feature="export",result="refused"\} [1-9]/);

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { verifyEntitlement } from '../../packages/verify-entitlement/index.js';
 import { BACKENDS } from '../helpers/databases.js';
@@ -136,10 +139,12 @@ describe.each(BACKENDS)('trials and usage operations on $name', (backend) => {
     const { svc, database } = context;
     const { token, userId } = await createUser(svc.baseUrl);
     await post(svc, '/v1/usage/summarize', token, { amount: 2 });
-    const env = { DATABASE_URL: database.url, DATA_DIR: '/tmp/cli-usage-test', USAGE_LIMITS: JSON.stringify(LIMITS) };
+    const dataDir = mkdtempSync(join(tmpdir(), 'cli-usage-'));
+    const env = { DATABASE_URL: database.url, DATA_DIR: dataDir, USAGE_LIMITS: JSON.stringify(LIMITS) };
     expect(JSON.parse((await runCli(['usage', userId, '--json'], env)).stdout).usage.summarize).toMatchObject({ used: 2 });
     expect((await runCli(['usage', userId, '--reset', 'summarize'], env)).stdout).toContain('2 use(s) taken back; used now 0');
     expect((await usageOf(svc, token)).used).toBe(0);
+    rmSync(dataDir, { recursive: true, force: true });
   });
 });
 
