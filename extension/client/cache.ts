@@ -21,6 +21,28 @@ export interface EntitlementAnswer {
   currentPeriodEnd: string | null;
   cancelAtPeriodEnd: boolean;
   graceUntil: string | null;
+  /** When the card-less trial ends (`reason: "free_trial"`); null otherwise. */
+  trialEndsAt: string | null;
+  /** Every quota of the service's `USAGE_LIMITS`, on the user's plan now; `{}` when it has none. */
+  usage: Record<string, Usage>;
+}
+
+/** One feature's quota: `GET /v1/usage/:feature`, and each entry of an answer's `usage`. */
+export interface Usage {
+  used: number;
+  /** null: unlimited on this plan. */
+  limit: number | null;
+  remaining: number | null;
+  /** When the count starts again; null for `lifetime` and unlimited. */
+  resetsAt: string | null;
+  /** What the count is per ("3 of 5 left today"); null when unlimited. */
+  per: 'day' | 'month' | 'billing_period' | 'lifetime' | null;
+}
+
+/** What a consumption answers: whether it was counted, and the quota after it (a refusal counts nothing). */
+export interface Consumption extends Usage {
+  allowed: boolean;
+  feature: string;
 }
 
 /** What the client hands to the extension: the service's answer, and whether it is a remembered one. */
@@ -58,6 +80,8 @@ export function answerWhenUnreachable(cached: CachedAnswer | undefined, now: num
     currentPeriodEnd: cached?.answer.currentPeriodEnd ?? null,
     cancelAtPeriodEnd: cached?.answer.cancelAtPeriodEnd ?? false,
     graceUntil: null,
+    trialEndsAt: null,
+    usage: cached?.answer.usage ?? {},
     stale: true,
     checkedAt: cached?.fetchedAt ?? null,
   };

@@ -1,65 +1,19 @@
+import type { BillingApi, BillingClientOptions } from './api.js';
 import {
   answerWhenUnreachable,
   type CachedAnswer,
+  type Consumption,
   DEFAULT_GRACE_MS,
   type Entitlement,
   type EntitlementAnswer,
   hasChanged,
   isFresh,
   tokenState,
+  type Usage,
 } from './cache.js';
 import { BillingError, serviceError, unreachableError } from './errors.js';
 
 const KEYS = { identity: 'billing.identity', cache: 'billing.cache', entitlement: 'billing.entitlement' } as const;
-
-export interface BillingClientOptions {
-  /** The service's base URL, e.g. "https://billing.example.com" (its origin must be in `host_permissions`). */
-  serverUrl: string;
-  /** For sellers with their own sign-in: returns the user's JWT. Without it, one anonymous account per install. */
-  getToken?: () => Promise<string>;
-  /** How long the last known answer is served, marked stale, while the service is unreachable. Default 24 h. */
-  graceMs?: number;
-}
-
-export interface BillingApi {
-  /**
-   * Registers this install once (`POST /v1/users`) and keeps its token; returns the user id the
-   * install acts for (unknown for JWT users until the first answer) and the email it signed in
-   * with by code (null while anonymous).
-   */
-  ensureUser(): Promise<{ userId: string | null; email: string | null }>;
-  /** The entitlement, from the cache when younger than `maxAgeMs` (default 60 s), else from the service. */
-  getEntitlement(options?: { maxAgeMs?: number }): Promise<Entitlement>;
-  /** Called with every new answer, in this context; returns a function that stops listening. */
-  onEntitlementChange(listener: (entitlement: Entitlement) => void): () => void;
-  /** Opens Stripe Checkout in a tab; the answer refreshes as soon as the user comes back. */
-  openCheckout(priceId?: string): Promise<void>;
-  /** Opens the Stripe Customer Portal in a tab (plan changes, cancellation). */
-  openPortal(): Promise<void>;
-  /**
-   * The signed entitlement token of the latest answer, for your own backend to verify
-   * (packages/verify-entitlement). A new answer is fetched when there is no token or it expires
-   * within the refresh margin; while the service cannot be reached, the kept token is returned
-   * until it expires, then a `BillingError` (`unreachable`) is thrown.
-   */
-  getEntitlementToken(): Promise<string>;
-  /** Calls one of the service's premium routes with the user's token. */
-  fetchPremium(path: string, init?: RequestInit): Promise<{ status: number; body: unknown }>;
-  /** Emails a one-time 6-digit code to `email` (`POST /v1/account/email`). Throws a `BillingError`. */
-  requestCode(email: string): Promise<void>;
-  /**
-   * Checks the emailed code (`POST /v1/account/verify`): from then on this install acts for the
-   * account of that email (the one that bought with it, on any device). Returns the account's
-   * entitlement, which every open page also hears through `onEntitlementChange`. Throws a `BillingError`.
-   */
-  verifyCode(email: string, code: string): Promise<Entitlement>;
-  /**
-   * Detaches this install from its account (`POST /v1/account/signout`): it is a fresh anonymous
-   * user again. With `getToken`, call it after your own sign-out: it forgets the last user's answer
-   * and asks again with what `getToken` gives now (when it throws: not premium). Returns the new entitlement.
-   */
-  signOut(): Promise<Entitlement>;
-}
 
 interface Identity {
   userId: string;
@@ -156,6 +110,30 @@ export function createBillingClient(options: BillingClientOptions): BillingClien
 
   const fetchEntitlement = async (broadcast = false): Promise<Entitlement> => (await fetchAnswer(broadcast)).entitlement;
 
+  /** A feature's count changed: the kept answer and every open page get it without asking again. */
+  async function rememberUsage(feature: string, usage: Usage): Promise<void> {
+    const cached = await read<CachedAnswer>(KEYS.cache);
+    if (cached)
+      await storage.set({ [KEYS.cache]: { ...cached, answer: { ...cached.answer, usage: { ...cached.answer.usage, [feature]: usage } } } });
+    const shown = await read<Entitlement>(KEYS.entitlement);
+    if (shown) await publish({ ...shown, usage: { ...shown.usage, [feature]: usage } });
+  }
+
+  /** `/v1/usage/:feature`: the quota in the answer (remembered), or a `BillingError`; `counted` also takes a 402 refusal. */
+  async function usageCall(feature: string, init: RequestInit, counted: boolean): Promise<Usage & { allowed?: boolean }> {
+    const send = () => call(`/v1/usage/${encodeURIComponent(feature)}`, init);
+    // A consumption carries its idempotency key, so sending it again after a lost answer counts once.
+    const response = await send()
+      .catch(() => (counted ? send() : Promise.reject(new Error('unreachable'))))
+      .catch(() => {
+        throw unreachableError();
+      });
+    if (response.status !== 200 && !(counted && response.status === 402)) throw await serviceError(response);
+    const { error: _error, feature: _feature, allowed, ...usage } = (await response.json()) as Consumption & { error?: string };
+    await rememberUsage(feature, usage);
+    return allowed === undefined ? usage : { ...usage, allowed };
+  }
+
   /** One of the `/v1/account/*` routes: its JSON answer, or a `BillingError` for any refusal. */
   async function accountCall<T>(path: string, body: object, expected: number): Promise<T> {
     if (options.getToken)
@@ -222,6 +200,12 @@ export function createBillingClient(options: BillingClientOptions): BillingClien
     async openPortal() {
       await client.openBillingPage('portal');
     },
+    async consume(feature, { amount = 1, idempotencyKey = crypto.randomUUID() } = {}) {
+      const body = JSON.stringify({ amount, idempotencyKey });
+      const { allowed, ...usage } = await usageCall(feature, { method: 'POST', headers: JSON_HEADERS, body }, true);
+      return { allowed: allowed === true, feature, ...usage };
+    },
+    getUsage: (feature) => usageCall(feature, {}, false),
     async fetchPremium(path, init) {
       const response = await call(path, init);
       return { status: response.status, body: await response.json().catch(() => null) };

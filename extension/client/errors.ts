@@ -15,6 +15,8 @@ export type BillingErrorKind =
   | 'email_unavailable'
   /** `400 invalid_request`: e.g. not an email address, or a code that is not 6 digits. */
   | 'invalid_request'
+  /** `404 unknown_feature`: the feature is not in the service's `USAGE_LIMITS`. */
+  | 'unknown_feature'
   /** The service could not be reached at all. */
   | 'unreachable'
   /** Sign-in by emailed code is for anonymous installs; with `getToken`, the seller's sign-in decides the account. */
@@ -84,6 +86,8 @@ export async function serviceError(response: Response): Promise<BillingError> {
     return new BillingError('email_not_configured', 'Sign-in by email is not set up on this billing service.', status);
   if (status === 503 && code === 'email_unavailable')
     return new BillingError('email_unavailable', 'The email could not be sent just now. Try again in a few minutes.', status);
+  if (status === 404 && code === 'unknown_feature')
+    return new BillingError('unknown_feature', 'This feature has no usage quota on the billing service (see its USAGE_LIMITS).', status);
   if (status === 400 && code === 'invalid_request')
     return new BillingError(
       'invalid_request',

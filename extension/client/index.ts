@@ -11,13 +11,16 @@
  * answer to `chrome.storage.local`, whose change events reach every open page and content script.
  * Signing in by emailed code (`requestCode`, `verifyCode`) and `signOut` change the account the
  * install acts for; the new account's answer reaches every context the same way.
+ * `consume` counts a use of a quota-limited feature and says whether it may run; `getUsage` reads
+ * a quota; both update the answer every context holds.
  * `getEntitlementToken` gives the signed token of the latest answer, for the seller's own backend
  * to verify offline (packages/verify-entitlement); it is renewed shortly before it expires.
  *
  * Files: client.ts (the calls to the service), messaging.ts (background and pages), cache.ts
- * (answers during outages, when to renew the token), errors.ts (the service's refusals as typed errors).
+ * (answers during outages, when to renew the token), api.ts (the API's types), errors.ts (the service's refusals as typed errors).
  */
-export type { Entitlement, EntitlementAnswer } from './cache.js';
-export { type BillingApi, type BillingClient, type BillingClientOptions, createBillingClient, onEntitlementChange } from './client.js';
+export type { BillingApi, BillingClientOptions } from './api.js';
+export type { Consumption, Entitlement, EntitlementAnswer, Usage } from './cache.js';
+export { type BillingClient, createBillingClient, onEntitlementChange } from './client.js';
 export { BillingError, type BillingErrorKind } from './errors.js';
 export { type BackgroundOptions, connectBillingClient, installBillingBackground } from './messaging.js';

@@ -1,5 +1,6 @@
+import type { BillingApi } from './api.js';
 import { type Entitlement, hasChanged } from './cache.js';
-import { type BillingApi, type BillingClient, onEntitlementChange } from './client.js';
+import { type BillingClient, onEntitlementChange } from './client.js';
 import { BillingError } from './errors.js';
 
 type Message =
@@ -8,6 +9,8 @@ type Message =
   | { type: 'billing:entitlement-token' }
   | { type: 'billing:checkout'; priceId?: string }
   | { type: 'billing:portal' }
+  | { type: 'billing:consume'; feature: string; options?: { amount?: number; idempotencyKey?: string } }
+  | { type: 'billing:get-usage'; feature: string }
   | { type: 'billing:fetch-premium'; path: string; init?: RequestInit }
   | { type: 'billing:request-code'; email: string }
   | { type: 'billing:verify-code'; email: string; code: string }
@@ -82,6 +85,10 @@ export function installBillingBackground(client: BillingClient, options: Backgro
           if (tabId !== undefined) watched.set(tabId, before);
           return null;
         }
+        case 'billing:consume':
+          return client.consume(message.feature, message.options);
+        case 'billing:get-usage':
+          return client.getUsage(message.feature);
         case 'billing:fetch-premium':
           return client.fetchPremium(message.path, message.init);
         case 'billing:request-code':
@@ -120,6 +127,8 @@ export function connectBillingClient(): BillingApi {
     getEntitlementToken: () => ask({ type: 'billing:entitlement-token' }),
     openCheckout: (priceId) => ask({ type: 'billing:checkout', priceId }),
     openPortal: () => ask({ type: 'billing:portal' }),
+    consume: (feature, options) => ask({ type: 'billing:consume', feature, options }),
+    getUsage: (feature) => ask({ type: 'billing:get-usage', feature }),
     fetchPremium: (path, init) => ask({ type: 'billing:fetch-premium', path, init }),
     requestCode: (email) => ask({ type: 'billing:request-code', email }),
     verifyCode: (email, code) => ask({ type: 'billing:verify-code', email, code }),

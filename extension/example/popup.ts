@@ -1,4 +1,4 @@
-import { BillingError, connectBillingClient, type Entitlement } from '../client/index.js';
+import { BillingError, connectBillingClient, type Entitlement, type Usage } from '../client/index.js';
 
 /** Set at build time (`--seller-url`): your own premium route, which verifies the entitlement token itself; null: no such button. */
 declare const SELLER_BACKEND_URL: string | null;
@@ -26,6 +26,27 @@ function render(entitlement: Entitlement): void {
   $('manage').hidden = entitlement.status === null;
   // Gated here for the user's sake; the server enforces it (GET /v1/premium/ping), since this check can be patched out.
   $<HTMLButtonElement>('premium-feature').disabled = !entitlement.premium;
+  renderQuota(entitlement);
+}
+
+/** The example's quota-limited feature: its limits are the service's `USAGE_LIMITS.summarize` (docs/usage.md). */
+const QUOTA_FEATURE = 'summarize';
+const PER_WORDS: Record<string, string> = { day: ' today', month: ' this month', billing_period: ' this billing period', lifetime: '' };
+
+/** "3 of 5 left today", "Unlimited", or "Not on your plan" (no free use). */
+function quotaText(usage: Usage): string {
+  if (usage.limit === null) return 'Unlimited';
+  if (usage.limit === 0) return 'Not on your plan';
+  return `${usage.remaining} of ${usage.limit} left${PER_WORDS[usage.per ?? ''] ?? ''}`;
+}
+
+/** Shown only when the service has a quota for the feature; refreshed with every answer, and after each use. */
+function renderQuota(entitlement: Entitlement): void {
+  const usage = entitlement.usage?.[QUOTA_FEATURE];
+  $('quota-feature').hidden = usage === undefined;
+  if (!usage) return;
+  $('quota').textContent = quotaText(usage);
+  if (usage.remaining !== 0) $('quota-upgrade').hidden = true;
 }
 
 function showError(error: unknown): void {
@@ -79,6 +100,28 @@ $('premium-feature').addEventListener('click', async () => {
   $('feature-result').textContent =
     result.status === 200 ? '✓ Premium feature ran' : result.status === 402 ? 'Premium required' : `Failed (${result.status})`;
 });
+
+/**
+ * Gated on `consume`: the service counts the use and says whether it fits, exactly, whatever this
+ * page shows. A fresh idempotency key per click: a retry of the same click counts once.
+ */
+$('summarize').addEventListener('click', async () => {
+  $('summarize-result').textContent = '';
+  try {
+    const use = await billing.consume(QUOTA_FEATURE, { idempotencyKey: crypto.randomUUID() });
+    $('quota').textContent = quotaText(use);
+    $('summarize-result').textContent = use.allowed
+      ? '✓ Summarized'
+      : `Your ${use.limit} ${use.per === 'day' ? 'free summaries today are' : 'summaries are'} used up`;
+    $('quota-upgrade').hidden = use.allowed;
+    $('quota-upgrade-text').textContent = use.resetsAt
+      ? `More from ${date(use.resetsAt)}, or now with an upgrade.`
+      : 'More with an upgrade.';
+  } catch (error) {
+    $('summarize-result').textContent = error instanceof Error ? error.message : String(error);
+  }
+});
+$('quota-upgrade-button').addEventListener('click', () => billing.openCheckout().catch(showError));
 
 /**
  * Your own backend, called with the entitlement token: it verifies the token offline (its

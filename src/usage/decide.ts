@@ -26,6 +26,8 @@ export function limitFor(plans: UsageLimits[string], plan: GrantingPlan | null):
 export interface UsageWindow {
   start: number;
   end: number | null;
+  /** The period it really counts by: `billing_period` without a known period counts by `month`. */
+  per: UsagePeriod | null;
 }
 
 const DAY_MS = 86_400_000;
@@ -40,25 +42,29 @@ export function windowOf(per: UsagePeriod | null, plan: GrantingPlan | null, now
   switch (per) {
     case 'day': {
       const start = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
-      return { start, end: start + DAY_MS };
+      return { start, end: start + DAY_MS, per };
     }
     case 'billing_period':
       if (plan?.periodStart != null)
         return billingPeriod(plan.periodStart * 1000, plan.periodEnd === null ? null : plan.periodEnd * 1000, nowMs);
       return windowOf('month', plan, nowMs);
     case 'month':
-      return { start: Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1), end: Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1) };
+      return {
+        start: Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1),
+        end: Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1),
+        per,
+      };
     default:
       // lifetime, and the unlimited or never-usable plans without a period.
-      return { start: 0, end: null };
+      return { start: 0, end: null, per };
   }
 }
 
 function billingPeriod(start: number, end: number | null, nowMs: number): UsageWindow {
-  if (end === null || end <= start || nowMs < end) return { start, end };
+  if (end === null || end <= start || nowMs < end) return { start, end, per: 'billing_period' };
   const length = end - start;
   const periods = Math.floor((nowMs - start) / length);
-  return { start: start + periods * length, end: end + periods * length };
+  return { start: start + periods * length, end: end + periods * length, per: 'billing_period' };
 }
 
 /** What a feature's quota says now, as every answer reports it. */
@@ -67,6 +73,8 @@ export interface UsageState {
   limit: number | null;
   remaining: number | null;
   resetsAt: string | null;
+  /** What the count is per (`day`, `month`, `billing_period`, `lifetime`); null on an unlimited plan. */
+  per: UsagePeriod | null;
 }
 
 export function stateOf(used: number, applied: AppliedLimit, window: UsageWindow): UsageState {
@@ -75,6 +83,7 @@ export function stateOf(used: number, applied: AppliedLimit, window: UsageWindow
     limit: applied.limit,
     remaining: applied.limit === null ? null : Math.max(0, applied.limit - used),
     resetsAt: applied.limit === null || window.end === null ? null : new Date(window.end).toISOString(),
+    per: applied.limit === null ? null : window.per,
   };
 }
 

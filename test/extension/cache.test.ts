@@ -21,6 +21,8 @@ const premium: CachedAnswer['answer'] = {
   currentPeriodEnd: '2027-01-01T00:00:00.000Z',
   cancelAtPeriodEnd: false,
   graceUntil: null,
+  trialEndsAt: null,
+  usage: {},
 };
 
 describe('the extension client cache', () => {

@@ -9,7 +9,7 @@ import { createUser } from '../helpers/users.js';
  * The extension library's typed errors (extension/client/errors.ts), made from the real service's
  * answers over loopback HTTP: one service with a real SMTP capture, one without SMTP_URL.
  */
-describe("the extension client: the account routes' refusals as typed errors", () => {
+describe("the extension client: the service's refusals as typed errors", () => {
   let capture: SmtpCapture;
   const databases: TestDatabase[] = [];
   let withEmail: RunningService;
@@ -85,6 +85,13 @@ describe("the extension client: the account routes' refusals as typed errors", (
     expect(error).toMatchObject({ kind: 'rate_limited', status: 429, retryAfterSeconds: seconds });
     expect(seconds).toBeGreaterThan(0);
     expect(error.message).toMatch(/^Too many attempts\. Try again in \d+ (second|minute)s?\.$/);
+  });
+
+  it('404 unknown_feature: a quota the service does not have', async () => {
+    const { token } = await createUser(withEmail.baseUrl);
+    const error = await serviceError(await post(withEmail, '/v1/usage/summarize', token, {}));
+    expect(error).toMatchObject({ kind: 'unknown_feature', status: 404 });
+    expect(error.message).toMatch(/USAGE_LIMITS/);
   });
 
   it('any other answer is a service_error naming the status', async () => {

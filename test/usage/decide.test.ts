@@ -53,11 +53,11 @@ describe('windowOf: the period a use counts in (UTC)', () => {
     },
     { name: 'the leap day itself', per: 'day', now: '2028-02-29T12:00:00Z', start: '2028-02-29T00:00:00Z', end: '2028-03-01T00:00:00Z' },
   ] as const)('$name', ({ per, now, start, end }) => {
-    expect(windowOf(per, null, ms(now))).toEqual({ start: ms(start), end: ms(end) });
+    expect(windowOf(per, null, ms(now))).toEqual({ start: ms(start), end: ms(end), per });
   });
 
   it('lifetime never resets', () => {
-    expect(windowOf('lifetime', null, ms('2026-12-03T00:00:00Z'))).toEqual({ start: 0, end: null });
+    expect(windowOf('lifetime', null, ms('2026-12-03T00:00:00Z'))).toEqual({ start: 0, end: null, per: 'lifetime' });
   });
 
   const period = plan('price_basic', 'prod_basic', seconds('2026-11-17T09:30:00Z'), seconds('2026-12-17T09:30:00Z'));
@@ -71,13 +71,14 @@ describe('windowOf: the period a use counts in (UTC)', () => {
       end: '2027-01-16T09:30:00Z',
     },
   ])('billing period: $name', ({ now, start, end }) => {
-    expect(windowOf('billing_period', period, ms(now))).toEqual({ start: ms(start), end: ms(end) });
+    expect(windowOf('billing_period', period, ms(now))).toEqual({ start: ms(start), end: ms(end), per: 'billing_period' });
   });
 
   it('billing period on free (no period known) is the calendar month', () => {
     expect(windowOf('billing_period', null, ms('2026-12-03T00:00:00Z'))).toEqual({
       start: ms('2026-12-01T00:00:00Z'),
       end: ms('2027-01-01T00:00:00Z'),
+      per: 'month',
     });
   });
 });
@@ -98,12 +99,18 @@ describe('decideConsume and stateOf', () => {
   it('unlimited takes anything, and says null for the limit, what remains and the reset', () => {
     const unlimited = limitFor(PLANS, plan('price_x', 'prod_pro'));
     expect(decideConsume(1_000_000, 5, unlimited)).toEqual({ allowed: true, usedAfter: 1_000_005 });
-    expect(stateOf(7, unlimited, windowOf(unlimited.per, null, 0))).toEqual({ used: 7, limit: null, remaining: null, resetsAt: null });
+    expect(stateOf(7, unlimited, windowOf(unlimited.per, null, 0))).toEqual({
+      used: 7,
+      limit: null,
+      remaining: null,
+      resetsAt: null,
+      per: null,
+    });
   });
 
   it('a plan change mid-period keeps what was used: the same uses count against the new limit', () => {
     const basic = limitFor(PLANS, plan('price_basic', 'prod_basic'));
-    expect(stateOf(5, free, day)).toEqual({ used: 5, limit: 5, remaining: 0, resetsAt: '2026-12-04T00:00:00.000Z' });
+    expect(stateOf(5, free, day)).toEqual({ used: 5, limit: 5, remaining: 0, resetsAt: '2026-12-04T00:00:00.000Z', per: 'day' });
     expect(decideConsume(5, 1, free).allowed).toBe(false);
     expect(decideConsume(5, 1, basic)).toEqual({ allowed: true, usedAfter: 6 });
     expect(stateOf(5, basic, windowOf(basic.per, null, ms('2026-12-03T10:00:00Z')))).toMatchObject({ limit: 500, remaining: 495 });

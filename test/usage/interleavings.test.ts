@@ -36,6 +36,7 @@ const LIMITS = {
 };
 type PlanName = 'free' | 'basic' | 'plus' | 'pro';
 const LIMIT_OF: Record<PlanName, number | null> = { free: 5, basic: 12, plus: 20, pro: null };
+const PER_OF: Record<PlanName, string | null> = { free: 'day', basic: 'month', plus: 'billing_period', pro: null };
 const KEYS = 4;
 
 type Op =
@@ -318,6 +319,7 @@ function describeInterleavings(name: string, create: () => Promise<TestDatabase>
               limit: LIMIT_OF[plan],
               remaining: LIMIT_OF[plan] === null ? null : Math.max(0, LIMIT_OF[plan]! - expected),
               resetsAt: LIMIT_OF[plan] === null || expectedWindow.end === null ? null : new Date(expectedWindow.end).toISOString(),
+              per: PER_OF[plan],
             },
           });
           const { feature: _, ...state } = read.body;

@@ -62,6 +62,7 @@ describe.each(BACKENDS)('usage quotas on $name', (backend) => {
           limit: 5,
           remaining: 5 - i,
           resetsAt: new Date(Math.ceil(clock / DAY_MS) * DAY_MS).toISOString(),
+          per: 'day',
         },
       });
     }
@@ -131,6 +132,7 @@ describe.each(BACKENDS)('usage quotas on $name', (backend) => {
       limit: null,
       remaining: null,
       resetsAt: null,
+      per: null,
     });
   });
 
@@ -152,7 +154,7 @@ describe.each(BACKENDS)('usage quotas on $name', (backend) => {
     const { userId, token } = await createUser(context.svc.baseUrl);
     expect((await consume(context.svc, token, 'export')).body).toMatchObject({ error: 'quota_exceeded', limit: 0 });
     await subscribe(userId, 'price_basic');
-    expect((await consume(context.svc, token, 'export', { amount: 3 })).body).toMatchObject({ used: 3, resetsAt: null });
+    expect((await consume(context.svc, token, 'export', { amount: 3 })).body).toMatchObject({ used: 3, resetsAt: null, per: 'lifetime' });
     expect((await consume(context.svc, token, 'export')).status).toBe(402);
   });
 
@@ -160,8 +162,8 @@ describe.each(BACKENDS)('usage quotas on $name', (backend) => {
     const { token } = await createUser(context.svc.baseUrl);
     await consume(context.svc, token, 'summarize', { amount: 2 });
     expect((await getEntitlement(context.svc.baseUrl, token)).usage).toEqual({
-      summarize: { used: 2, limit: 5, remaining: 3, resetsAt: new Date(Math.ceil(clock / DAY_MS) * DAY_MS).toISOString() },
-      export: { used: 0, limit: 0, remaining: 0, resetsAt: null },
+      summarize: { used: 2, limit: 5, remaining: 3, resetsAt: new Date(Math.ceil(clock / DAY_MS) * DAY_MS).toISOString(), per: 'day' },
+      export: { used: 0, limit: 0, remaining: 0, resetsAt: null, per: null },
     });
   });
 

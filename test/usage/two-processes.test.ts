@@ -84,7 +84,7 @@ describe('usage quotas across two service processes on one PostgreSQL database',
     for (const service of services) {
       expect(await readUsage(service.baseUrl, token, 'summarize')).toEqual({
         status: 200,
-        body: { feature: 'summarize', used: 50, limit: 50, remaining: 0, resetsAt: expect.any(String) },
+        body: { feature: 'summarize', used: 50, limit: 50, remaining: 0, resetsAt: expect.any(String), per: 'month' },
       });
       expect((await getEntitlement(service.baseUrl, token)).usage.summarize).toMatchObject({ used: 50, limit: 50, remaining: 0 });
     }

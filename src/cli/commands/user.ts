@@ -4,7 +4,7 @@ import { printFields, printJson, printTable } from './output.js';
 import { userViewSettings } from './settings.js';
 import type { CliCommand } from './types.js';
 
-export const USAGE_COLUMNS = ['feature', 'used', 'limit', 'remaining', 'resetsAt'];
+export const USAGE_COLUMNS = ['feature', 'used', 'limit', 'remaining', 'resetsAt', 'per'];
 
 /** `user <id>`: the user's link to Stripe, subscriptions with history, and the entitlement decision. */
 export const user: CliCommand = {
