@@ -15,6 +15,18 @@ export function benchToken(i: number): string {
   return `bench_token_${String(i).padStart(10, '0')}`;
 }
 
+/** Benchmark users' indices below `users` from a fixed-seed xorshift: runs are repeatable, users spread over the whole table. */
+export function userSpread(users: number): () => number {
+  let seed = 2463534242;
+  return () => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    seed >>>= 0;
+    return seed % users;
+  };
+}
+
 const STATUSES = ['active', 'active', 'active', 'trialing', 'past_due', 'canceled'] as const;
 
 /**

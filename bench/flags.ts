@@ -4,19 +4,20 @@ import type { BenchOptions } from './scenarios.js';
 
 /** The command line of `npm run bench`, checked whole before anything runs: a typo fails, it does not run less. */
 
-const SCENARIOS = ['intake', 'processing', 'entitlements', 'tokens', 'soak'] as const;
+const SCENARIOS = ['intake', 'processing', 'entitlements', 'tokens', 'usage', 'soak'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 const BACKENDS: readonly Backend[] = ['sqlite', 'postgres'];
 
 /** Where the report of a partial run goes unless `--report-dir` is given (ignored by git, beside the bench's builds). */
 export const SCRATCH_REPORT_DIR = '.bench/report';
 
-export const USAGE = `npm run bench -- [--scenarios intake,processing,entitlements,tokens,soak] [--backends sqlite,postgres]
+export const USAGE = `npm run bench -- [--scenarios intake,processing,entitlements,tokens,usage,soak] [--backends sqlite,postgres]
   [--concurrency 1,8,32,64] [--target-concurrency 64] [--reps 3] [--events 5000] [--run-seconds 5]
   [--backlog 100000] [--drain-seconds 300] [--drain-intake-rate 200] [--linked-users]  (backlog events name existing users in metadata.user_id)
   [--users 1000000] [--small-users 10000] [--soak-seconds 600] [--soak-backend sqlite] [--report-dir DIR]
   [--verifications 100000]  (tokens: verifyEntitlement calls per round, at most, and --run-seconds at most)
   [--cpu-prof DIR]  (each service process writes a V8 CPU profile into DIR)
+  usage: POST /v1/usage/:feature consumes beside GET /v1/entitlements, at --small-users users, on every --backends
 
 Scenarios: ${SCENARIOS.join(', ')}. Backends: ${BACKENDS.join(', ')}. Counts are whole numbers of at least 1,
 durations and rates positive numbers; --target-concurrency is one of the --concurrency levels.

@@ -1,6 +1,8 @@
 import { tokenRows, tokenTable } from './report-tokens.js';
+import { usageRows, usageTable } from './report-usage.js';
 import type { EntitlementFigures, IntakeFigures, LevelFigures, ProcessingFigures, SeriesFigures, SoakFigures } from './scenarios.js';
 import type { TokenFigures } from './token-verify.js';
+import type { UsageFigures } from './usage.js';
 
 /** Pure rendering of benchmark figures: the Markdown report and the SVG chart. */
 
@@ -27,6 +29,7 @@ export interface BenchFigures {
   processing?: Record<string, ProcessingFigures>;
   entitlements?: Record<string, EntitlementFigures>;
   tokens?: TokenFigures;
+  usage?: UsageFigures;
   soak?: SoakFigures;
 }
 
@@ -160,6 +163,11 @@ function targetRows(f: BenchFigures): Row[] {
     rows.push(...tokens.rows);
     peaks.push(...tokens.peaks);
   }
+  if (f.usage) {
+    const usage = usageRows(f.usage, c, f.entitlements);
+    rows.push(...usage.rows);
+    peaks.push(...usage.peaks);
+  }
   if (f.soak) {
     rows.push({
       figure: `soak on ${f.soak.backend}, ${f.soak.seconds} s: RSS growth`,
@@ -220,6 +228,7 @@ export function renderReport(f: BenchFigures, chartPath: string | undefined): st
   for (const [backend, e] of Object.entries(f.entitlements ?? {}))
     out.push(seriesTable(`Entitlement checks on ${backend}`, [e.floor, e.small, e.large, e.lookupOnly]), '');
   if (f.tokens) out.push(tokenTable(f.tokens), '');
+  if (f.usage) out.push(usageTable(f.usage), '');
   for (const [backend, p] of Object.entries(f.processing ?? {})) {
     out.push(
       `Processing on ${backend}: drain rates ${p.rates.map((r) => fmt(r)).join(', ')} events/s; intake p99 while draining ${p.intakeP99s.map((r) => fmt(r, 1)).join(', ')} ms.`,

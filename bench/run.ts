@@ -10,6 +10,7 @@ import { type BenchFigures, type Machine, renderChart, renderReport } from './re
 import { type BenchOptions, benchEntitlements, benchIntake, benchProcessing, benchSoak } from './scenarios.js';
 import { BUILD_DIR, deploymentNodeArgs, profileServicesInto, removeBuild } from './targets.js';
 import { benchTokens } from './token-verify.js';
+import { benchUsage } from './usage.js';
 
 /**
  * `npm run bench [-- flags]`: builds the service, drives it and the baselines over loopback, and
@@ -104,6 +105,7 @@ async function main(): Promise<void> {
     }
     // After the entitlements scenario, whose checks it then compares with rather than measuring them again.
     if (scenarios.has('tokens')) figures.tokens = await benchTokens(options, figures.entitlements);
+    if (scenarios.has('usage')) figures.usage = await benchUsage(options);
     if (scenarios.has('soak')) figures.soak = await benchSoak(options);
   } finally {
     removeBuild();

@@ -1,5 +1,5 @@
 import { openStore } from '../src/db/index.js';
-import { type Backend, benchToken, seedBacklog, seedUsers } from './dataset.js';
+import { type Backend, benchToken, seedBacklog, seedUsers, userSpread } from './dataset.js';
 import { buildEvents, signAll, userIdOf } from './events.js';
 import { type LoadRequest, type LoadResult, runLoad } from './load.js';
 import type { ServerProcess } from './processes.js';
@@ -75,7 +75,7 @@ export function medianOf(concurrency: number, reps: RunFigures[]): LevelFigures 
 }
 
 /** One server of a comparison, and the requests it is driven with. */
-interface Contender {
+export interface Contender {
   name: string;
   start: () => Promise<ServerProcess>;
   requestsFor: (run: string, count: number) => (i: number) => LoadRequest;
@@ -88,7 +88,7 @@ interface Contender {
  * of them alike, and the ratios between them (which the targets are) do not depend on which
  * server happened to run during it. A server waiting for its turn is idle.
  */
-async function measureInTurns(contenders: Contender[], options: BenchOptions): Promise<SeriesFigures[]> {
+export async function measureInTurns(contenders: Contender[], options: BenchOptions): Promise<SeriesFigures[]> {
   return withServers(
     contenders.map((c) => c.start),
     async (servers) => {
@@ -310,15 +310,8 @@ export interface EntitlementFigures {
 
 export function entitlementRequests(users: number) {
   return () => {
-    let seed = 2463534242;
-    return (): LoadRequest => {
-      // A fixed-seed xorshift: runs are repeatable, users spread over the whole table.
-      seed ^= seed << 13;
-      seed ^= seed >>> 17;
-      seed ^= seed << 5;
-      seed >>>= 0;
-      return { method: 'GET', path: '/v1/entitlements', headers: { authorization: `Bearer ${benchToken(seed % users)}` } };
-    };
+    const user = userSpread(users);
+    return (): LoadRequest => ({ method: 'GET', path: '/v1/entitlements', headers: { authorization: `Bearer ${benchToken(user())}` } });
   };
 }
 

@@ -32,7 +32,8 @@ export function profileServicesInto(dir: string): void {
   serviceNodeArgs = [...deploymentNodeArgs(), '--cpu-prof', `--cpu-prof-dir=${dir}`];
 }
 
-export function startService(url: string, role: 'all' | 'intake'): Promise<ServerProcess> {
+/** `env` is added to the service's environment (a scenario's own configuration, such as USAGE_LIMITS). */
+export function startService(url: string, role: 'all' | 'intake', env: Record<string, string> = {}): Promise<ServerProcess> {
   return startServer(
     `service (${url.startsWith('sqlite:') ? 'sqlite' : 'postgres'})`,
     `${BUILD_DIR}src/main.js`,
@@ -43,6 +44,7 @@ export function startService(url: string, role: 'all' | 'intake'): Promise<Serve
       DATABASE_URL: url,
       PROCESS_ROLE: role,
       LOG_LEVEL: 'info',
+      ...env,
     },
     serviceNodeArgs,
   );

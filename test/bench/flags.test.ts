@@ -10,7 +10,7 @@ describe('the benchmark command line', () => {
     [
       'a scenario it does not know',
       ['--scenarios', 'intakes'],
-      /--scenarios: unknown "intakes"; valid: intake, processing, entitlements, tokens, soak/,
+      /--scenarios: unknown "intakes"; valid: intake, processing, entitlements, tokens, usage, soak/,
     ],
     ['a backend it does not know', ['--backends', 'sqlite,postgress'], /--backends: unknown "postgress"; valid: sqlite, postgres/],
     ['a soak backend it does not know', ['--soak-backend', 'mysql'], /--soak-backend: unknown "mysql"; valid: sqlite, postgres/],
@@ -37,7 +37,7 @@ describe('the benchmark command line', () => {
       expect(exit.code).toBe(2);
       expect(exit.stderr).toMatch(problem);
       // The usage follows, naming every flag and the valid scenarios and backends.
-      expect(exit.stderr).toContain('Scenarios: intake, processing, entitlements, tokens, soak. Backends: sqlite, postgres.');
+      expect(exit.stderr).toContain('Scenarios: intake, processing, entitlements, tokens, usage, soak. Backends: sqlite, postgres.');
       expect(exit.stdout).not.toContain('building');
     },
     30_000,
@@ -67,6 +67,17 @@ describe('the tokens scenario on the command line', () => {
   });
 });
 
+describe('the usage scenario on the command line', () => {
+  it('is one of the scenarios, and runs alone when asked', () => {
+    const parsed = benchCommandFrom(['--scenarios', 'usage', '--backends', 'postgres']);
+    if (parsed === 'help') throw new Error('not a run');
+    expect([...parsed.scenarios]).toEqual(['usage']);
+    expect(parsed.options.backends).toEqual(['postgres']);
+    const all = benchCommandFrom([]);
+    expect(all !== 'help' && all.scenarios.has('usage')).toBe(true);
+  });
+});
+
 describe('where the benchmark writes its report', () => {
   const reportDirOf = (args: string[]) => {
     const command = benchCommandFrom(args);
@@ -78,7 +89,7 @@ describe('where the benchmark writes its report', () => {
     expect(
       reportDirOf([
         '--scenarios',
-        'soak,tokens,entitlements,processing,intake',
+        'soak,usage,tokens,entitlements,processing,intake',
         '--backends',
         'postgres,sqlite',
         '--reps',
@@ -93,6 +104,7 @@ describe('where the benchmark writes its report', () => {
     expect(reportDirOf(['--scenarios', 'intake'])).toBe(SCRATCH_REPORT_DIR);
     expect(reportDirOf(['--scenarios', 'tokens'])).toBe(SCRATCH_REPORT_DIR);
     expect(reportDirOf(['--scenarios', 'intake,processing,entitlements,soak'])).toBe(SCRATCH_REPORT_DIR);
+    expect(reportDirOf(['--scenarios', 'intake,processing,entitlements,tokens,soak'])).toBe(SCRATCH_REPORT_DIR);
     expect(reportDirOf(['--backends', 'sqlite'])).toBe(SCRATCH_REPORT_DIR);
   });
 

@@ -77,12 +77,20 @@ describe('the benchmark entry point', () => {
     expect([figures.tokens.checks.sqlite.measuredBy, figures.tokens.checks.postgres.measuredBy]).toEqual(['entitlements', 'entitlements']);
     expect(figures.tokens.checks.postgres.level).toEqual(figures.entitlements.postgres.large.levels[1]);
     expectVerified(figures.tokens);
+    for (const backend of ['sqlite', 'postgres']) {
+      const { users, checks, consumes } = figures.usage[backend];
+      expect(users).toBe(100);
+      for (const series of [checks, consumes]) expect(series.levels.map((l: { failed: number }) => l.failed)).toEqual([0, 0]);
+      expect(consumes.levels[1].rate).toBeGreaterThan(0);
+    }
     expect(figures.soak.failed).toBe(0);
     expect(readFileSync(join(reportDir, 'performance', 'intake.svg'), 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>$/);
     const report = readFileSync(join(reportDir, 'performance.md'), 'utf8');
     expect(report).toContain('| intake on sqlite, 4 in flight: events/s |');
     expect(report).toContain('| storing alone on postgres, 4 in flight: events/s |');
     expect(report).toContain('| verifying a token ÷ GET /v1/entitlements on postgres: verifications/s ÷ checks/s, per core |');
+    expect(report).toContain('| usage consumes (POST /v1/usage/:feature) on postgres, 100 users, 4 in flight: consumes/s, p99 |');
+    expect(report).toContain('#### Usage consumes against GET /v1/entitlements');
     // The service is measured with the heap limit it is deployed with (npm start's flags).
     expect(figures.machine.serviceNodeArgs).toEqual([expect.stringMatching(/^--max-old-space-size=\d+$/)]);
   }, 150_000);
