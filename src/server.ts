@@ -3,6 +3,7 @@ import type Stripe from 'stripe';
 import { accountRoutes } from './accounts/index.js';
 import { type BillingConfig, billingRoutes, createStripeClient, startBillingJobs, subscriptionReader } from './billing/index.js';
 import type { Config } from './config/index.js';
+import { dashboardRoutes, secureCookies } from './dashboard/index.js';
 import type { Store } from './db/index.js';
 import { type Decision, EntitlementSigner, entitlementRoutes, trialRoutes } from './entitlements/index.js';
 import { httpServerOptions, installHttpSurface, OneLinePerRequest } from './http/index.js';
@@ -44,7 +45,7 @@ export type ServiceConfig = Pick<
   | 'entitlementTokens'
 > &
   Partial<WorkerTuning> &
-  Partial<Pick<Config, 'email' | 'usageLimits' | 'trial'>> &
+  Partial<Pick<Config, 'email' | 'usageLimits' | 'trial' | 'production' | 'host' | 'publicUrl'>> &
   BillingConfig;
 
 /** Sizes and budgets of the worker's groups; unset, the worker's own defaults apply. */
@@ -177,6 +178,22 @@ export async function buildService(options: ServiceOptions): Promise<Service> {
         adminToken: config.adminToken,
         entitlements: entitlementOptions,
         quotas,
+        alerts: config.alerts,
+        metrics,
+        now: options.now ?? Date.now,
+        onReplayed: () => worker?.kick(),
+      });
+    if (config.adminToken)
+      dashboardRoutes(app, {
+        store,
+        adminToken: config.adminToken,
+        entitlements: entitlementOptions,
+        quotas,
+        alerts: config.alerts,
+        metrics,
+        publicUrl: config.publicUrl,
+        secure: secureCookies(config.production ?? false, config.host ?? '127.0.0.1'),
+        now: options.now ?? Date.now,
         onReplayed: () => worker?.kick(),
       });
   }

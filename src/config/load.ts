@@ -4,7 +4,14 @@ import { dirname, join, resolve } from 'node:path';
 import { envSchema } from './env.js';
 import { parseDuration, parseDurationList, parsePriceFeatures, parseTrustProxy } from './parse.js';
 import { configuredSigningKeys, localSigningKeys, SigningKeyProblem } from './signing-keys.js';
-import { type Config, DEFAULT_HTTP_TIMEOUTS, DEFAULT_RATE_LIMITS, type ProcessRole, type SyncMode } from './types.js';
+import {
+  type Config,
+  DEFAULT_ALERT_THRESHOLDS,
+  DEFAULT_HTTP_TIMEOUTS,
+  DEFAULT_RATE_LIMITS,
+  type ProcessRole,
+  type SyncMode,
+} from './types.js';
 import { parseUsageLimits } from './usage.js';
 
 /** Configuration: every setting the service reads from its environment, validated once at start. */
@@ -72,6 +79,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: e.DATABASE_URL ?? `sqlite:${join(dataDir, 'billing.sqlite')}`,
     host,
     port,
+    publicUrl,
     webhookSecrets: secrets.secrets,
     webhookSecretSource: secrets.source,
     stripeSecretKey: e.STRIPE_SECRET_KEY,
@@ -114,10 +122,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     alerts: e.ALERT_WEBHOOK_URL
       ? {
           webhookUrl: e.ALERT_WEBHOOK_URL,
-          windowMs: parseDurationList(e.ALERT_WINDOW ?? '5m')![0]!,
+          windowMs: e.ALERT_WINDOW ? parseDurationList(e.ALERT_WINDOW)![0]! : DEFAULT_ALERT_THRESHOLDS.windowMs,
           checkIntervalMs: parseDurationList(e.ALERT_CHECK_INTERVAL ?? '30s')![0]!,
-          backlogAgeMs: parseDurationList(e.ALERT_BACKLOG_AGE ?? '10m')![0]!,
-          failureThreshold: Number(e.ALERT_FAILURE_THRESHOLD ?? 10),
+          backlogAgeMs: e.ALERT_BACKLOG_AGE ? parseDurationList(e.ALERT_BACKLOG_AGE)![0]! : DEFAULT_ALERT_THRESHOLDS.backlogAgeMs,
+          failureThreshold: e.ALERT_FAILURE_THRESHOLD ? Number(e.ALERT_FAILURE_THRESHOLD) : DEFAULT_ALERT_THRESHOLDS.failureThreshold,
           signatureFailureThreshold: Number(e.ALERT_SIGNATURE_FAILURE_THRESHOLD ?? 20),
         }
       : undefined,

@@ -7,6 +7,8 @@ export interface Config {
   databaseUrl: string;
   host: string;
   port: number;
+  /** PUBLIC_URL (default http://HOST:PORT), without a trailing slash: where browsers reach the service. */
+  publicUrl: string;
   /** Every configured `whsec_` secret; a delivery signed with any of them is accepted (rotation). */
   webhookSecrets: string[];
   /** Where the webhook secrets came from: the environment, or generated for local mode. */
@@ -104,6 +106,10 @@ export interface AlertSettings {
   /** Signature failures within the window (in this process) that fire the alert. */
   signatureFailureThreshold: number;
 }
+
+/** What the database alerts fire at; the dashboard evaluates them with these too when ALERT_WEBHOOK_URL is unset. */
+export type AlertThresholds = Pick<AlertSettings, 'windowMs' | 'failureThreshold' | 'backlogAgeMs'>;
+export const DEFAULT_ALERT_THRESHOLDS: AlertThresholds = { windowMs: 5 * 60_000, backlogAgeMs: 10 * 60_000, failureThreshold: 10 };
 
 export const DEFAULT_RATE_LIMITS: RateLimits = { signupsPerMinute: 30, authFailuresPerMinute: 60 };
 export const DEFAULT_HTTP_TIMEOUTS: HttpTimeouts = { headersMs: 10_000, requestMs: 30_000 };

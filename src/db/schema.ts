@@ -20,6 +20,15 @@ export interface Database {
   usage_events: UsageEventsTable;
   trials: TrialsTable;
   trial_emails: TrialEmailsTable;
+  dashboard_sessions: DashboardSessionsTable;
+}
+
+/** A signed-in operator of the dashboard: the SHA-256 of the cookie's session id (milliseconds). */
+interface DashboardSessionsTable {
+  id_hash: string;
+  csrf_token: string;
+  created_at: number;
+  expires_at: number;
 }
 
 type UsageEventKind = 'consume' | 'refused' | 'reset';

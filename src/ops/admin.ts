@@ -1,18 +1,14 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import type { AlertSettings } from '../config/index.js';
 import type { Store, WebhookEventStatus } from '../db/index.js';
 import type { EntitlementSettings } from '../entitlements/index.js';
-import { invalidRequest, NO_FIELDS, parseInput } from '../http/index.js';
+import { invalidRequest, NO_FIELDS, parseInput, secretMatches } from '../http/index.js';
 import { EventQueue } from '../subscriptions/index.js';
 import type { UsageQuotas } from '../usage/index.js';
-import { eventDetail, InvalidCursorError, listEvents, resetUsageView, statsView, usageView, userDetail } from './views.js';
-
-/** Compares digests so that neither the length nor the content of the token leaks through timing. */
-function tokenMatches(given: string, expected: string): boolean {
-  const digest = (value: string) => createHash('sha256').update(value).digest();
-  return timingSafeEqual(digest(given), digest(expected));
-}
+import { ACTIVITY_RANGES, activityView, alertsView } from './health.js';
+import type { Metrics } from './metrics.js';
+import { eventDetail, findUsers, InvalidCursorError, listEvents, resetUsageView, statsView, usageView, userDetail } from './views.js';
 
 export const EVENT_STATUSES: WebhookEventStatus[] = ['pending', 'processing', 'applied', 'ignored', 'failed', 'dead'];
 
@@ -21,13 +17,20 @@ const listQuery = z.strictObject({
   type: z.string().min(1).max(255).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
   cursor: z.string().max(1000).optional(),
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
 });
+const activityQuery = z.strictObject({ range: z.enum(ACTIVITY_RANGES).default('24h') });
+const userQuery = z.strictObject({ query: z.string().trim().min(1).max(320) });
 
 export interface AdminOptions {
   store: Store;
   adminToken: string;
   entitlements: EntitlementSettings;
   quotas: UsageQuotas;
+  alerts: AlertSettings | undefined;
+  metrics: Metrics;
+  now: () => number;
   onReplayed: () => void;
 }
 
@@ -44,7 +47,7 @@ export function adminRoutes(app: FastifyInstance, options: AdminOptions): void {
     });
     admin.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
       const match = /^Bearer (.+)$/.exec(request.headers.authorization ?? '');
-      if (!match || !tokenMatches(match[1]!, adminToken)) {
+      if (!match || !secretMatches(match[1]!, adminToken)) {
         return reply
           .code(401)
           .header('www-authenticate', 'Bearer')
@@ -57,7 +60,9 @@ export function adminRoutes(app: FastifyInstance, options: AdminOptions): void {
       const query = parseInput(listQuery, 'query', request, reply);
       if (!query) return reply;
       try {
-        return await listEvents(store.db, query);
+        const { from, to, ...rest } = query;
+        const bounds = { from: from === undefined ? undefined : Date.parse(from), to: to === undefined ? undefined : Date.parse(to) };
+        return await listEvents(store.db, { ...rest, ...bounds });
       } catch (error) {
         if (error instanceof InvalidCursorError) return invalidRequest(reply, error.message);
         throw error;
@@ -71,16 +76,13 @@ export function adminRoutes(app: FastifyInstance, options: AdminOptions): void {
     admin.post<{ Params: { id: string } }>('/admin/webhook-events/:id/replay', async (request, reply) => {
       if (!parseInput(NO_FIELDS, 'body', request, reply)) return reply;
       const { id } = request.params;
-      const replayed = await queue.replay({ id });
-      if (replayed.length === 0) {
-        const exists = await store.db.selectFrom('webhook_events').select('status').where('id', '=', id).executeTakeFirst();
-        return exists
-          ? reply.code(409).send({ error: 'in_process', message: 'the event is being processed right now; try again shortly' })
-          : notFound(reply, 'no stored event with this id');
-      }
+      const outcome = await queue.replayOne(id);
+      if (outcome === 'in_process')
+        return reply.code(409).send({ error: 'in_process', message: 'the event is being processed right now; try again shortly' });
+      if (outcome === 'not_found') return notFound(reply, 'no stored event with this id');
       request.log.info({ eventId: id }, 'event replayed by an admin');
       options.onReplayed();
-      return { replayed };
+      return { replayed: [id] };
     });
 
     admin.get<{ Params: { id: string } }>('/admin/users/:id', async (request, reply) => {
@@ -103,6 +105,18 @@ export function adminRoutes(app: FastifyInstance, options: AdminOptions): void {
       return reset;
     });
 
-    admin.get('/admin/stats', async () => statsView(store.db));
+    admin.get('/admin/stats', async () => statsView(store.db, options.metrics));
+
+    admin.get('/admin/activity', async (request, reply) => {
+      const query = parseInput(activityQuery, 'query', request, reply);
+      return query ? activityView(store.db, query.range, options.now()) : reply;
+    });
+
+    admin.get('/admin/alerts', async () => alertsView(store.db, options.alerts, options.now()));
+
+    admin.get('/admin/users', async (request, reply) => {
+      const query = parseInput(userQuery, 'query', request, reply);
+      return query ? { users: await findUsers(store.db, query.query) } : reply;
+    });
   });
 }

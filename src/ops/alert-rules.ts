@@ -28,7 +28,7 @@ export interface Notification {
   text: string;
 }
 
-const TITLES: Record<AlertCondition, string> = {
+export const ALERT_TITLES: Record<AlertCondition, string> = {
   dead_events: 'Dead webhook events',
   processing_failures: 'Webhook processing failures',
   pending_backlog: 'Webhook backlog',
@@ -45,7 +45,7 @@ export function evaluateAlerts(
   const notifications: Notification[] = [];
   for (const [condition, observation] of Object.entries(observations) as [AlertCondition, Observation][]) {
     const previous = state[condition] ?? { firing: false, lastNotifiedAt: null, lastNotifiedValue: 0 };
-    const title = TITLES[condition];
+    const title = ALERT_TITLES[condition];
     if (observation.firing && !previous.firing) {
       notifications.push({ condition, kind: 'firing', text: `🔴 ${title}: ${observation.detail}` });
       next[condition] = { firing: true, lastNotifiedAt: now, lastNotifiedValue: observation.value };

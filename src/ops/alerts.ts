@@ -2,8 +2,8 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { AlertSettings } from '../config/index.js';
 import { NamedLock, type Store } from '../db/index.js';
 import { type AlertCondition, type AlertState, evaluateAlerts, type Observation } from './alert-rules.js';
+import { observeQueue } from './health.js';
 import type { Metrics } from './metrics.js';
-import { queueStats } from './views.js';
 
 /**
  * Posts Slack-compatible `{"text": …}` alerts to ALERT_WEBHOOK_URL. Database conditions (dead
@@ -51,7 +51,8 @@ export class AlertMonitor {
       const now = this.now();
       const observations: Partial<Record<AlertCondition, Observation>> = {};
       if (this.watchSignatures) observations.signature_failures = await this.observeSignatures(now);
-      if ((await this.lock.tryAcquire().catch(() => undefined))?.acquired) Object.assign(observations, await this.observeDatabase(now));
+      if ((await this.lock.tryAcquire().catch(() => undefined))?.acquired)
+        Object.assign(observations, await observeQueue(this.store.db, this.settings, now));
       const { state, notifications } = evaluateAlerts(this.state, observations, now, this.settings.windowMs);
       this.state = state;
       for (const notification of notifications) {
@@ -63,49 +64,6 @@ export class AlertMonitor {
     } finally {
       this.checking = false;
     }
-  }
-
-  private async observeDatabase(now: number): Promise<Partial<Record<AlertCondition, Observation>>> {
-    const { db } = this.store;
-    const stats = await queueStats(db, now);
-    const dead = stats.byStatus.dead ?? 0;
-    const newestDead = dead
-      ? (
-          await db.selectFrom('webhook_events').select('id').where('status', '=', 'dead').orderBy('received_at', 'desc').limit(3).execute()
-        ).map((r) => r.id)
-      : [];
-    const failures = Number(
-      (
-        await db
-          .selectFrom('event_attempts')
-          .select((eb) => eb.fn.countAll().as('n'))
-          .where('outcome', 'in', ['failed', 'dead'])
-          .where('finished_at', '>', now - this.settings.windowMs)
-          .executeTakeFirstOrThrow()
-      ).n,
-    );
-    const age = stats.oldestPendingAgeSeconds ?? 0;
-    const minutes = Math.round(this.settings.windowMs / 60_000);
-    return {
-      dead_events: {
-        firing: dead > 0,
-        value: dead,
-        detail:
-          dead > 0
-            ? `${dead} dead event(s), newest ${newestDead.join(', ')}. Inspect: npm run cli -- events list --status dead`
-            : 'no dead events left',
-      },
-      processing_failures: {
-        firing: failures >= this.settings.failureThreshold,
-        value: failures,
-        detail: `${failures} failed processing attempt(s) in the last ${minutes} min (threshold ${this.settings.failureThreshold})`,
-      },
-      pending_backlog: {
-        firing: age * 1000 >= this.settings.backlogAgeMs,
-        value: age,
-        detail: `oldest waiting event is ${age} s old (threshold ${Math.round(this.settings.backlogAgeMs / 1000)} s); ${stats.byStatus.pending ?? 0} pending`,
-      },
-    };
   }
 
   private async observeSignatures(now: number): Promise<Observation> {

@@ -37,6 +37,14 @@ export function createMetrics(store?: Store) {
       'POST /v1/trial answers by result (started, trial_used, already_subscribed, email_required)',
       ['result'],
     ),
+    dashboardSignIns: counter('dashboard_sign_ins_total', 'Dashboard sign-ins by result (signed_in, refused: a wrong admin token)', [
+      'result',
+    ]),
+    dashboardRefusals: counter(
+      'dashboard_refusals_total',
+      'Dashboard form posts refused, by reason (cross_origin: a foreign Origin or none; csrf: a missing or wrong CSRF token)',
+      ['reason'],
+    ),
     signatureFailures: counter(
       'stripe_webhook_signature_failures_total',
       'Webhook deliveries refused because the Stripe-Signature did not verify, by reason',

@@ -1,8 +1,9 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import type { Database, WebhookEventRow, WebhookEventStatus } from '../db/index.js';
 import { decisionOf, type EntitlementSettings } from '../entitlements/index.js';
 import { recordFromRow } from '../subscriptions/index.js';
 import type { UsageQuotas } from '../usage/index.js';
+import type { Metrics } from './metrics.js';
 
 /** What operators look at, shared by the admin API and the CLI so both always say the same. */
 
@@ -39,13 +40,16 @@ export async function queueStats(db: Kysely<Database>, now = Date.now()): Promis
   };
 }
 
-export async function statsView(db: Kysely<Database>) {
+/** With `metrics`: `groupFallbacks`, this process's count since it started (sync_group_fallbacks_total). */
+export async function statsView(db: Kysely<Database>, metrics?: Metrics) {
   const stats = await queueStats(db);
+  const fallbacks = metrics ? (await metrics.groupFallbacks.get()).values.reduce((sum, v) => sum + v.value, 0) : undefined;
   return {
     events: stats.byStatus,
     total: stats.total,
     oldestPendingAgeSeconds: stats.oldestPendingAgeSeconds,
     lastEventReceivedAt: iso(stats.lastReceivedAt),
+    ...(fallbacks === undefined ? {} : { groupFallbacks: fallbacks }),
   };
 }
 
@@ -68,10 +72,10 @@ export type EventSummary = ReturnType<typeof eventSummary>;
 
 export class InvalidCursorError extends Error {}
 
-/** Newest first; `cursor` is the opaque `nextCursor` of the previous page. */
+/** Newest first; `cursor` is the opaque `nextCursor` of the previous page; `from` (inclusive) and `to` bound the arrival time (ms). */
 export async function listEvents(
   db: Kysely<Database>,
-  filter: { status?: WebhookEventStatus; type?: string; limit: number; cursor?: string },
+  filter: { status?: WebhookEventStatus; type?: string; from?: number; to?: number; limit: number; cursor?: string },
 ): Promise<{ events: EventSummary[]; nextCursor: string | null }> {
   const after = filter.cursor ? decodeCursor(filter.cursor) : undefined;
   const rows = await db
@@ -79,6 +83,8 @@ export async function listEvents(
     .selectAll()
     .$if(filter.status !== undefined, (qb) => qb.where('status', '=', filter.status!))
     .$if(filter.type !== undefined, (qb) => qb.where('type', '=', filter.type!))
+    .$if(filter.from !== undefined, (qb) => qb.where('received_at', '>=', filter.from!))
+    .$if(filter.to !== undefined, (qb) => qb.where('received_at', '<', filter.to!))
     .$if(after !== undefined, (qb) =>
       qb.where((eb) => eb.or([eb('received_at', '<', after![0]), eb.and([eb('received_at', '=', after![0]), eb('id', '<', after![1])])])),
     )
@@ -119,7 +125,10 @@ export function storedEvent(db: Kysely<Database>, id: string) {
 export async function eventDetail(db: Kysely<Database>, id: string) {
   const row = await storedEvent(db, id);
   if (!row) return undefined;
-  const attempts = await db.selectFrom('event_attempts').selectAll().where('event_id', '=', id).orderBy('id').execute();
+  const [attempts, effects] = await Promise.all([
+    db.selectFrom('event_attempts').selectAll().where('event_id', '=', id).orderBy('id').execute(),
+    db.selectFrom('subscription_history').selectAll().where('event_id', '=', id).orderBy('id').execute(),
+  ]);
   return {
     ...eventSummary(row),
     apiVersion: row.api_version,
@@ -135,8 +144,50 @@ export async function eventDetail(db: Kysely<Database>, id: string) {
       outcome: a.outcome,
       error: a.error,
     })),
+    /** The record changes it made, from the subscription history. */
+    effects: effects.map((h) => ({ subscriptionId: h.subscription_id, ...historyEntry(h) })),
     payload: row.payload === null ? null : (JSON.parse(row.payload) as unknown),
   };
+}
+
+/** One change of a subscription record: the event that made it, when, and what changed. */
+function historyEntry(h: Selectable<Database['subscription_history']>) {
+  return {
+    eventId: h.event_id,
+    eventType: h.event_type,
+    eventCreated: new Date(h.event_created * 1000).toISOString(),
+    appliedAt: iso(h.applied_at),
+    statusBefore: h.status_before,
+    statusAfter: h.status_after,
+    changes: JSON.parse(h.changes) as Record<string, [unknown, unknown]>,
+  };
+}
+
+/**
+ * The users a query names, at most 20: a user id (or the user of a linked customer), a Stripe
+ * customer id, a subscription id, or a verified email (compared trimmed and lower-cased).
+ */
+export async function findUsers(db: Kysely<Database>, query: string): Promise<string[]> {
+  const q = query.trim();
+  if (!q) return [];
+  const email = q.toLowerCase();
+  const [users, customers, subscriptions, emails] = await Promise.all([
+    db.selectFrom('users').select('id as user').where('id', '=', q).execute(),
+    db
+      .selectFrom('customers')
+      .select('user_id as user')
+      .where((eb) => eb.or([eb('id', '=', q), eb('user_id', '=', q)]))
+      .execute(),
+    db
+      .selectFrom('subscriptions')
+      .innerJoin('customers', 'customers.id', 'subscriptions.customer_id')
+      .select('customers.user_id as user')
+      .where('subscriptions.id', '=', q)
+      .execute(),
+    db.selectFrom('account_emails').select('user_id as user').where('email', '=', email).execute(),
+  ]);
+  const found = [...users, ...customers, ...subscriptions, ...emails].flatMap((r) => (r.user ? [r.user] : []));
+  return [...new Set(found)].slice(0, 20);
 }
 
 /** A user's link to Stripe, subscription records with their history, and the entitlement decision; undefined when unknown. */
@@ -157,6 +208,13 @@ export async function userDetail(options: EntitlementSettings, quotas: UsageQuot
       ])
     : [[], []];
   const decision = await decisionOf(options, userId);
+  const installs = await db
+    .selectFrom('users')
+    .select(['id', 'created_at'])
+    .where('account_id', '=', userId)
+    .where('id', '<>', userId) // an account's own row points at itself once installs joined it
+    .orderBy('created_at')
+    .execute();
   return {
     userId,
     createdAt: iso(user?.created_at ?? null),
@@ -171,18 +229,10 @@ export async function userDetail(options: EntitlementSettings, quotas: UsageQuot
     subscriptions: subscriptions.map((row) => ({
       ...recordFromRow(row),
       payments: payments.find((p) => p.subscription_id === row.id) ?? null,
-      history: history
-        .filter((h) => h.subscription_id === row.id)
-        .map((h) => ({
-          eventId: h.event_id,
-          eventType: h.event_type,
-          eventCreated: new Date(h.event_created * 1000).toISOString(),
-          appliedAt: iso(h.applied_at),
-          statusBefore: h.status_before,
-          statusAfter: h.status_after,
-          changes: JSON.parse(h.changes) as Record<string, [unknown, unknown]>,
-        })),
+      history: history.filter((h) => h.subscription_id === row.id).map(historyEntry),
     })),
+    /** The installs that act for this account (they verified one of its emails). */
+    installs: installs.map((i) => ({ userId: i.id, createdAt: iso(i.created_at) })),
   };
 }
 

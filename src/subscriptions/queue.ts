@@ -189,18 +189,27 @@ export class EventQueue {
   }
 
   /**
-   * Puts events back in the queue with a fresh retry budget: by id, or every event of a status.
-   * Replaying an applied event is harmless: sync recognises what it already applied.
+   * Puts events back in the queue with a fresh retry budget: by id, or every event of a status
+   * (of one type, if given). Replaying an applied event is harmless: sync recognises what it already applied.
    */
-  async replay(selector: { id: string } | { status: WebhookEventStatus }): Promise<string[]> {
+  async replay(selector: { id: string } | { status: WebhookEventStatus; type?: string }): Promise<string[]> {
+    const type = 'type' in selector ? selector.type : undefined;
     const rows = await this.store.db
       .updateTable('webhook_events')
       .set({ status: 'pending', attempts: 0, next_attempt_at: null, locked_by: null, lease_until: null })
       .where((eb) => ('id' in selector ? eb('id', '=', selector.id) : eb('status', '=', selector.status)))
+      .$if(type !== undefined, (qb) => qb.where('type', '=', type!))
       .where('status', '<>', 'processing')
       .returning('id')
       .execute();
     return rows.map((r) => r.id);
+  }
+
+  /** One event back in the queue, or why not: it is being processed right now, or it is not stored. */
+  async replayOne(id: string): Promise<'replayed' | 'in_process' | 'not_found'> {
+    if ((await this.replay({ id })).length > 0) return 'replayed';
+    const exists = await this.store.db.selectFrom('webhook_events').select('status').where('id', '=', id).executeTakeFirst();
+    return exists ? 'in_process' : 'not_found';
   }
 
   /** Deletes applied and ignored events received before `before` (ms), in bounded batches, and old attempt logs. Dead ones stay. */

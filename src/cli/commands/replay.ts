@@ -9,18 +9,23 @@ const REPLAYABLE: WebhookEventStatus[] = ['dead', 'failed', 'applied', 'ignored'
 export const replay: CliCommand = {
   usage: [
     'replay <event id>          put one stored event back in the queue',
-    'replay --status dead       put every event with that status back in the queue',
+    'replay --status dead [--type T]  put every event with that status (and type) back in the queue',
   ],
   async run({ store, args }) {
-    const { values, positionals } = parseArgs({ args, options: { status: { type: 'string' } }, allowPositionals: true });
+    const { values, positionals } = parseArgs({
+      args,
+      options: { status: { type: 'string' }, type: { type: 'string' } },
+      allowPositionals: true,
+    });
     const queue = new EventQueue(store);
     if (values.status !== undefined) {
       if (!REPLAYABLE.includes(values.status as WebhookEventStatus)) {
         console.error(`--status must be one of ${REPLAYABLE.join(', ')}`);
         return 2;
       }
-      const ids = await queue.replay({ status: values.status as WebhookEventStatus });
-      console.log(`replayed ${ids.length} ${values.status} event(s)${ids.length ? `: ${ids.join(', ')}` : ''}`);
+      const ids = await queue.replay({ status: values.status as WebhookEventStatus, type: values.type });
+      const what = `${values.status}${values.type ? ` ${values.type}` : ''}`;
+      console.log(`replayed ${ids.length} ${what} event(s)${ids.length ? `: ${ids.join(', ')}` : ''}`);
       return 0;
     }
     const [id] = positionals;
@@ -28,10 +33,9 @@ export const replay: CliCommand = {
       console.error(`usage: npm run cli -- ${replay.usage[0]}`);
       return 2;
     }
-    const ids = await queue.replay({ id });
-    if (ids.length === 0) {
-      const exists = await store.db.selectFrom('webhook_events').select('status').where('id', '=', id).executeTakeFirst();
-      console.error(exists ? `${id} is being processed right now; try again shortly` : `no stored event ${id}`);
+    const outcome = await queue.replayOne(id);
+    if (outcome !== 'replayed') {
+      console.error(outcome === 'in_process' ? `${id} is being processed right now; try again shortly` : `no stored event ${id}`);
       return 1;
     }
     console.log(`replayed ${id}`);

@@ -11,6 +11,7 @@ import { eventPayloads } from './0009_event_payloads.js';
 import { oneTokenIndex } from './0010_one_token_index.js';
 import { accounts } from './0011_accounts.js';
 import { usageAndTrials } from './0012_usage_and_trials.js';
+import { dashboardSessions } from './0013_dashboard_sessions.js';
 
 /**
  * Migrations live in code so one build serves both dialects; `isPostgres` picks the few
@@ -30,6 +31,7 @@ function migrations(isPostgres: boolean): Record<string, Migration> {
     '0010_one_token_index': oneTokenIndex(isPostgres),
     '0011_accounts': accounts(isPostgres),
     '0012_usage_and_trials': usageAndTrials(isPostgres),
+    '0013_dashboard_sessions': dashboardSessions(isPostgres),
   };
 }
 
