@@ -1,29 +1,20 @@
+import { fmt, infoRow, type Row } from './report-rows.js';
 import type { TokenFigures } from './token-verify.js';
 
 /** The tokens scenario's part of the report (bench/report.ts): its rows of the figures table and its own table. */
 
-interface TokenRow {
-  figure: string;
-  measured: string;
-  target: string;
-  baseline: string;
-  met: undefined;
-}
-
-const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
 /** Checks per CPU-second of the service process, from its CPU per check: the per-core figure the report has for servers. */
 const perCpuSecond = (cpuMsPerRequest: number) => 1000 / cpuMsPerRequest;
 
 /** Verification per core and its p99, each backend's checks, and the ratio; the peak RSS of a service measured here. */
-export function tokenRows(t: TokenFigures): { rows: TokenRow[]; peaks: [string, number][] } {
+export function tokenRows(t: TokenFigures): { rows: Row[]; peaks: [string, number][] } {
   const { repeated, signature } = t;
-  const row = (figure: string, measured: string, baseline = ''): TokenRow => ({ figure, measured, target: '', baseline, met: undefined });
   const rows = [
-    row(
+    infoRow(
       "verifying a token in the seller's backend (verifier package, jwksUrl cached), every signature checked: verifications/s per core",
       `${fmt(signature.perCpuSecond)} per CPU-second (the loop, one at a time: ${fmt(signature.rate)}/s; ${signature.fetches} requests sent while measured, ${signature.failed} failed); p99 ${fmt(signature.p99Us, 1)} µs`,
     ),
-    row(
+    infoRow(
       'verifying a token seen again (the verified-token cache, as repeated requests meet it): verifications/s per core',
       `${fmt(repeated.perCpuSecond)} per CPU-second; p99 ${fmt(repeated.p99Us, 1)} µs (${repeated.fetches} requests, ${repeated.failed} failed)`,
     ),
@@ -33,12 +24,12 @@ export function tokenRows(t: TokenFigures): { rows: TokenRow[]; peaks: [string, 
     const { level, users } = check;
     const by = check.measuredBy === 'entitlements' ? 'the entitlements scenario' : 'this scenario, in turns with the verifications';
     rows.push(
-      row(
+      infoRow(
         `GET /v1/entitlements on ${backend}, ${users} users, ${level.concurrency} in flight: checks/s, p99`,
         `${fmt(level.rate)}/s, ${fmt(perCpuSecond(level.cpuMsPerRequest))} per CPU-second of the service; p99 ${fmt(level.p99, 1)} ms`,
         `measured by ${by}`,
       ),
-      row(
+      infoRow(
         `verifying a token ÷ GET /v1/entitlements on ${backend}: verifications/s ÷ checks/s, per core`,
         `every signature: ${fmt(signature.perCpuSecond / perCpuSecond(level.cpuMsPerRequest), 1)}×; seen again: ${fmt(repeated.perCpuSecond / perCpuSecond(level.cpuMsPerRequest), 0)}×`,
         `p99 ${fmt(signature.p99Us, 1)} µs (seen again ${fmt(repeated.p99Us, 1)} µs) against ${fmt(level.p99 * 1000)} µs, with no network call`,

@@ -1,17 +1,9 @@
+import { fmt, infoRow, type Row } from './report-rows.js';
 import type { EntitlementFigures, LevelFigures } from './scenarios.js';
 import type { UsageFigures } from './usage.js';
 
 /** The usage scenario's part of the report (bench/report.ts): its rows of the figures table and its own table. */
 
-interface UsageRow {
-  figure: string;
-  measured: string;
-  target: string;
-  baseline: string;
-  met: undefined;
-}
-
-const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
 const levelAt = (levels: LevelFigures[], concurrency: number) => levels.find((l) => l.concurrency === concurrency);
 
 /** Per backend at the target concurrency: the consumptions, beside the entitlement checks of the same run, and the ratio. */
@@ -19,9 +11,8 @@ export function usageRows(
   u: UsageFigures,
   concurrency: number,
   entitlements: Record<string, EntitlementFigures> = {},
-): { rows: UsageRow[]; peaks: [string, number][] } {
-  const row = (figure: string, measured: string, baseline = ''): UsageRow => ({ figure, measured, target: '', baseline, met: undefined });
-  const rows: UsageRow[] = [];
+): { rows: Row[]; peaks: [string, number][] } {
+  const rows: Row[] = [];
   const peaks: [string, number][] = [];
   for (const [backend, { users, checks, consumes }] of Object.entries(u)) {
     const consume = levelAt(consumes.levels, concurrency);
@@ -32,12 +23,12 @@ export function usageRows(
     const plain = e?.smallUsers === users ? levelAt(e.small.levels, concurrency) : undefined;
     const without = plain ? `; without usage configured (the entitlements scenario) ${fmt(plain.rate)}/s, p99 ${fmt(plain.p99, 1)} ms` : '';
     rows.push(
-      row(
+      infoRow(
         `usage consumes (POST /v1/usage/:feature) on ${backend}, ${users} users, ${concurrency} in flight: consumes/s, p99`,
         `${fmt(consume.rate)}/s; p50 ${fmt(consume.p50, 1)} ms, p99 ${fmt(consume.p99, 1)} ms; CPU ${fmt(consume.cpuMsPerRequest, 3)} ms per consume; ${consume.failed} failed`,
         `entitlement checks (usage configured) ${fmt(check.rate)}/s, p99 ${fmt(check.p99, 1)} ms, CPU ${fmt(check.cpuMsPerRequest, 3)} ms${without}`,
       ),
-      row(
+      infoRow(
         `usage consumes ÷ entitlement checks on ${backend}: rate, p99, CPU per request`,
         `${fmt(consume.rate / check.rate, 2)}× the rate; p99 ${fmt(consume.p99 / check.p99, 2)}×; CPU ${fmt(consume.cpuMsPerRequest / check.cpuMsPerRequest, 2)}×`,
         'measured in turns in this scenario, on one database',

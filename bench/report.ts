@@ -1,3 +1,4 @@
+import { fmt, type Row } from './report-rows.js';
 import { tokenRows, tokenTable } from './report-tokens.js';
 import { usageRows, usageTable } from './report-usage.js';
 import type { EntitlementFigures, IntakeFigures, LevelFigures, ProcessingFigures, SeriesFigures, SoakFigures } from './scenarios.js';
@@ -33,15 +34,6 @@ export interface BenchFigures {
   soak?: SoakFigures;
 }
 
-interface Row {
-  figure: string;
-  measured: string;
-  target: string;
-  baseline: string;
-  met: boolean | undefined;
-}
-
-const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
 const verdict = (met: boolean | undefined) => (met === undefined ? '' : met ? 'met' : '**missed**');
 
 function levelAt(series: SeriesFigures, concurrency: number): LevelFigures | undefined {

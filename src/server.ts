@@ -7,7 +7,7 @@ import { dashboardRoutes, secureCookies } from './dashboard/index.js';
 import type { Store } from './db/index.js';
 import { type Decision, EntitlementSigner, entitlementRoutes, trialRoutes } from './entitlements/index.js';
 import { httpServerOptions, installHttpSurface, OneLinePerRequest } from './http/index.js';
-import { AlertMonitor, adminRoutes, createMetrics, type Metrics, opsRoutes } from './ops/index.js';
+import { type AdminOptions, AlertMonitor, adminRoutes, createMetrics, type Metrics, opsRoutes } from './ops/index.js';
 import { SyncWorker, type SyncWorkerOptions } from './subscriptions/index.js';
 import { UsageQuotas, usageRoutes } from './usage/index.js';
 import { Authenticator, AuthUnavailableError, jwtVerifier, rateLimitHooks, userRoutes } from './users/index.js';
@@ -172,8 +172,8 @@ export async function buildService(options: ServiceOptions): Promise<Service> {
       onConsume: (feature, result) => metrics.usageConsumptions.inc({ feature, result }),
     });
     billingRoutes(app, { stripe, store, authenticator, settings: config, now: options.now });
-    if (config.adminToken)
-      adminRoutes(app, {
+    if (config.adminToken) {
+      const admin: AdminOptions = {
         store,
         adminToken: config.adminToken,
         entitlements: entitlementOptions,
@@ -182,20 +182,14 @@ export async function buildService(options: ServiceOptions): Promise<Service> {
         metrics,
         now: options.now ?? Date.now,
         onReplayed: () => worker?.kick(),
-      });
-    if (config.adminToken)
+      };
+      adminRoutes(app, admin);
       dashboardRoutes(app, {
-        store,
-        adminToken: config.adminToken,
-        entitlements: entitlementOptions,
-        quotas,
-        alerts: config.alerts,
-        metrics,
+        ...admin,
         publicUrl: config.publicUrl,
         secure: secureCookies(config.production ?? false, config.host ?? '127.0.0.1'),
-        now: options.now ?? Date.now,
-        onReplayed: () => worker?.kick(),
       });
+    }
   }
   opsRoutes(app, store, metrics);
 

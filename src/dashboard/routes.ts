@@ -1,10 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AlertSettings } from '../config/index.js';
-import type { Store } from '../db/index.js';
-import type { EntitlementSettings } from '../entitlements/index.js';
 import { secretMatches } from '../http/index.js';
-import type { Metrics } from '../ops/index.js';
-import type { UsageQuotas } from '../usage/index.js';
+import type { AdminOptions } from '../ops/index.js';
 import { LOGIN_COOKIE, readCookie, SESSION_COOKIE, sameOrigin, setCookie } from './auth.js';
 import type { Html } from './html.js';
 import { loginPage, messagePage } from './layout.js';
@@ -14,19 +10,12 @@ import { userPage, usersPage } from './pages/users.js';
 import { DashboardSessions, randomToken, SESSION_MS, type Session } from './sessions.js';
 import { DASHBOARD_CSS } from './styles.js';
 
-export interface DashboardOptions {
-  store: Store;
-  adminToken: string;
-  entitlements: EntitlementSettings;
-  quotas: UsageQuotas;
-  alerts: AlertSettings | undefined;
-  metrics: Metrics;
+/** What the admin API is built from, and what only pages need. */
+export interface DashboardOptions extends AdminOptions {
   /** PUBLIC_URL: its origin is accepted on form posts besides the request's own. */
   publicUrl: string | undefined;
   /** Whether cookies carry `Secure` (all but local mode on loopback). */
   secure: boolean;
-  now: () => number;
-  onReplayed: () => void;
 }
 
 /** What every signed-in page is built from. */

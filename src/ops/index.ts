@@ -1,5 +1,5 @@
 /** Operations: health, readiness, Prometheus metrics, built-in alerts, the admin API and its views. */
-export { adminRoutes, EVENT_STATUSES } from './admin.js';
+export { type AdminOptions, adminRoutes, EVENT_STATUSES } from './admin.js';
 export { AlertMonitor } from './alerts.js';
 export { activityView, alertsView } from './health.js';
 export { createMetrics, type Metrics } from './metrics.js';
