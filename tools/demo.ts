@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { DEMO_RETRY_SCHEDULE, ServiceLog, temporaryFailure } from './demo-retry.js';
 import { freePort } from './free-port.js';
 import { type Inbox, startInbox } from './inbox.js';
 import { StripeStandIn } from './stripe-stand-in/server.js';
@@ -12,7 +13,8 @@ import { type PortalAction, payCheckout, usePortal } from './stripe-stand-in/use
  * `npm run demo`: the Stripe stand-in and the real service (`src/main.ts`, SQLite in a temp dir) on
  * local ports, with a local SMTP server as the service's SMTP_URL, and the story played through
  * them: sign-up, Checkout, the redirect, upgrade, a failed renewal and its retry, the purchase
- * restored on a second device by an emailed code, cancellation. Prints each step with the
+ * restored on a second device by an emailed code, a processing failure of ours and its retry
+ * (tools/demo-retry.ts), cancellation. Prints each step with the
  * entitlement after it; exits 0 only if every step came out as expected.
  */
 export const WEBHOOK_SECRET = 'whsec_demo_secret_0123456789abcdef';
@@ -56,6 +58,7 @@ function startService(port: number, standInUrl: string, dir: string, smtpUrl: st
       PRICE_IDS: 'price_basic,price_pro',
       DEFAULT_PRICE_ID: 'price_basic',
       LOG_LEVEL: 'warn',
+      RETRY_SCHEDULE: DEMO_RETRY_SCHEDULE,
       SMTP_URL: smtpUrl,
       EMAIL_FROM: 'Demo extension <restore@demo.example>',
     },
@@ -104,6 +107,7 @@ export async function playDemo(
   standIn.setWebhookTarget({ url: `${base}/webhooks/stripe`, secret: WEBHOOK_SECRET });
   const inbox = await startInbox();
   const service = startService(port, standInUrl, dir, inbox.url, serviceOutput);
+  const serviceLog = new ServiceLog(service.stdout);
   let failed = false;
   try {
     print(`Stripe stand-in on ${standInUrl}, service on ${base} (SYNC_MODE=refetch, the default with a key), SMTP on ${inbox.url}\n`);
@@ -230,8 +234,13 @@ export async function playDemo(
       () => restoreByEmail(call, inbox, second.token, BUYER_EMAIL, user.userId),
       second.token,
     );
-    await step('cancel at period end in the portal: still premium until the period ends', { premium: true, cancelAtPeriodEnd: true }, () =>
-      portal('cancel-at-period-end'),
+    await step(
+      "cancel at period end in the portal while Stripe's API fails for a moment: the update is stored and acknowledged, its processing fails and is logged, and the retry after RETRY_SCHEDULE applies it: still premium until the period ends",
+      { premium: true, cancelAtPeriodEnd: true },
+      () =>
+        temporaryFailure({ standIn, subscriptionId, log: serviceLog, databasePath: join(dir, 'billing.sqlite') }, () =>
+          portal('cancel-at-period-end'),
+        ),
     );
     await step('cancel now in the portal: premium ends', { premium: false, reason: 'canceled', status: 'canceled' }, () =>
       portal('cancel-now'),

@@ -27,4 +27,28 @@ describe('npm run demo', () => {
     );
     expect(exitCode).toBe(1);
   }, 60_000);
+
+  it('says FAIL at the processing-failure step, and exits 1, when the failure outlasts the retry', async () => {
+    /** Stripe's API down for the subscription far longer than the demo's "moment": the retry fails too. */
+    class LongOutage extends StripeStandIn {
+      override injectFailure(failure: Parameters<StripeStandIn['injectFailure']>[0]): void {
+        super.injectFailure({ ...failure, times: failure.path?.startsWith('/v1/subscriptions/') ? 1000 : failure.times });
+      }
+    }
+    const lines: string[] = [];
+    const printed = capture('npm run demo', 'stdout');
+    const service = { stdout: capturingStream("the demo's service", 'stdout'), stderr: capturingStream("the demo's service", 'stderr') };
+    const exitCode = await playDemo(
+      new LongOutage(),
+      (line) => {
+        lines.push(line);
+        printed.text += `${line}\n`;
+      },
+      service,
+    );
+    expect(lines.find((line) => line.includes("while Stripe's API fails for a moment"))).toMatch(
+      /^FAIL .*\n {6}error: the retry of evt_\w+: not within 10 s/s,
+    );
+    expect(exitCode).toBe(1);
+  }, 60_000);
 });
