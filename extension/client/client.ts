@@ -123,11 +123,9 @@ export function createBillingClient(options: BillingClientOptions): BillingClien
   async function usageCall(feature: string, init: RequestInit, counted: boolean): Promise<Usage & { allowed?: boolean }> {
     const send = () => call(`/v1/usage/${encodeURIComponent(feature)}`, init);
     // A consumption carries its idempotency key, so sending it again after a lost answer counts once.
-    const response = await send()
-      .catch(() => (counted ? send() : Promise.reject(new Error('unreachable'))))
-      .catch(() => {
-        throw unreachableError();
-      });
+    let response: Response | undefined;
+    for (let tries = counted ? 2 : 1; tries > 0 && !response; tries--) response = await send().catch(() => undefined);
+    if (!response) throw unreachableError();
     if (response.status !== 200 && !(counted && response.status === 402)) throw await serviceError(response);
     const { error: _error, feature: _feature, allowed, ...usage } = (await response.json()) as Consumption & { error?: string };
     await rememberUsage(feature, usage);

@@ -1,26 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { playDemo, STRIPE_SECRET_KEY, WEBHOOK_SECRET } from '../../tools/demo.js';
 import { StripeStandIn } from '../../tools/stripe-stand-in/server.js';
-import { capture, capturingStream, registerSecret } from '../helpers/log-scan.js';
+import { runDemo } from '../helpers/demo.js';
 
 /** `npm run demo` plays restore on a second device through its own SMTP server, and says so step by step. */
 describe('npm run demo: restore on a second device', () => {
   it('the whole story passes, the second install premium by an emailed code, then canceled with the account', async () => {
-    registerSecret("the demo's webhook secret", WEBHOOK_SECRET);
-    registerSecret("the demo's Stripe key", STRIPE_SECRET_KEY);
-    // The address the demo's buyer types at Checkout: neither the demo nor its service may print it whole.
-    registerSecret("the demo buyer's email", 'buyer@demo.example');
-    const lines: string[] = [];
-    const printed = capture('npm run demo', 'stdout');
-    const service = { stdout: capturingStream("the demo's service", 'stdout'), stderr: capturingStream("the demo's service", 'stderr') };
-    const exitCode = await playDemo(
-      new StripeStandIn(),
-      (line) => {
-        lines.push(line);
-        printed.text += `${line}\n`;
-      },
-      service,
-    );
+    const { lines, exitCode } = await runDemo(new StripeStandIn());
     const restore = lines.find((line) => line.includes('restore on a second device'));
     expect(restore).toMatch(/^PASS {2}restore on a second device/);
     expect(restore).toMatch(

@@ -3,11 +3,9 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../tools/free-port.js';
-import { StripeStandIn } from '../../tools/stripe-stand-in/server.js';
-import { browserBillingConfig, type ExtensionBrowser, launchWithExtension, waitForPlan } from '../helpers/browser.js';
-import { createSqliteDatabase, type TestDatabase } from '../helpers/databases.js';
-import { type RunningService, startService, TEST_SECRET } from '../helpers/service.js';
+import type { StripeStandIn } from '../../tools/stripe-stand-in/server.js';
+import { type BillingStack, type ExtensionBrowser, launchWithExtension, startBillingStack, waitForPlan } from '../helpers/browser.js';
+import type { RunningService } from '../helpers/service.js';
 
 const SCREENSHOTS = new URL('../../test-results/screenshots/', import.meta.url).pathname;
 
@@ -16,33 +14,24 @@ const SCREENSHOTS = new URL('../../test-results/screenshots/', import.meta.url).
  * on loopback, played as a user would: popup, Checkout, Customer Portal, an outage.
  */
 describe('the example extension in Chromium', () => {
-  let database: TestDatabase;
+  let stack: BillingStack;
   let standIn: StripeStandIn;
   let svc: RunningService;
-  let port: number;
   let browser: ExtensionBrowser;
   let popup: Page;
 
-  async function startBilling(): Promise<RunningService> {
-    return startService(database, { port, config: browserBillingConfig(port, standIn.url) });
-  }
-
   beforeAll(async () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
-    standIn = new StripeStandIn();
-    await standIn.listen();
-    database = await createSqliteDatabase();
-    port = await freePort();
-    svc = await startBilling();
-    standIn.setWebhookTarget({ url: `${svc.baseUrl}/webhooks/stripe`, secret: TEST_SECRET });
+    stack = await startBillingStack();
+    standIn = stack.standIn;
+    svc = await stack.startBilling();
     browser = await launchWithExtension(svc.baseUrl);
     popup = await browser.openPopup();
   });
   afterAll(async () => {
     await browser?.close();
     await svc?.close();
-    await standIn?.close();
-    await database?.drop();
+    await stack?.close();
   });
 
   const shows = (plan: string, extra?: Parameters<typeof waitForPlan>[2]) => waitForPlan(popup, plan, extra);
@@ -148,8 +137,7 @@ describe('the example extension in Chromium', () => {
     await shows('Basic', { status: 'active', stale: true });
     await screenshot('5-offline');
 
-    svc = await startBilling();
-    standIn.setWebhookTarget({ url: `${svc.baseUrl}/webhooks/stripe`, secret: TEST_SECRET });
+    svc = await stack.startBilling();
     await reopenPopup();
     await shows('Basic', { status: 'active', stale: false });
   });

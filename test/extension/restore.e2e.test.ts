@@ -2,11 +2,8 @@
 import { mkdirSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../tools/free-port.js';
-import { StripeStandIn } from '../../tools/stripe-stand-in/server.js';
-import { browserBillingConfig, type ExtensionBrowser, launchWithExtension, waitForPlan } from '../helpers/browser.js';
-import { createSqliteDatabase, type TestDatabase } from '../helpers/databases.js';
-import { type RunningService, startService, TEST_SECRET } from '../helpers/service.js';
+import { type BillingStack, type ExtensionBrowser, launchWithExtension, startBillingStack, waitForPlan } from '../helpers/browser.js';
+import type { RunningService } from '../helpers/service.js';
 import { type SmtpCapture, startSmtpCapture } from '../helpers/smtp.js';
 
 const SCREENSHOTS = new URL('../../test-results/screenshots/', import.meta.url).pathname;
@@ -19,8 +16,7 @@ const BUYER = 'buyer@example.test';
  * open in B hears the change; B signs out and is a free anonymous install again.
  */
 describe('restoring a purchase in another browser profile, by emailed code', () => {
-  let database: TestDatabase;
-  let standIn: StripeStandIn;
+  let stack: BillingStack;
   let capture: SmtpCapture;
   let svc: RunningService;
   let a: ExtensionBrowser;
@@ -32,16 +28,9 @@ describe('restoring a purchase in another browser profile, by emailed code', () 
 
   beforeAll(async () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
-    standIn = new StripeStandIn();
-    await standIn.listen();
     capture = await startSmtpCapture();
-    database = await createSqliteDatabase();
-    const port = await freePort();
-    svc = await startService(database, {
-      port,
-      config: { ...browserBillingConfig(port, standIn.url), email: { smtpUrl: capture.url, from: 'billing@example.test' } },
-    });
-    standIn.setWebhookTarget({ url: `${svc.baseUrl}/webhooks/stripe`, secret: TEST_SECRET });
+    stack = await startBillingStack({ email: { smtpUrl: capture.url, from: 'billing@example.test' } });
+    svc = await stack.startBilling();
     [a, b] = await Promise.all([launchWithExtension(svc.baseUrl), launchWithExtension(svc.baseUrl)]);
   });
   afterAll(async () => {
@@ -49,8 +38,7 @@ describe('restoring a purchase in another browser profile, by emailed code', () 
     await b?.close();
     await svc?.close();
     await capture?.close();
-    await standIn?.close();
-    await database?.drop();
+    await stack?.close();
   });
 
   /** What the service knows of a profile's install, asked with its token as the extension would. */

@@ -6,11 +6,8 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CachedAnswer } from '../../extension/client/cache.js';
 import { EntitlementTokenError, JwksUnavailableError, verifyEntitlement } from '../../packages/verify-entitlement/index.js';
-import { freePort } from '../../tools/free-port.js';
-import { StripeStandIn } from '../../tools/stripe-stand-in/server.js';
-import { browserBillingConfig, type ExtensionBrowser, launchWithExtension, waitForPlan } from '../helpers/browser.js';
-import { createSqliteDatabase, type TestDatabase } from '../helpers/databases.js';
-import { type RunningService, startService, TEST_ISSUER, TEST_SECRET } from '../helpers/service.js';
+import { type BillingStack, type ExtensionBrowser, launchWithExtension, startBillingStack, waitForPlan } from '../helpers/browser.js';
+import { type RunningService, TEST_ISSUER } from '../helpers/service.js';
 
 const SCREENSHOTS = new URL('../../test-results/screenshots/', import.meta.url).pathname;
 const JWKS_ROUTE = '/.well-known/jwks.json';
@@ -62,27 +59,16 @@ async function startSellerBackend(jwksUrl: string): Promise<SellerBackend> {
  * per call, and keeps answering while the service is down, until the token expires.
  */
 describe('the extension calls the seller backend with the entitlement token', () => {
-  let database: TestDatabase;
-  let standIn: StripeStandIn;
+  let stack: BillingStack;
   let svc: RunningService;
-  let port: number;
   let seller: SellerBackend;
   let browser: ExtensionBrowser;
   let popup: Page;
 
-  async function startBilling(): Promise<RunningService> {
-    const started = await startService(database, { port, config: browserBillingConfig(port, standIn.url) });
-    standIn.setWebhookTarget({ url: `${started.baseUrl}/webhooks/stripe`, secret: TEST_SECRET });
-    return started;
-  }
-
   beforeAll(async () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
-    standIn = new StripeStandIn();
-    await standIn.listen();
-    database = await createSqliteDatabase();
-    port = await freePort();
-    svc = await startBilling();
+    stack = await startBillingStack();
+    svc = await stack.startBilling();
     seller = await startSellerBackend(`${svc.baseUrl}${JWKS_ROUTE}`);
     browser = await launchWithExtension(svc.baseUrl, { sellerUrl: `${seller.url}/premium` });
     popup = await browser.openPopup();
@@ -91,8 +77,7 @@ describe('the extension calls the seller backend with the entitlement token', ()
     await browser?.close();
     await svc?.close();
     await seller?.close();
-    await standIn?.close();
-    await database?.drop();
+    await stack?.close();
   });
 
   /** The requests the (current) billing service answered on this route. */
@@ -173,7 +158,7 @@ describe('the extension calls the seller backend with the entitlement token', ()
   });
 
   it('the billing service is back: the client fetches a new token, and the backend answers premium with its cached keys', async () => {
-    svc = await startBilling();
+    svc = await stack.startBilling();
     seller.offsetMs = 0;
     expect(await askBackend()).toBe('✓ Your backend: premium (Basic)');
     expect(served('/v1/entitlements')).toBe(1);

@@ -2,11 +2,9 @@
 import { mkdirSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../tools/free-port.js';
-import { StripeStandIn } from '../../tools/stripe-stand-in/server.js';
-import { browserBillingConfig, type ExtensionBrowser, launchWithExtension, waitForPlan } from '../helpers/browser.js';
-import { createSqliteDatabase, type TestDatabase } from '../helpers/databases.js';
-import { type RunningService, startService, TEST_SECRET } from '../helpers/service.js';
+import type { StripeStandIn } from '../../tools/stripe-stand-in/server.js';
+import { type BillingStack, type ExtensionBrowser, launchWithExtension, startBillingStack, waitForPlan } from '../helpers/browser.js';
+import type { RunningService } from '../helpers/service.js';
 import { readUsage } from '../helpers/usage.js';
 
 const SCREENSHOTS = new URL('../../test-results/screenshots/', import.meta.url).pathname;
@@ -18,7 +16,7 @@ const LIMITS = { summarize: { free: { limit: 5, per: 'day' as const }, price_bas
  * paying raises the limit at once, and what was used stays counted.
  */
 describe('usage quotas in the example extension', () => {
-  let database: TestDatabase;
+  let stack: BillingStack;
   let standIn: StripeStandIn;
   let svc: RunningService;
   let browser: ExtensionBrowser;
@@ -26,12 +24,9 @@ describe('usage quotas in the example extension', () => {
 
   beforeAll(async () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
-    standIn = new StripeStandIn();
-    await standIn.listen();
-    database = await createSqliteDatabase();
-    const port = await freePort();
-    svc = await startService(database, { port, config: { ...browserBillingConfig(port, standIn.url), usageLimits: LIMITS } });
-    standIn.setWebhookTarget({ url: `${svc.baseUrl}/webhooks/stripe`, secret: TEST_SECRET });
+    stack = await startBillingStack({ usageLimits: LIMITS });
+    standIn = stack.standIn;
+    svc = await stack.startBilling();
     browser = await launchWithExtension(svc.baseUrl);
     popup = await browser.openPopup();
     await popup.setViewportSize({ width: 330, height: 420 });
@@ -39,8 +34,7 @@ describe('usage quotas in the example extension', () => {
   afterAll(async () => {
     await browser?.close();
     await svc?.close();
-    await standIn?.close();
-    await database?.drop();
+    await stack?.close();
   });
 
   const quotaShows = (text: string) =>

@@ -3,6 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium, type Page, type Worker } from 'playwright-core';
 import { buildExtension } from '../../extension/build.js';
+import type { ServiceConfig } from '../../src/server.js';
+import { freePort } from '../../tools/free-port.js';
+import { StripeStandIn } from '../../tools/stripe-stand-in/server.js';
+import { createSqliteDatabase } from './databases.js';
+import { type RunningService, startService, TEST_SECRET } from './service.js';
 import { TEST_STRIPE_KEY } from './stripe.js';
 
 /** Debian's Chromium with the example extension built for `serverUrl` (and a seller backend), as a user would load it. */
@@ -71,15 +76,46 @@ export async function waitForPlan(
   await popup.locator('#stale').waitFor({ state: extra.stale ? 'visible' : 'hidden', timeout: 15_000 });
 }
 
-/** The billing settings of a service on `port` that the browser tests pay through (the Stripe stand-in at `stripeApiUrl`, refetch mode). */
-export function browserBillingConfig(port: number, stripeApiUrl: string) {
+/**
+ * What the browser tests run against: the Stripe stand-in and the real service on a fresh SQLite
+ * database, paying through the stand-in (refetch mode). The port is chosen once, so that
+ * `startBilling()` after a stop starts the service again at the URL the extension was built for.
+ */
+export interface BillingStack {
+  standIn: StripeStandIn;
+  /** Starts the service (again), and points the stand-in's webhooks at it. */
+  startBilling(): Promise<RunningService>;
+  /** Stops the stand-in and drops the database (the service is the caller's to close). */
+  close(): Promise<void>;
+}
+
+export async function startBillingStack(config: Partial<ServiceConfig> = {}): Promise<BillingStack> {
+  const standIn = new StripeStandIn();
+  await standIn.listen();
+  const database = await createSqliteDatabase();
+  const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
   return {
-    stripeSecretKey: TEST_STRIPE_KEY,
-    stripeApiUrl,
-    syncMode: 'refetch' as const,
-    checkoutSuccessUrl: `${baseUrl}/billing/success?session_id={CHECKOUT_SESSION_ID}`,
-    checkoutCancelUrl: `${baseUrl}/billing/cancel`,
-    portalReturnUrl: `${baseUrl}/billing/done`,
+    standIn,
+    async startBilling() {
+      const svc = await startService(database, {
+        port,
+        config: {
+          stripeSecretKey: TEST_STRIPE_KEY,
+          stripeApiUrl: standIn.url,
+          syncMode: 'refetch',
+          checkoutSuccessUrl: `${baseUrl}/billing/success?session_id={CHECKOUT_SESSION_ID}`,
+          checkoutCancelUrl: `${baseUrl}/billing/cancel`,
+          portalReturnUrl: `${baseUrl}/billing/done`,
+          ...config,
+        },
+      });
+      standIn.setWebhookTarget({ url: `${svc.baseUrl}/webhooks/stripe`, secret: TEST_SECRET });
+      return svc;
+    },
+    async close() {
+      await standIn.close();
+      await database.drop();
+    },
   };
 }

@@ -1,26 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { playDemo, STRIPE_SECRET_KEY, WEBHOOK_SECRET } from '../../tools/demo.js';
 import { StripeStandIn } from '../../tools/stripe-stand-in/server.js';
-import { capture, capturingStream, registerSecret } from '../helpers/log-scan.js';
+import { runDemo } from '../helpers/demo.js';
 
 describe('npm run demo', () => {
   it('says FAIL at the checkout step, and exits 1, when checkout does not answer 200 with a Checkout URL', async () => {
-    registerSecret("the demo's webhook secret", WEBHOOK_SECRET);
-    registerSecret("the demo's Stripe key", STRIPE_SECRET_KEY);
     const standIn = new StripeStandIn();
     // Stripe failing every Checkout session it is asked for (beyond the client's own retries).
     standIn.injectFailure({ kind: 500, times: 100, path: '/v1/checkout/sessions' });
-    const lines: string[] = [];
-    const printed = capture('npm run demo', 'stdout');
-    const service = { stdout: capturingStream("the demo's service", 'stdout'), stderr: capturingStream("the demo's service", 'stderr') };
-    const exitCode = await playDemo(
-      standIn,
-      (line) => {
-        lines.push(line);
-        printed.text += `${line}\n`;
-      },
-      service,
-    );
+    const { lines, exitCode } = await runDemo(standIn);
     const checkout = lines.find((line) => line.includes('checkout: POST /v1/billing/checkout'));
     expect(checkout).toMatch(
       /^FAIL {2}checkout: POST \/v1\/billing\/checkout\n {6}error: POST \/v1\/billing\/checkout: expected 200, got 50\d/,
@@ -35,17 +22,7 @@ describe('npm run demo', () => {
         super.injectFailure({ ...failure, times: failure.path?.startsWith('/v1/subscriptions/') ? 1000 : failure.times });
       }
     }
-    const lines: string[] = [];
-    const printed = capture('npm run demo', 'stdout');
-    const service = { stdout: capturingStream("the demo's service", 'stdout'), stderr: capturingStream("the demo's service", 'stderr') };
-    const exitCode = await playDemo(
-      new LongOutage(),
-      (line) => {
-        lines.push(line);
-        printed.text += `${line}\n`;
-      },
-      service,
-    );
+    const { lines, exitCode } = await runDemo(new LongOutage());
     expect(lines.find((line) => line.includes("while Stripe's API fails for a moment"))).toMatch(
       /^FAIL .*\n {6}error: the retry of evt_\w+: not within 10 s/s,
     );
