@@ -125,7 +125,7 @@ export async function buildService(options: ServiceOptions): Promise<Service> {
   const quotas = new UsageQuotas(store, config.usageLimits ?? {}, options.now);
   const entitlementOptions = {
     authenticator,
-    signer: await EntitlementSigner.create(config.entitlementTokens),
+    signer: EntitlementSigner.create(config.entitlementTokens),
     db: store.db,
     pastDueGraceHours: config.pastDueGraceHours,
     priceFeatures: config.priceFeatures,

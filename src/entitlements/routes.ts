@@ -118,11 +118,8 @@ export function entitlementRoutes(app: FastifyInstance, options: EntitlementOpti
     const checked = await checkRequest(options, request);
     if (!checked) return unauthorized(reply);
     const { userId, decision, nowSeconds } = checked;
-    const [token, extras] = await Promise.all([
-      options.signer.sign(userId, decision, nowSeconds),
-      options.answerExtras?.(userId, decision),
-    ]);
-    return { userId, ...decision.entitlement, ...extras, token };
+    const extras = await options.answerExtras?.(userId, decision);
+    return { userId, ...decision.entitlement, ...extras, token: options.signer.sign(userId, decision, nowSeconds) };
   });
 
   app.get('/v1/premium/ping', { config: { rateLimit: 'auth' }, preHandler: premiumGuard(options) }, async () => ({ ok: true }));
