@@ -11,7 +11,7 @@ import { type AdminOptions, AlertMonitor, adminRoutes, createMetrics, type Metri
 import { SyncWorker, type SyncWorkerOptions } from './subscriptions/index.js';
 import { UsageQuotas, usageRoutes } from './usage/index.js';
 import { Authenticator, AuthUnavailableError, jwtVerifier, rateLimitHooks, userRoutes } from './users/index.js';
-import { expectedLivemode, webhookRoutes } from './webhooks/index.js';
+import { expectedLivemode, IntakeLoad, webhookRoutes } from './webhooks/index.js';
 
 export interface Service {
   app: FastifyInstance;
@@ -49,7 +49,7 @@ export type ServiceConfig = Pick<
   BillingConfig;
 
 /** Sizes and budgets of the worker's groups; unset, the worker's own defaults apply. */
-type WorkerTuning = Pick<Config, 'workerBatchSize' | 'workerEventsPerTransaction' | 'workerGroupBudgetMs'>;
+type WorkerTuning = Pick<Config, 'workerBatchSize' | 'workerEventsPerTransaction' | 'workerGroupBudgetMs' | 'workerYieldLimitMs'>;
 
 export interface ServiceOptions {
   config: ServiceConfig;
@@ -70,9 +70,10 @@ export function createWorker(
     Partial<WorkerTuning>,
   store: Store,
   logger: SyncWorkerOptions['logger'],
-  extra: ServiceOptions['worker'] & { now?: () => number; metrics?: Metrics; stripe?: Stripe } = {},
+  extra: ServiceOptions['worker'] & { now?: () => number; metrics?: Metrics; stripe?: Stripe; intake?: IntakeLoad } = {},
 ): SyncWorker {
-  const { metrics, stripe, ...seams } = extra;
+  const { metrics, stripe, intake, ...seams } = extra;
+  const yieldLimitMs = config.workerYieldLimitMs ?? 0;
   return new SyncWorker({
     store,
     logger,
@@ -92,6 +93,17 @@ export function createWorker(
     eventsPerTransaction: config.workerEventsPerTransaction,
     groupBudgetMs: config.workerGroupBudgetMs,
     readSubscription: config.syncMode === 'refetch' && stripe ? subscriptionReader(stripe) : undefined,
+    intakePriority:
+      intake && yieldLimitMs > 0
+        ? {
+            busy: () => intake.busy(),
+            limitMs: yieldLimitMs,
+            onYield: (ms, ended) => {
+              metrics?.workerYields.inc({ ended });
+              metrics?.workerYieldSeconds.inc(ms / 1000);
+            },
+          }
+        : undefined,
     ...seams,
   });
 }
@@ -117,10 +129,12 @@ export async function buildService(options: ServiceOptions): Promise<Service> {
     connectionTimeout: 60_000,
   });
   const stripe = createStripeClient(config);
+  // Intake in this process: the worker yields to its bursts.
+  const intake = config.processRole === 'all' ? new IntakeLoad() : undefined;
   const worker =
     config.processRole === 'intake'
       ? undefined
-      : createWorker(config, store, app.log, { ...options.worker, now: options.now, metrics, stripe });
+      : createWorker(config, store, app.log, { ...options.worker, now: options.now, metrics, stripe, intake });
   const authenticator = new Authenticator(store.db, config.jwt ? jwtVerifier(config.jwt) : undefined);
   const quotas = new UsageQuotas(store, config.usageLimits ?? {}, options.now);
   const entitlementOptions = {
@@ -147,6 +161,7 @@ export async function buildService(options: ServiceOptions): Promise<Service> {
         secrets: config.webhookSecrets,
         expectedLivemode: expectedLivemode(config.stripeSecretKey),
         onStored: () => worker?.kick(),
+        load: intake ?? new IntakeLoad(),
       });
     });
     userRoutes(app, store.db);

@@ -96,6 +96,10 @@ export const envSchema = z.object({
   WORKER_EVENTS_PER_TRANSACTION: wholeNumberFrom(1, 1000),
   // A group's statements hold SQLite's connection and the event loop: intake waits this long at most.
   WORKER_GROUP_BUDGET_MS: wholeNumberFrom(0, 1000, 'a whole number of milliseconds'),
+  WORKER_YIELD_LIMIT: optionalText.refine(
+    (v) => v === undefined || v === '0' || (parseDuration(v) ?? 0) > 0,
+    'must be one duration like "5s", or 0 for a worker that never yields to intake',
+  ),
   ALERT_WEBHOOK_URL: optionalText.refine(
     (v) => v === undefined || /^https?:\/\/[^/]+/.test(v),
     'must be an http(s) URL (a Slack-compatible incoming webhook)',

@@ -107,6 +107,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workerBatchSize: optionalNumber(e.WORKER_BATCH_SIZE),
     workerEventsPerTransaction: optionalNumber(e.WORKER_EVENTS_PER_TRANSACTION),
     workerGroupBudgetMs: optionalNumber(e.WORKER_GROUP_BUDGET_MS),
+    workerYieldLimitMs: e.WORKER_YIELD_LIMIT === undefined ? 5000 : e.WORKER_YIELD_LIMIT === '0' ? 0 : parseDuration(e.WORKER_YIELD_LIMIT)!,
     email: e.SMTP_URL ? { smtpUrl: e.SMTP_URL, from: e.EMAIL_FROM! } : undefined,
     jwt: e.AUTH_JWKS_URL ? { jwksUrl: e.AUTH_JWKS_URL, issuer: e.AUTH_ISSUER!, audience: e.AUTH_AUDIENCE! } : undefined,
     entitlementTokens: {

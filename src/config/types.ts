@@ -50,6 +50,8 @@ export interface Config {
   workerEventsPerTransaction: number | undefined;
   /** SQLite: how long a worker group may take further events (ms); undefined: the worker's default. */
   workerGroupBudgetMs: number | undefined;
+  /** With intake in the same process: how old the backlog may get while the worker yields to a burst (ms); 0: never yields. */
+  workerYieldLimitMs: number;
   /** The seller's own sign-in, whose JWTs are accepted as bearer tokens; off unless all three AUTH_ variables are set. */
   jwt: JwtSettings | undefined;
   /** Restore by emailed code; undefined without SMTP_URL (the routes then answer 503 email_not_configured). */

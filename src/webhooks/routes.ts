@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import Stripe from 'stripe';
 import type { Store } from '../db/index.js';
 import type { Metrics } from '../ops/index.js';
@@ -22,7 +22,21 @@ export interface WebhookOptions {
   expectedLivemode: boolean | undefined;
   /** Called after an event is durably stored, to start processing it. */
   onStored: () => void;
+  /** Counts the deliveries in flight, for the worker to yield to (server.ts). */
+  load: IntakeLoad;
 }
+
+/** Deliveries being received now (verified, stored, answered). */
+export class IntakeLoad {
+  inFlight = 0;
+
+  /** A burst: more than one delivery at a time. A lone delivery, however often, leaves the worker its share. */
+  busy(): boolean {
+    return this.inFlight >= BUSY_IN_FLIGHT;
+  }
+}
+
+const BUSY_IN_FLIGHT = 2;
 
 /**
  * `POST /webhooks/stripe`: verify the signature over the raw bytes, store the event (deduplicated
@@ -43,6 +57,15 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookOption
   });
 
   app.post('/webhooks/stripe', { bodyLimit: WEBHOOK_BODY_LIMIT }, async (request, reply) => {
+    options.load.inFlight++;
+    try {
+      return await receive(request, reply);
+    } finally {
+      options.load.inFlight--;
+    }
+  });
+
+  async function receive(request: FastifyRequest, reply: FastifyReply) {
     const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const header = request.headers['stripe-signature'];
     // Node joins a repeated header into one value; a genuine delivery never repeats it.
@@ -116,5 +139,5 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookOption
     request.logLine = { msg: 'webhook received', facts: { eventId: row.id, type: row.type, outcome: stored ? 'stored' : 'duplicate' } };
     if (stored && isHandledEventType(row.type)) options.onStored();
     return stored ? { received: true } : { received: true, duplicate: true };
-  });
+  }
 }

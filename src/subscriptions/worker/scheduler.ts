@@ -39,6 +39,15 @@ export function withinBudget(started: number, elapsedMs: number, budgetMs: numbe
   return started % BUDGET_STEP !== 0 || elapsedMs < budgetMs;
 }
 
+/**
+ * Whether the worker waits for intake before its next claim or group: while intake is busy (a burst
+ * of deliveries in flight) and the oldest event not yet applied is younger than the limit. Past the
+ * limit it takes its share again, so a burst delays applying by about the limit at most.
+ */
+export function shouldYieldToIntake(intakeBusy: boolean, backlogAgeMs: number, limitMs: number): boolean {
+  return intakeBusy && backlogAgeMs < limitMs;
+}
+
 /** Runs one group; returns the events it did not start (still claimed, prepared). */
 export type RunGroup = (group: Claimed[], startAnother: ((started: number) => boolean) | undefined) => Promise<Claimed[]>;
 
@@ -61,6 +70,8 @@ export class Drain {
     private readonly schedule: Schedule,
     private readonly runGroup: RunGroup,
     private readonly stopping: () => boolean,
+    /** Awaited before every claim and group: the worker's yielding to intake (SyncWorker). */
+    private readonly pace: () => Promise<void>,
   ) {
     this.size = schedule.perTransaction;
   }
@@ -81,6 +92,7 @@ export class Drain {
 
   private async lane(): Promise<void> {
     for (;;) {
+      await this.pace();
       if (this.stopping() || this.claimError !== undefined) return;
       if (shouldClaimAhead(this.waiting.length, this.nothingDue, this.schedule)) void this.claimMore();
       if (this.waiting.length === 0) {

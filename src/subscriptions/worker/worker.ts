@@ -1,11 +1,27 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyBaseLogger } from 'fastify';
 import { NamedLock, type Store, type StoredEvent } from '../../db/index.js';
 import { EventQueue } from '../queue.js';
 import { acquireWorkerLock } from './lock.js';
 import { EventProcessor, type ProcessOptions } from './process.js';
-import { Drain, type Schedule } from './scheduler.js';
+import { Drain, type Schedule, shouldYieldToIntake } from './scheduler.js';
+
+/** What the worker yields to (see shouldYieldToIntake). */
+export interface IntakePriority {
+  /** Whether intake is in a burst now. */
+  busy: () => boolean;
+  /** How old the oldest unapplied event may get before the worker takes its share again (ms). */
+  limitMs: number;
+  /** Told of every wait: how long it lasted and why it ended. */
+  onYield?: (ms: number, ended: 'intake_idle' | 'limit') => void;
+}
+
+/** How often a yielding worker looks at intake again. */
+const YIELD_POLL_MS = 20;
+/** Waits at least this long are logged (shorter ones only counted: a busy service has many). */
+const LOGGED_YIELD_MS = 1000;
 
 export interface SyncWorkerOptions extends Omit<ProcessOptions, 'owner' | 'now'> {
   store: Store;
@@ -48,6 +64,8 @@ export interface SyncWorkerOptions extends Omit<ProcessOptions, 'owner' | 'now'>
    * throws InvalidEventError.
    */
   readSubscription?: ProcessOptions['readSubscription'];
+  /** The default deployment (intake in the same process): intake comes first while a burst lasts. */
+  intakePriority?: IntakePriority;
 }
 
 function scheduleOf(options: SyncWorkerOptions): Schedule {
@@ -79,6 +97,12 @@ export class SyncWorker {
   private again = false;
   private stopping = false;
   private timers: NodeJS.Timeout[] = [];
+  /**
+   * When the oldest event not yet applied may have arrived, at the latest: the first kick since the
+   * worker last found nothing due. An upper bound of the backlog's age, and 0 (very old) at start,
+   * when the age of what is stored is unknown.
+   */
+  private backlogSince: number | undefined = 0;
 
   constructor(private readonly options: SyncWorkerOptions) {
     this.now = options.now ?? Date.now;
@@ -117,6 +141,7 @@ export class SyncWorker {
   /** Asks for a drain soon; cheap to call after every stored event. */
   kick(): void {
     if (this.stopping) return;
+    this.backlogSince ??= this.now();
     if (this.running) {
       this.again = true;
       return;
@@ -154,6 +179,8 @@ export class SyncWorker {
         // A claim finds nothing while later events of the subscriptions in hand wait for them: a pass
         // that claimed anything is followed by another.
         while (!this.stopping && (await this.drainOnce()) > 0);
+        // Nothing due, and nothing stored since that pass began: no backlog.
+        if (!this.again) this.backlogSince = undefined;
       } catch (error) {
         // The database is unreachable: the poll timer tries again.
         this.options.logger.error({ err: error }, 'sync worker could not read the event queue');
@@ -170,8 +197,24 @@ export class SyncWorker {
       scheduleOf(this.options),
       (group, startAnother) => this.processor.process(group, startAnother),
       () => this.stopping,
+      () => this.yieldToIntake(),
     );
     return drain.run();
+  }
+
+  /** Waits while intake is in a burst, until it is not or the backlog reaches the limit (see shouldYieldToIntake). */
+  private async yieldToIntake(): Promise<void> {
+    const priority = this.options.intakePriority;
+    if (!priority) return;
+    const backlogAge = () => this.now() - (this.backlogSince ?? this.now());
+    if (!shouldYieldToIntake(priority.busy(), backlogAge(), priority.limitMs)) return;
+    const started = this.now();
+    while (!this.stopping && shouldYieldToIntake(priority.busy(), backlogAge(), priority.limitMs)) await sleep(YIELD_POLL_MS);
+    const ms = this.now() - started;
+    const ended = priority.busy() ? 'limit' : 'intake_idle';
+    priority.onYield?.(ms, ended);
+    if (ms >= LOGGED_YIELD_MS || ended === 'limit')
+      this.options.logger.info({ yieldedMs: ms, ended, backlogAgeMs: backlogAge() }, 'sync worker yielded to a burst of webhook deliveries');
   }
 
   private async prune(): Promise<void> {

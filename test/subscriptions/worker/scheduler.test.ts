@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BUDGET_STEP, groupSize, shouldClaimAhead, withinBudget } from '../../../src/subscriptions/worker/scheduler.js';
+import { BUDGET_STEP, groupSize, shouldClaimAhead, shouldYieldToIntake, withinBudget } from '../../../src/subscriptions/worker/scheduler.js';
 
 describe('the scheduler: how a drain deals claimed events to its lanes', () => {
   it.each<[string, number, { lanes: number; perTransaction: number }, number]>([
@@ -30,5 +30,15 @@ describe('the scheduler: how a drain deals claimed events to its lanes', () => {
     ['a zero budget still starts the events before that multiple', 1, 0, 0, true],
   ])('withinBudget: %s', (_name, started, elapsedMs, budgetMs, expected) => {
     expect(withinBudget(started, elapsedMs, budgetMs)).toBe(expected);
+  });
+
+  it.each<[string, boolean, number, number, boolean]>([
+    ['waits while a burst is in flight and the backlog is young', true, 1000, 5000, true],
+    ['takes its share once the backlog reaches the limit', true, 5000, 5000, false],
+    ['takes its share past the limit', true, 60_000, 5000, false],
+    ['works whenever intake is not in a burst', false, 0, 5000, false],
+    ['an unknown backlog (at start) counts as old', true, Date.now(), 5000, false],
+  ])('shouldYieldToIntake: %s', (_name, busy, backlogAgeMs, limitMs, expected) => {
+    expect(shouldYieldToIntake(busy, backlogAgeMs, limitMs)).toBe(expected);
   });
 });

@@ -51,6 +51,46 @@ describe.each(BACKENDS)('sync worker on $name', (backend) => {
     expect((await events([event.id]))[0]).toMatchObject({ status: 'applied', attempts: 1, locked_by: null });
   });
 
+  it('yields to a burst of deliveries while the backlog is young; works once intake is idle, or once the backlog reaches the limit', async () => {
+    const newEvent = () => subscriptionEvent('created', { id: newId('sub'), customer: newId('cus'), status: 'active' }, nowSeconds());
+    const statusOf = async (id: string) => (await events([id]))[0]?.status;
+    let busy = true;
+    const yields: { ms: number; ended: string }[] = [];
+    const w = worker(context.svc.store, {
+      intakePriority: { busy: () => busy, limitMs: 600, onYield: (ms, ended) => yields.push({ ms, ended }) },
+    });
+    // At start the age of what is stored is unknown, so it counts as old: no waiting.
+    const stored = newEvent();
+    await deliverAll(context.svc.baseUrl, [stored]);
+    await w.start();
+    await w.drain();
+    expect(await statusOf(stored.id)).toBe('applied');
+    expect(yields).toEqual([]);
+
+    const duringBurst = newEvent();
+    await deliverAll(context.svc.baseUrl, [duringBurst]);
+    w.kick();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await statusOf(duringBurst.id)).toBe('pending');
+    busy = false;
+    await w.drain();
+    expect(await statusOf(duringBurst.id)).toBe('applied');
+    // (Each of PostgreSQL's lanes waits on its own.)
+    expect(yields.length).toBeGreaterThan(0);
+    expect(yields.every((y) => y.ended === 'intake_idle' && y.ms >= 150)).toBe(true);
+
+    yields.length = 0;
+    busy = true;
+    const endlessBurst = newEvent();
+    await deliverAll(context.svc.baseUrl, [endlessBurst]);
+    const kickedAt = Date.now();
+    await w.drain();
+    expect(await statusOf(endlessBurst.id)).toBe('applied');
+    expect(Date.now() - kickedAt).toBeGreaterThanOrEqual(550);
+    expect(yields.length).toBeGreaterThan(0);
+    expect(yields.every((y) => y.ended === 'limit' && y.ms >= 550)).toBe(true);
+  });
+
   it('events of one subscription are applied in created order, whatever their arrival order', async () => {
     const t = nowSeconds() - 100;
     const spec = { id: newId('sub'), customer: newId('cus') };
