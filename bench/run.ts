@@ -117,7 +117,12 @@ async function main(): Promise<void> {
   if (figures.intake) {
     writeFileSync(
       join(reportDir, 'performance', 'intake.svg'),
-      renderChart([figures.intake.floor, figures.intake.docsStyle, ...Object.values(figures.intake.service)]),
+      renderChart([
+        figures.intake.floor,
+        figures.intake.docsStyle,
+        ...Object.values(figures.intake.service),
+        ...Object.values(figures.intake.intakeRole),
+      ]),
     );
     chart = 'performance/intake.svg';
   }

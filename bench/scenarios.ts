@@ -1,4 +1,5 @@
 import { openStore } from '../src/db/index.js';
+import { msUntilApplied, unfinishedEvents } from './backlog.js';
 import { type Backend, benchToken, seedBacklog, seedUsers, userSpread } from './dataset.js';
 import { buildEvents, signAll, userIdOf } from './events.js';
 import { type LoadRequest, type LoadResult, runLoad } from './load.js';
@@ -37,12 +38,20 @@ export interface RunFigures {
   p99: number;
   cpuMsPerRequest: number;
   failed: number;
+  /** The default deployment: how long after the run ended its last event was applied (ms). */
+  appliedAfterMs?: number;
 }
 
 /** Medians over repetitions at one concurrency. */
 export interface LevelFigures extends RunFigures {
   concurrency: number;
   reps: RunFigures[];
+}
+
+/** The longest wait for the burst's events to be applied, over the repetitions that measured it. */
+function slowestApplied(reps: RunFigures[]): number | undefined {
+  const waits = reps.flatMap((r) => (r.appliedAfterMs === undefined ? [] : [r.appliedAfterMs]));
+  return waits.length > 0 ? Math.max(...waits) : undefined;
 }
 
 export interface SeriesFigures {
@@ -62,7 +71,7 @@ export function summarise(result: LoadResult, cpuSeconds: number): RunFigures {
 }
 
 export function medianOf(concurrency: number, reps: RunFigures[]): LevelFigures {
-  const pick = (key: keyof RunFigures) => median(reps.map((r) => r[key]));
+  const pick = (key: Exclude<keyof RunFigures, 'appliedAfterMs'>) => median(reps.map((r) => r[key]));
   return {
     concurrency,
     rate: pick('rate'),
@@ -70,6 +79,7 @@ export function medianOf(concurrency: number, reps: RunFigures[]): LevelFigures 
     p99: pick('p99'),
     cpuMsPerRequest: pick('cpuMsPerRequest'),
     failed: reps.reduce((n, r) => n + r.failed, 0),
+    appliedAfterMs: slowestApplied(reps),
     reps,
   };
 }
@@ -79,6 +89,8 @@ export interface Contender {
   name: string;
   start: () => Promise<ServerProcess>;
   requestsFor: (run: string, count: number) => (i: number) => LoadRequest;
+  /** After each measured run, before the next server's turn: how long until the server applied what it received (ms). */
+  appliedAfter?: () => Promise<number>;
 }
 
 /**
@@ -106,13 +118,17 @@ export async function measureInTurns(contenders: Contender[], options: BenchOpti
               count: options.events,
               maxMs: options.runSeconds * 1000,
             });
-            reps[i]!.push(summarise(result, t.server.usage().cpuSeconds - before));
+            const figures = summarise(result, t.server.usage().cpuSeconds - before);
+            // Also keeps the server's catching up out of the next server's turn.
+            if (t.appliedAfter) figures.appliedAfterMs = await t.appliedAfter();
+            reps[i]!.push(figures);
           }
         }
         for (const [i, t] of turns.entries()) {
           const level = medianOf(concurrency, reps[i]!);
+          const applied = level.appliedAfterMs === undefined ? '' : `, all applied ${(level.appliedAfterMs / 1000).toFixed(2)} s after`;
           options.log(
-            `  ${t.name} c=${concurrency}: ${level.rate.toFixed(0)}/s p50 ${level.p50.toFixed(1)} ms p99 ${level.p99.toFixed(1)} ms cpu ${level.cpuMsPerRequest.toFixed(3)} ms/req failed ${level.failed}`,
+            `  ${t.name} c=${concurrency}: ${level.rate.toFixed(0)}/s p50 ${level.p50.toFixed(1)} ms p99 ${level.p99.toFixed(1)} ms cpu ${level.cpuMsPerRequest.toFixed(3)} ms/req failed ${level.failed}${applied}`,
           );
           t.levels.push(level);
         }
@@ -166,36 +182,58 @@ export function withServer<T>(start: () => Promise<ServerProcess>, body: (server
 }
 
 export interface IntakeFigures {
+  /** The default deployment (`npm start`: PROCESS_ROLE=all, intake and worker in one process), per database. */
   service: Record<string, SeriesFigures>;
+  /** A PROCESS_ROLE=intake process, no worker anywhere: intake alone, per database. */
+  intakeRole: Record<string, SeriesFigures>;
   /** node:http verifying and storing through the service's own group commit, per database (bench/baselines/store-only.ts). */
   storeOnly: Record<string, SeriesFigures>;
   floor: SeriesFigures;
   docsStyle: SeriesFigures;
 }
 
-/** The baselines and the service (with store-only beside it) on every backend, in turns. Each server has its own database. */
+/** A burst's events are applied within this after it ends (the target); the bench waits 6× as long before calling it never. */
+export const APPLIED_AFTER_BURST_MS = 10_000;
+
+/**
+ * The baselines and the service on every backend, in turns: the default deployment (after each of
+ * its runs, the bench waits for the burst to be applied and times it), intake alone on a
+ * PROCESS_ROLE=intake process, and store-only. Each server has its own database.
+ */
 export async function benchIntake(options: BenchOptions): Promise<IntakeFigures> {
   const requestsFor = webhookRequests('/webhooks/stripe');
   const { backends } = options;
-  return withDatabases(['postgres', ...backends, ...backends], async ([docsStyleDb, ...dbs]) => {
-    const contenders: Contender[] = [
-      { name: 'floor', start: () => startBaseline('floor'), requestsFor },
-      { name: 'docs-style', start: () => startBaseline('docs-style', docsStyleDb!.url), requestsFor },
-      ...backends.map((backend, i) => ({ name: `service-${backend}`, start: () => startService(dbs[i]!.url, 'intake'), requestsFor })),
-      ...backends.map((backend, i) => ({
-        name: `store-only-${backend}`,
-        start: () => startBaseline('store-only', dbs[backends.length + i]!.url),
-        requestsFor,
-      })),
-    ];
-    options.log(`intake, in turns: ${contenders.map((c) => c.name).join(', ')}`);
-    const [floor, docsStyle, ...perBackend] = await measureInTurns(contenders, options);
-    return {
-      floor: floor!,
-      docsStyle: docsStyle!,
-      service: Object.fromEntries(backends.map((backend, i) => [backend, perBackend[i]!])),
-      storeOnly: Object.fromEntries(backends.map((backend, i) => [backend, perBackend[backends.length + i]!])),
-    };
+  const n = backends.length;
+  return withDatabases(['postgres', ...backends, ...backends, ...backends], async ([docsStyleDb, ...dbs]) => {
+    const readers = await Promise.all(backends.map((_, i) => openStore(dbs[i]!.url, { migrate: false })));
+    try {
+      const contenders: Contender[] = [
+        { name: 'floor', start: () => startBaseline('floor'), requestsFor },
+        { name: 'docs-style', start: () => startBaseline('docs-style', docsStyleDb!.url), requestsFor },
+        ...backends.map((backend, i) => ({
+          name: `default-${backend}`,
+          start: () => startService(dbs[i]!.url, 'all'),
+          requestsFor,
+          appliedAfter: () => msUntilApplied(readers[i]!, 6 * APPLIED_AFTER_BURST_MS),
+        })),
+        ...backends.map((backend, i) => ({
+          name: `intake-role-${backend}`,
+          start: () => startService(dbs[n + i]!.url, 'intake'),
+          requestsFor,
+        })),
+        ...backends.map((backend, i) => ({
+          name: `store-only-${backend}`,
+          start: () => startBaseline('store-only', dbs[2 * n + i]!.url),
+          requestsFor,
+        })),
+      ];
+      options.log(`intake, in turns: ${contenders.map((c) => c.name).join(', ')}`);
+      const [floor, docsStyle, ...perBackend] = await measureInTurns(contenders, options);
+      const part = (k: number) => Object.fromEntries(backends.map((backend, i) => [backend, perBackend[k * n + i]!]));
+      return { floor: floor!, docsStyle: docsStyle!, service: part(0), intakeRole: part(1), storeOnly: part(2) };
+    } finally {
+      await Promise.all(readers.map((reader) => reader.close()));
+    }
   });
 }
 
@@ -232,17 +270,7 @@ export async function benchProcessing(backend: Backend, options: BenchOptions): 
       await seedBacklog(db.url, buildEvents(plan).slice(0, options.backlog), users);
       const store = await openStore(db.url, { migrate: false });
       try {
-        const unfinished = async (receivedBefore = Number.MAX_SAFE_INTEGER) =>
-          Number(
-            (
-              await store.db
-                .selectFrom('webhook_events')
-                .select((eb) => eb.fn.countAll().as('n'))
-                .where('status', 'in', ['pending', 'processing', 'failed'])
-                .where('received_at', '<', receivedBefore)
-                .executeTakeFirstOrThrow()
-            ).n,
-          );
+        const unfinished = (receivedBefore?: number) => unfinishedEvents(store, receivedBefore);
         // The backlog is drained when every event stored before the drain is finished: intake keeps
         // a few events in flight at any moment, so waiting for none at all could last the whole run.
         const backlogStoredBefore = Date.now();
@@ -299,8 +327,11 @@ export async function benchProcessing(backend: Backend, options: BenchOptions): 
 }
 
 export interface EntitlementFigures {
+  /** The default deployment (`npm start`: PROCESS_ROLE=all) at `smallUsers` and at `users` users. */
   small: SeriesFigures;
   large: SeriesFigures;
+  /** A PROCESS_ROLE=intake process (no worker in it) at `users` users. */
+  largeIntakeRole: SeriesFigures;
   floor: SeriesFigures;
   /** node:http running only the service's entitlement query, at `users` users (bench/baselines/lookup-only.ts). */
   lookupOnly: SeriesFigures;
@@ -315,7 +346,7 @@ export function entitlementRequests(users: number) {
   };
 }
 
-/** The constant-JSON floor, the service at both sizes, and the lookup alone at the large size, in turns. */
+/** The constant-JSON floor, the default deployment at both sizes, intake's role and the lookup alone at the large size, in turns. */
 export async function benchEntitlements(backend: Backend, options: BenchOptions): Promise<EntitlementFigures> {
   return withDatabases([backend, backend], async ([smallDb, largeDb]) => {
     for (const [db, users] of [
@@ -328,18 +359,23 @@ export async function benchEntitlements(backend: Backend, options: BenchOptions)
       options.log(`entitlements ${backend}: seeded ${users} users in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     }
     options.log(
-      `entitlements ${backend}, in turns: constant-JSON floor, the service at ${options.smallUsers} and ${options.users} users, the lookup alone`,
+      `entitlements ${backend}, in turns: constant-JSON floor, the default deployment at ${options.smallUsers} and ${options.users} users, intake's role and the lookup alone at ${options.users}`,
     );
-    const [floor, small, large, lookupOnly] = await measureInTurns(
+    const [floor, small, large, largeIntakeRole, lookupOnly] = await measureInTurns(
       [
         { name: 'constant-json', start: () => startBaseline('constant-json'), requestsFor: entitlementRequests(1) },
         {
-          name: `entitlements-${backend}-${options.smallUsers}`,
-          start: () => startService(smallDb!.url, 'intake'),
+          name: `default-${backend}-${options.smallUsers}`,
+          start: () => startService(smallDb!.url, 'all'),
           requestsFor: entitlementRequests(options.smallUsers),
         },
         {
-          name: `entitlements-${backend}-${options.users}`,
+          name: `default-${backend}-${options.users}`,
+          start: () => startService(largeDb!.url, 'all'),
+          requestsFor: entitlementRequests(options.users),
+        },
+        {
+          name: `intake-role-${backend}-${options.users}`,
           start: () => startService(largeDb!.url, 'intake'),
           requestsFor: entitlementRequests(options.users),
         },
@@ -351,7 +387,15 @@ export async function benchEntitlements(backend: Backend, options: BenchOptions)
       ],
       options,
     );
-    return { small: small!, large: large!, floor: floor!, lookupOnly: lookupOnly!, smallUsers: options.smallUsers, users: options.users };
+    return {
+      small: small!,
+      large: large!,
+      largeIntakeRole: largeIntakeRole!,
+      floor: floor!,
+      lookupOnly: lookupOnly!,
+      smallUsers: options.smallUsers,
+      users: options.users,
+    };
   });
 }
 
