@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
- * `npx tsx bench/pieces.ts DIR [--match TEXT]`: where a service's CPU went, piece by piece, from the
+ * `npm run bench:pieces -- DIR [--match TEXT]`: where a service's CPU went, piece by piece, from the
  * V8 CPU profiles `npm run bench -- --cpu-prof DIR` wrote. Each sample counts for the innermost
  * frame on its stack that belongs to a known piece (the lookup, signing, the log line, metrics,
  * the hooks, Fastify, node:http…), so a piece's share includes what it called in libraries and
@@ -31,7 +31,7 @@ const PIECES: [piece: string, matches: (url: string, fn: string) => boolean][] =
   ['CORS', (url) => url.includes('/src/http/cors.')],
   ['reading the token, its hash', (url) => url.includes('/src/users/')],
   [
-    'the lookup (query, batching, driver)',
+    'the database (queries, batching, the driver; for intake the store)',
     (url) => /\/src\/(db|entitlements)\//.test(url) || /\/(better-sqlite3|kysely|pg|pg-protocol|pg-pool)\//.test(url),
   ],
   ['webhook intake (verify, store)', (url) => /\/src\/webhooks\/|\/stripe\//.test(url)],
@@ -40,7 +40,8 @@ const PIECES: [piece: string, matches: (url: string, fn: string) => boolean][] =
     'Fastify (routing, hooks, reply, serialising)',
     (url) => /\/(fastify|find-my-way|@fastify|avvio|fast-json-stringify|light-my-request)\//.test(url),
   ],
-  ['node:http and sockets', (url) => url.startsWith('node:')],
+  // Crypto counts for its caller (signing, hashing the token, verifying a webhook).
+  ['node:http and sockets', (url) => url.startsWith('node:') && !url.includes('crypto')],
   ['garbage collection', (_url, fn) => fn === '(garbage collector)'],
 ];
 const OTHER = 'other (V8, unattributed natives)';
@@ -71,7 +72,7 @@ export function piecesOf(nodes: ProfileNode[], samples: number[]): Map<string, n
 
 function main(): void {
   const [dir, ...rest] = process.argv.slice(2);
-  if (!dir) throw new Error('usage: npx tsx bench/pieces.ts DIR [--match TEXT]  (DIR from npm run bench -- --cpu-prof DIR)');
+  if (!dir) throw new Error('usage: npm run bench:pieces -- DIR [--match TEXT]  (DIR from npm run bench -- --cpu-prof DIR)');
   const match = rest[0] === '--match' ? rest[1] : undefined;
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.cpuprofile') && (!match || f.includes(match)))) {
     const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { nodes: ProfileNode[]; samples: number[] };
@@ -83,4 +84,4 @@ function main(): void {
   }
 }
 
-main();
+if (process.argv[1]?.endsWith('pieces.ts')) main();

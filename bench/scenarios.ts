@@ -1,7 +1,7 @@
 import { openStore } from '../src/db/index.js';
-import { msUntilApplied, unfinishedEvents } from './backlog.js';
-import { type Backend, benchToken, seedBacklog, seedUsers, userSpread } from './dataset.js';
-import { buildEvents, signAll, userIdOf } from './events.js';
+import { msUntilApplied } from './backlog.js';
+import { type Backend, benchToken, seedUsers, userSpread } from './dataset.js';
+import { buildEvents, signAll } from './events.js';
 import { type LoadRequest, type LoadResult, runLoad } from './load.js';
 import type { ServerProcess } from './processes.js';
 import { median, percentile } from './stats.js';
@@ -140,7 +140,7 @@ export async function measureInTurns(contenders: Contender[], options: BenchOpti
 
 let runCounter = 0;
 /** A prefix no other run of this process or of earlier processes uses, so every event is new. */
-function uniquePrefix(run: string): string {
+export function uniquePrefix(run: string): string {
   return `${Date.now().toString(36)}${(runCounter++).toString(36)}${run.replace(/[^a-z0-9]/gi, '').slice(-6)}`;
 }
 
@@ -235,95 +235,6 @@ export async function benchIntake(options: BenchOptions): Promise<IntakeFigures>
       await Promise.all(readers.map((reader) => reader.close()));
     }
   });
-}
-
-export interface ProcessingFigures {
-  backlog: number;
-  /** Median drain rate over repetitions, events/s. */
-  rate: number;
-  rates: number[];
-  intakeP99: number;
-  intakeP99s: number[];
-  intakeFailed: number;
-  drained: boolean;
-  peakRssMb: number;
-}
-
-/** Drains a stored backlog with the default deployment (intake and worker in one process) while intake keeps receiving. */
-export async function benchProcessing(backend: Backend, options: BenchOptions): Promise<ProcessingFigures> {
-  const rates: number[] = [];
-  const intakeP99s: number[] = [];
-  let intakeFailed = 0;
-  let drained = true;
-  let peakRssMb = 0;
-  for (let rep = 0; rep < options.reps; rep++) {
-    await withDatabase(backend, async (db) => {
-      const subscriptions = Math.max(1, Math.floor(options.backlog / 5));
-      const plan = {
-        prefix: uniquePrefix('backlog'),
-        subscriptions,
-        eventsPerSubscription: Math.ceil(options.backlog / subscriptions),
-        firstCreated: Math.floor(Date.now() / 1000) - 3600,
-        linkedUsers: options.linkedUsers,
-      };
-      const users = options.linkedUsers ? Array.from({ length: subscriptions }, (_, s) => userIdOf(plan, s)) : [];
-      await seedBacklog(db.url, buildEvents(plan).slice(0, options.backlog), users);
-      const store = await openStore(db.url, { migrate: false });
-      try {
-        const unfinished = (receivedBefore?: number) => unfinishedEvents(store, receivedBefore);
-        // The backlog is drained when every event stored before the drain is finished: intake keeps
-        // a few events in flight at any moment, so waiting for none at all could last the whole run.
-        const backlogStoredBefore = Date.now();
-        await withServer(
-          () => startService(db.url, 'all'),
-          async (server) => {
-            let done = false;
-            const started = performance.now();
-            const background = runLoad(
-              server.origin,
-              webhookRequests('/webhooks/stripe')(`drain-${rep}`, options.drainIntakeRate * options.drainSeconds),
-              {
-                concurrency: 16,
-                count: options.drainIntakeRate * options.drainSeconds,
-                maxMs: options.drainSeconds * 1000,
-                ratePerSecond: options.drainIntakeRate,
-                shouldStop: () => done,
-              },
-            );
-            let left = await unfinished(backlogStoredBefore);
-            while (left > 0 && performance.now() - started < options.drainSeconds * 1000) {
-              await new Promise((resolve) => setTimeout(resolve, 250));
-              left = await unfinished(backlogStoredBefore);
-            }
-            const elapsed = (performance.now() - started) / 1000;
-            const unprocessed = await unfinished();
-            done = true;
-            const intake = await background;
-            if (left > 0) drained = false;
-            rates.push((options.backlog + intake.ok - unprocessed) / elapsed);
-            intakeP99s.push(percentile(intake.latenciesMs, 99));
-            intakeFailed += intake.failed;
-            peakRssMb = Math.max(peakRssMb, server.usage().peakRssMb);
-            options.log(
-              `  processing ${backend} rep ${rep}: ${rates.at(-1)!.toFixed(0)} events/s over ${elapsed.toFixed(1)} s, intake p99 ${intakeP99s.at(-1)!.toFixed(1)} ms (${intake.ok} received), backlog left ${left}`,
-            );
-          },
-        );
-      } finally {
-        await store.close();
-      }
-    });
-  }
-  return {
-    backlog: options.backlog,
-    rate: median(rates),
-    rates,
-    intakeP99: median(intakeP99s),
-    intakeP99s,
-    intakeFailed,
-    drained,
-    peakRssMb,
-  };
 }
 
 export interface EntitlementFigures {

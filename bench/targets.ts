@@ -33,7 +33,7 @@ export function profileServicesInto(dir: string): void {
 }
 
 /** `env` is added to the service's environment (a scenario's own configuration, such as USAGE_LIMITS). */
-export function startService(url: string, role: 'all' | 'intake', env: Record<string, string> = {}): Promise<ServerProcess> {
+export function startService(url: string, role: 'all' | 'intake' | 'worker', env: Record<string, string> = {}): Promise<ServerProcess> {
   return startServer(
     `service (${url.startsWith('sqlite:') ? 'sqlite' : 'postgres'})`,
     `${BUILD_DIR}src/main.js`,

@@ -75,7 +75,11 @@ export function createMetrics(store?: Store) {
       'Times the sync worker waited for a burst of webhook deliveries, by how the wait ended (intake_idle, or limit: the backlog reached WORKER_YIELD_LIMIT)',
       ['ended'],
     ),
-    workerYieldSeconds: counter('sync_worker_yield_seconds_total', 'Time the sync worker spent waiting for bursts of webhook deliveries', []),
+    workerYieldSeconds: counter(
+      'sync_worker_yield_seconds_total',
+      'Time the sync worker spent waiting for bursts of webhook deliveries',
+      [],
+    ),
     groupFallbacks: counter(
       'sync_group_fallbacks_total',
       'Worker groups that fell back to processing their events one by one, by reason (group_failed: the transaction could not commit; event_failed: events failed inside it)',

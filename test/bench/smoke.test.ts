@@ -69,6 +69,15 @@ describe('the benchmark entry point', () => {
       ]);
     }
     for (const series of [figures.intake.storeOnly.sqlite, figures.intake.storeOnly.postgres]) expect(series.levels[1].failed).toBe(0);
+    // The default deployment applied every burst, timed after each run; intake alone is measured beside it.
+    for (const backend of ['sqlite', 'postgres']) {
+      for (const level of figures.intake.service[backend].levels)
+        for (const rep of level.reps) expect(rep.appliedAfterMs).toBeLessThan(10_000);
+      expect(figures.intake.intakeRole[backend].levels[1].failed).toBe(0);
+      expect(figures.intake.intakeRole[backend].levels[1].reps[0].appliedAfterMs).toBeUndefined();
+      expect(figures.entitlements[backend].largeIntakeRole.levels[1].failed).toBe(0);
+      expect(figures.processing[backend].twoProcesses.drained).toBe(true);
+    }
     expect(figures.processing.sqlite.drained && figures.processing.postgres.drained).toBe(true);
     expect(figures.entitlements.postgres.large.levels[1].rate).toBeGreaterThan(0);
     expect(figures.entitlements.sqlite.lookupOnly.levels[1].failed).toBe(0);
@@ -88,6 +97,8 @@ describe('the benchmark entry point', () => {
     const report = readFileSync(join(reportDir, 'performance.md'), 'utf8');
     expect(report).toContain('| intake on sqlite, 4 in flight: events/s |');
     expect(report).toContain('| storing alone on postgres, 4 in flight: events/s |');
+    expect(report).toContain('| intake on postgres, 4 in flight: every event of the burst applied, after it ends |');
+    expect(report).toContain('| the same with the worker in a second process (PROCESS_ROLE=intake + PROCESS_ROLE=worker) on sqlite |');
     expect(report).toContain('| verifying a token ÷ GET /v1/entitlements on postgres: verifications/s ÷ checks/s, per core |');
     expect(report).toContain('| usage consumes (POST /v1/usage/:feature) on postgres, 100 users, 4 in flight: consumes/s, p99 |');
     expect(report).toContain('#### Usage consumes against GET /v1/entitlements');

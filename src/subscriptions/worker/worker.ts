@@ -9,7 +9,7 @@ import { EventProcessor, type ProcessOptions } from './process.js';
 import { Drain, type Schedule, shouldYieldToIntake } from './scheduler.js';
 
 /** What the worker yields to (see shouldYieldToIntake). */
-export interface IntakePriority {
+interface IntakePriority {
   /** Whether intake is in a burst now. */
   busy: () => boolean;
   /** How old the oldest unapplied event may get before the worker takes its share again (ms). */
@@ -214,7 +214,10 @@ export class SyncWorker {
     const ended = priority.busy() ? 'limit' : 'intake_idle';
     priority.onYield?.(ms, ended);
     if (ms >= LOGGED_YIELD_MS || ended === 'limit')
-      this.options.logger.info({ yieldedMs: ms, ended, backlogAgeMs: backlogAge() }, 'sync worker yielded to a burst of webhook deliveries');
+      this.options.logger.info(
+        { yieldedMs: ms, ended, backlogAgeMs: backlogAge() },
+        'sync worker yielded to a burst of webhook deliveries',
+      );
   }
 
   private async prune(): Promise<void> {

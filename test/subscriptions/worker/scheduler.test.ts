@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { BUDGET_STEP, groupSize, shouldClaimAhead, shouldYieldToIntake, withinBudget } from '../../../src/subscriptions/worker/scheduler.js';
+import {
+  BUDGET_STEP,
+  groupSize,
+  shouldClaimAhead,
+  shouldYieldToIntake,
+  withinBudget,
+} from '../../../src/subscriptions/worker/scheduler.js';
 
 describe('the scheduler: how a drain deals claimed events to its lanes', () => {
   it.each<[string, number, { lanes: number; perTransaction: number }, number]>([
