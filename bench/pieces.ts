@@ -6,7 +6,8 @@ import { join } from 'node:path';
  * V8 CPU profiles `npm run bench -- --cpu-prof DIR` wrote. Each sample counts for the innermost
  * frame on its stack that belongs to a known piece (the lookup, signing, the log line, metrics,
  * the hooks, Fastify, node:http…), so a piece's share includes what it called in libraries and
- * natives, and no sample counts twice. Idle samples are left out.
+ * natives, and no sample counts twice. Idle samples, and those before the first HTTP request
+ * (start-up), are left out.
  */
 
 interface ProfileNode {
@@ -46,10 +47,20 @@ const PIECES: [piece: string, matches: (url: string, fn: string) => boolean][] =
 ];
 const OTHER = 'other (V8, unattributed natives)';
 
+/**
+ * The pieces of the samples from the first HTTP request on: what comes before is start-up (loading
+ * modules, migrations), which a per-request cost must not include.
+ */
 export function piecesOf(nodes: ProfileNode[], samples: number[]): Map<string, number> {
   const byId = new Map(nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of nodes) for (const child of n.children ?? []) parent.set(child, n.id);
+  const servesHttp = (id: number): boolean => {
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at))
+      if (byId.get(at)!.callFrame.url === 'node:_http_server') return true;
+    return false;
+  };
+  const firstRequest = samples.findIndex(servesHttp);
   const pieceOfNode = new Map<number, string | null>();
   const pieceOf = (id: number): string | null => {
     const known = pieceOfNode.get(id);
@@ -63,7 +74,7 @@ export function piecesOf(nodes: ProfileNode[], samples: number[]): Map<string, n
     return piece;
   };
   const counts = new Map<string, number>();
-  for (const id of samples) {
+  for (const id of firstRequest < 0 ? [] : samples.slice(firstRequest)) {
     const piece = pieceOf(id);
     if (piece !== null) counts.set(piece, (counts.get(piece) ?? 0) + 1);
   }

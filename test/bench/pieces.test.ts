@@ -13,7 +13,7 @@ describe('bench/pieces.ts: a CPU profile split into pieces', () => {
   //      → (idle), (garbage collector), (program)
   const nodes = [
     frame(1, '(root)', '', [2, 9, 10, 11]),
-    frame(2, 'parserOnHeadersComplete', 'node:_http_common', [3]),
+    frame(2, 'parserOnIncoming', 'node:_http_server', [3]),
     frame(3, 'handler', 'file:///app/node_modules/fastify/lib/handle-request.js', [4]),
     frame(4, 'route', 'file:///app/src/entitlements/routes.js', [5, 7]),
     frame(5, 'sign', 'file:///app/src/entitlements/token.js', [6]),
@@ -35,7 +35,16 @@ describe('bench/pieces.ts: a CPU profile split into pieces', () => {
     ['V8 itself', 11, 'other (V8, unattributed natives)'],
     ['idle is left out', 9, null],
   ])('%s', (_name, sample, piece) => {
-    const counts = piecesOf(nodes, [sample, sample]);
-    expect([...counts]).toEqual(piece === null ? [] : [[piece, 2]]);
+    // Sample 2 (node:http) first: the samples from the first request on count.
+    const counts = piecesOf(nodes, [2, sample, sample]);
+    expect(counts.get(piece ?? '') ?? 0).toBe(piece === null ? 0 : sample === 2 ? 3 : 2);
+    expect([...counts.values()].reduce((a, b) => a + b, 0)).toBe(piece === null ? 1 : 3);
+  });
+
+  it('leaves out start-up: the samples before the first HTTP request', () => {
+    expect([...piecesOf(nodes, [10, 11, 2, 8])]).toEqual([
+      ['node:http and sockets', 1],
+      ['the database (queries, batching, the driver; for intake the store)', 1],
+    ]);
   });
 });
